@@ -1,0 +1,3 @@
+from infusion.cli import main
+
+main()

@@ -1,0 +1,111 @@
+"""Scoring a model on data: training curves, population batch-norm statistics, Table 3.1."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import torch
+
+from infusion.chains import walk_infusion_chain
+from infusion.data import dequantize
+from infusion.estimators import draw_log_weights, isotropic_variance, lower_bound_and_importance
+from infusion.model import InfusionModel
+from infusion.networks import BATCH, POPULATION, batch_norms, set_batch_norm_mode
+from infusion.objectives import chain_log_weights
+from infusion.settings import EvalSettings
+
+log = logging.getLogger("infusion.evaluation")
+
+
+def even_batches(x: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ...]:
+    """Split x into ceil(N / batch_size) nearly equal batches (no tiny last batch for BN)."""
+    return torch.tensor_split(x, max(1, math.ceil(x.shape[0] / batch_size)))
+
+
+def minibatch_lower_bound(
+    model: InfusionModel, x: torch.Tensor, batch_size: int, generator: torch.Generator
+) -> float:
+    """Mean one-chain lower bound over x [N x d] with minibatch batch-norm statistics.
+
+    This is how the paper's training curves (Fig 3.3, A.1) score train and valid data.
+    """
+    set_batch_norm_mode(model.operator, BATCH)
+    total = 0.0
+    with torch.no_grad():
+        for batch in even_batches(x, batch_size):
+            total += float(chain_log_weights(model, batch, generator).total.sum())
+    return total / x.shape[0]
+
+
+def fit_population_statistics(
+    model: InfusionModel, x_train: torch.Tensor, batch_size: int, generator: torch.Generator
+) -> None:
+    """Set every step's batch-norm statistics to those of the whole training set (A.1).
+
+    The infusion chain is run once over x_train in training-size minibatches, normalising
+    by minibatch statistics as in training, while the pre-normalisation activations of each
+    step are pooled. The model is left in population mode.
+    """
+    norms = batch_norms(model.operator)
+    set_batch_norm_mode(model.operator, BATCH)
+    for norm in norms:
+        norm.accumulate()
+    with torch.no_grad():
+        for batch in even_batches(x_train, batch_size):
+            for _ in walk_infusion_chain(model, batch, generator):
+                pass
+    for norm in norms:
+        norm.finish_accumulation()
+    set_batch_norm_mode(model.operator, POPULATION)
+
+
+def likelihood_table(
+    model: InfusionModel,
+    pixels: np.ndarray,
+    valid_pixels: np.ndarray,
+    settings: EvalSettings,
+) -> dict:
+    """Table 3.1 for one split: lower bound and IS estimates, diagonal and isotropic output.
+
+    ``pixels`` and ``valid_pixels`` are float arrays in [0, 1) [N x d] (not yet dequantized).
+    Each repetition dequantizes the points afresh and draws ``settings.chains`` chains per
+    example; the result holds, per estimator, the mean and std over repetitions and the
+    per-repetition values, plus the isotropic variance (chosen on validation data).
+    """
+    device = model.prior_mean.device
+    generator = torch.Generator(device).manual_seed(settings.seed)
+    valid = torch.as_tensor(valid_pixels[: settings.isotropic_examples], device=device)
+    valid_weights = draw_log_weights(
+        model,
+        dequantize(valid, generator),
+        settings.isotropic_chains,
+        generator,
+        settings.chain_batch,
+    )
+    iso_var = isotropic_variance(valid_weights)
+    log.info("isotropic output variance %.5g (from %d validation examples)", iso_var, len(valid))
+
+    x = torch.as_tensor(pixels[: settings.examples], device=device)
+    per_rep = {k: [] for k in ("lower_bound", "importance", "iso_lower_bound", "iso_importance")}
+    for rep in range(settings.repetitions):
+        w = draw_log_weights(
+            model, dequantize(x, generator), settings.chains, generator, settings.chain_batch
+        )
+        lb, imp = lower_bound_and_importance(w.total)
+        iso_lb, iso_imp = lower_bound_and_importance(w.isotropic_total(iso_var))
+        for key, value in zip(per_rep, (lb, imp, iso_lb, iso_imp), strict=True):
+            per_rep[key].append(float(value.double().mean()))
+        log.info(
+            "repetition %d/%d: lower bound %.2f, IS %.2f",
+            rep + 1,
+            settings.repetitions,
+            per_rep["lower_bound"][-1],
+            per_rep["importance"][-1],
+        )
+    summary = {
+        key: {"mean": float(np.mean(v)), "std": float(np.std(v)), "values": v}
+        for key, v in per_rep.items()
+    }
+    return {"examples": len(x), "chains": settings.chains, "isotropic_var": iso_var, **summary}

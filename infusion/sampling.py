@@ -1,0 +1,40 @@
+"""Drawing samples from a trained model (Fig 3.1, 3.5 and the samples scored by Parzen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from infusion.chains import sampling_chain
+from infusion.model import InfusionModel
+from infusion.networks import POPULATION, set_batch_norm_mode
+from infusion.settings import SampleSettings
+
+
+def draw_samples(model: InfusionModel, settings: SampleSettings) -> dict[str, np.ndarray]:
+    """Run ``settings.samples`` model sampling chains of ``settings.sampling_steps`` steps.
+
+    Batch norm uses the population statistics of the training set. Returns float32 arrays:
+    ``means`` [S x d], the last step's means (what the figures and, in the authors' code,
+    Parzen use); ``draws`` [S x d], the last step's samples; ``chain_draws`` and
+    ``chain_means`` [K x steps+1 x d] / [K x steps x d] for the first K = figure_chains chains.
+    """
+    device = model.prior_mean.device
+    set_batch_norm_mode(model.operator, POPULATION)
+    generator = torch.Generator(device).manual_seed(settings.seed)
+    means, draws, chain_draws, chain_means = [], [], None, None
+    for start in range(0, settings.samples, settings.batch):
+        n = min(settings.batch, settings.samples - start)
+        z, m = sampling_chain(model, n, settings.sampling_steps, generator, settings.sampling_eps)
+        means.append(m[-1].cpu())
+        draws.append(z[-1].cpu())
+        if chain_draws is None:
+            k = settings.figure_chains
+            chain_draws = z[:, :k].transpose(0, 1).cpu()
+            chain_means = m[:, :k].transpose(0, 1).cpu()
+    return {
+        "means": torch.cat(means).numpy(),
+        "draws": torch.cat(draws).numpy(),
+        "chain_draws": chain_draws.numpy(),
+        "chain_means": chain_means.numpy(),
+    }

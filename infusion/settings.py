@@ -1,0 +1,119 @@
+"""Settings of each command, as commented dataclasses; their fields are the command-line flags.
+
+Defaults are the paper's MNIST setting (sections 3.5 and A.1) and, where the paper is silent,
+the authors' released code. A study config (``config.yaml``) overrides them per grid point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+OBJECTIVES = ("denoising", "lower_bound")
+NETWORKS = ("mlp",)
+
+
+@dataclass
+class ModelSettings:
+    """The transition operator and the infusion process (a grid point is steps, alpha0, omega)."""
+
+    steps: int = 15  # T: transitions of the training chain (paper: 15 for the final MNIST model)
+    alpha0: float = 0.0  # infusion rate at step 0
+    omega: float = 0.01  # increment: alpha_t = alpha0 + t * omega, clipped to [0, 1]
+    network: str = "mlp"  # transition operator architecture (see infusion.networks)
+    hidden: int = 1200  # units per hidden layer (paper: 1200)
+    layers: int = 2  # hidden layers (paper: 2)
+    beta: float = 0.1  # variance head: beta * sigmoid(h) + eps (paper: beta = 0.1)
+    variance_eps: float = 1e-4  # eps of the variance head (paper: 1e-4)
+    infusion_var: float = 1e-4  # variance of the infusion "delta" around x (authors' code)
+    bn_eps: float = 1e-4  # batch-norm epsilon (authors' code)
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        for name in ("alpha0", "omega"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {value}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
+        if self.hidden < 1 or self.layers < 1:
+            raise ValueError("hidden and layers must be >= 1")
+
+
+@dataclass
+class TrainSettings:
+    """The training loop (authors' code: Adam with default settings, batch 512)."""
+
+    objective: Literal["denoising", "lower_bound"] = "denoising"  # section 3.3.3.2 or 3.3.4.1
+    epochs: int = 1500  # paper: up to 1500 epochs
+    batch_size: int = 512  # authors' code
+    lr: float = 1e-3  # Adam learning rate (authors' code: Adam defaults)
+    seed: int = 0  # seeds parameters, data order and every chain
+    curve_examples: int = 10000  # examples of train and valid scored per epoch (lower bound)
+    chain_targets: int = 4  # fixed training targets whose infusion chain is kept (Fig 3.2)
+    chain_epochs: int = 10  # keep those chains after init and the first N epochs
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.epochs < 1 or self.batch_size < 2:
+            raise ValueError("epochs must be >= 1 and batch_size >= 2")
+
+
+@dataclass
+class EvalSettings:
+    """The likelihood estimators of Table 3.1 (footnote 4)."""
+
+    split: str = "test"  # which split to score
+    examples: int = 1000  # paper: 1000 test and 100 train examples
+    chains: int = 20000  # k infusion chains per example (paper: 20,000 for IS)
+    repetitions: int = 10  # paper: mean and std over 10 repetitions
+    isotropic_examples: int = 1000  # validation examples that fix the isotropic variance
+    isotropic_chains: int = 10  # chains per validation example for it
+    chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
+    seed: int = 1
+    device: str = "auto"
+
+
+@dataclass
+class SampleSettings:
+    """Model sampling chains (Fig 3.1, 3.5) and the samples scored by Parzen (Fig 3.4)."""
+
+    samples: int = 10000  # paper: 10,000 samples for Parzen
+    sampling_steps: int = 30  # paper: 30 steps for a 15-step MNIST model
+    figure_chains: int = 20  # chains kept step by step for figures
+    sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
+    batch: int = 2500  # chains per forward pass
+    seed: int = 2
+    device: str = "auto"
+
+
+@dataclass
+class ParzenSettings:
+    """Parzen-window estimate (Fig 3.4; Breuleux et al. / Goodfellow et al. protocol)."""
+
+    sigma: float = 0.17  # paper: 0.17 for MNIST; 0 chooses sigma on validation data
+    sigma_grid: list[float] = field(default_factory=lambda: [10 ** (-1 + i / 9) for i in range(10)])
+    examples: int = 10000  # test points scored
+    batch: int = 1000  # test points per block (memory bound, never N x M x d)
+    seed: int = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
+    """Add one ``--flag`` per dataclass field, typed and defaulted from the field."""
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, list):
+            parser.add_argument(flag, type=float, nargs="+", default=default)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
+
+
+def from_arguments(cls, args: argparse.Namespace):
+    """Build a settings dataclass from parsed arguments (validates in ``__post_init__``)."""
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})

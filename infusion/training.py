@@ -1,0 +1,250 @@
+"""The training loop: infusion training with per-epoch curves, checkpoints and exact resume.
+
+Outputs of a run (``out_dir``):
+  model.pt      the model with the best validation lower bound, with per-step batch-norm
+                statistics over the whole training set (used by every test number)
+  metrics.csv   one row per epoch (epoch 0 = initialisation): loss, train/valid lower bound
+  chains.npz    ``chains`` [epochs x targets x T+1 x C x H x W] uint8: the infusion chains of
+                fixed training targets after init and each of the first epochs (Fig 3.2),
+                ``epochs`` [epochs], ``targets`` (their images)
+  summary.json  settings, best epoch, bounds, timings
+The checkpoint (``checkpoint``) lives wherever the caller says, outside the declared outputs:
+a run started again with the same checkpoint resumes after its last completed epoch, and on
+CPU ends bit-identical to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from infusion.atomic import atomic_path, write_json, write_npz
+from infusion.chains import infusion_chain_states
+from infusion.data import dequantize, to_unit_interval
+from infusion.evaluation import fit_population_statistics, minibatch_lower_bound
+from infusion.model import InfusionModel, save_model
+from infusion.networks import BATCH, set_batch_norm_mode
+from infusion.objectives import OBJECTIVES
+from infusion.settings import ModelSettings, TrainSettings
+
+log = logging.getLogger("infusion.training")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def epoch_generator(device: torch.device, seed: int, epoch: int, stream: int) -> torch.Generator:
+    """A generator that depends only on (seed, epoch, stream): per-epoch scoring draws are the
+    same whether or not the run was resumed."""
+    return torch.Generator(device).manual_seed(seed * 1_000_003 + epoch * 101 + stream)
+
+
+def to_images(states: torch.Tensor, shape) -> np.ndarray:
+    """[... x d] floats in [0, 1] -> [... x C x H x W] uint8 pictures."""
+    pixels = (states.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+    return pixels.reshape(*pixels.shape[:-1], *shape)
+
+
+class Trainer:
+    """One grid point's training run. ``data`` holds uint8 arrays train/valid [N x C x H x W]."""
+
+    def __init__(
+        self,
+        model_settings: ModelSettings,
+        settings: TrainSettings,
+        data: dict,
+        out_dir: Path,
+        checkpoint: Path,
+    ):
+        self.settings, self.out_dir, self.checkpoint = settings, Path(out_dir), Path(checkpoint)
+        self.device = resolve_device(settings.device)
+        self.shape = tuple(data["train"].shape[1:])
+        self.x_train = torch.as_tensor(to_unit_interval(data["train"]), device=self.device)
+        self.x_valid = torch.as_tensor(to_unit_interval(data["valid"]), device=self.device)
+        torch.manual_seed(settings.seed)
+        self.model = InfusionModel(model_settings, self.shape).to(self.device)
+        self.model.fit_prior(self.x_train)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr)
+        self.objective = OBJECTIVES[settings.objective]
+        self.generator = torch.Generator(self.device).manual_seed(settings.seed)
+        picker = np.random.default_rng(settings.seed)
+        n = self.x_train.shape[0]
+        # Fig 3.2's chains are drawn inside a training-size batch, as in training (batch norm
+        # sees a real minibatch); the first rows are the fixed targets.
+        self.chain_batch = torch.as_tensor(
+            picker.choice(n, size=min(settings.batch_size, n), replace=False), device=self.device
+        )
+        self.curve_rows = {
+            "train": torch.as_tensor(
+                picker.choice(n, min(settings.curve_examples, n), replace=False)
+            ),
+            "valid": torch.arange(min(settings.curve_examples, self.x_valid.shape[0])),
+        }
+        self.epoch, self.metrics, self.chains = 0, [], []
+        self.best_valid, self.best_epoch, self.best_state = -float("inf"), -1, None
+
+    # --- state -------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "metrics": self.metrics,
+            "chains": self.chains,
+            "best": (self.best_valid, self.best_epoch, self.best_state),
+            "settings": (
+                dataclasses.asdict(self.model.settings),
+                dataclasses.asdict(self.settings),
+            ),
+        }
+
+    def save_checkpoint(self) -> None:
+        with atomic_path(self.checkpoint) as tmp:
+            torch.save(self.state(), tmp)
+
+    def resume(self) -> bool:
+        """Load the checkpoint if there is one; returns whether training resumed."""
+        if not self.checkpoint.exists():
+            return False
+        state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
+        saved = (dataclasses.asdict(self.model.settings), dataclasses.asdict(self.settings))
+        if _without_epochs(state["settings"]) != _without_epochs(saved):
+            raise ValueError(
+                f"checkpoint {self.checkpoint} was written with other settings; "
+                "delete it to start this run afresh"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.epoch, self.metrics, self.chains = state["epoch"], state["metrics"], state["chains"]
+        self.best_valid, self.best_epoch, self.best_state = state["best"]
+        log.info("resumed from %s after epoch %d", self.checkpoint, self.epoch)
+        return True
+
+    # --- one epoch -----------------------------------------------------------------------
+
+    def train_epoch(self) -> float:
+        model, s = self.model, self.settings
+        set_batch_norm_mode(model.operator, BATCH)
+        n = self.x_train.shape[0]
+        order = torch.randperm(n, generator=self.generator, device=self.device)
+        batches = order[: n - n % s.batch_size].view(-1, s.batch_size)  # drop the ragged tail
+        progress = tqdm(
+            batches, desc=f"epoch {self.epoch + 1}", leave=False, disable=not sys.stderr.isatty()
+        )
+        total = 0.0
+        for i, rows in enumerate(progress):
+            loss = self.objective(model, self.x_train[rows], self.generator)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"non-finite loss ({float(loss.detach())}) at epoch {self.epoch + 1}, "
+                    f"batch {i + 1}; try a lower learning rate or a larger variance eps"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += float(loss.detach())
+        return total / len(batches)
+
+    def score(self, loss: float, seconds: float) -> dict:
+        """Per-epoch row: train/valid one-chain lower bounds with minibatch statistics."""
+        row = {"epoch": self.epoch, "loss": loss, "seconds": seconds}
+        for stream, (split, x) in enumerate((("train", self.x_train), ("valid", self.x_valid))):
+            g = epoch_generator(self.device, self.settings.seed, self.epoch, stream)
+            points = dequantize(x[self.curve_rows[split].to(self.device)], g)
+            row[f"{split}_lower_bound"] = minibatch_lower_bound(
+                self.model, points, self.settings.batch_size, g
+            )
+        return row
+
+    def snapshot_chains(self) -> None:
+        if self.epoch > self.settings.chain_epochs:
+            return
+        g = epoch_generator(self.device, self.settings.seed, self.epoch, 2)
+        set_batch_norm_mode(self.model.operator, BATCH)
+        states = infusion_chain_states(self.model, self.x_train[self.chain_batch], g)
+        targets = states[:, : self.settings.chain_targets].transpose(0, 1)  # [targets x T+1 x d]
+        self.chains.append(to_images(targets, self.shape))
+
+    # --- the run -------------------------------------------------------------------------
+
+    def run(self) -> InfusionModel:
+        s = self.settings
+        if not self.resume():
+            self.snapshot_chains()
+            self.metrics.append(self.score(float("nan"), 0.0))
+            self.save_checkpoint()
+        while self.epoch < s.epochs:
+            start = time.perf_counter()
+            loss = self.train_epoch()
+            self.epoch += 1
+            row = self.score(loss, time.perf_counter() - start)
+            self.metrics.append(row)
+            self.snapshot_chains()
+            if row["valid_lower_bound"] > self.best_valid:
+                self.best_valid, self.best_epoch = row["valid_lower_bound"], self.epoch
+                self.best_state = copy.deepcopy(self.model.state_dict())
+            self.save_checkpoint()
+            self.write_curves()
+            log.info(
+                "epoch %d/%d loss %.2f train LB %.2f valid LB %.2f (%.1f s)",
+                self.epoch,
+                s.epochs,
+                loss,
+                row["train_lower_bound"],
+                row["valid_lower_bound"],
+                row["seconds"],
+            )
+        return self.finish()
+
+    def write_curves(self) -> None:
+        with atomic_path(self.out_dir / "metrics.csv") as tmp:
+            pd.DataFrame(self.metrics).to_csv(tmp, index=False)
+
+    def finish(self) -> InfusionModel:
+        """Best model + population statistics -> model.pt; chains and summary."""
+        self.write_curves()
+        self.model.load_state_dict(self.best_state)
+        g = epoch_generator(self.device, self.settings.seed, self.epoch, 3)
+        fit_population_statistics(self.model, self.x_train, self.settings.batch_size, g)
+        save_model(self.model, self.out_dir / "model.pt", best_epoch=self.best_epoch)
+        write_npz(
+            self.out_dir / "chains.npz",
+            chains=np.stack(self.chains),
+            epochs=np.arange(len(self.chains)),
+            targets=to_images(
+                self.x_train[self.chain_batch[: self.settings.chain_targets]], self.shape
+            ),
+        )
+        write_json(
+            self.out_dir / "summary.json",
+            {
+                "model_settings": dataclasses.asdict(self.model.settings),
+                "train_settings": dataclasses.asdict(self.settings),
+                "best_epoch": self.best_epoch,
+                "best_valid_lower_bound": self.best_valid,
+                "train_seconds": float(sum(r["seconds"] for r in self.metrics)),
+                "device": str(self.device),
+            },
+        )
+        return self.model
+
+
+def _without_epochs(settings: tuple[dict, dict]) -> tuple[dict, dict]:
+    """Settings that must match to resume; epochs may grow (train longer from a checkpoint)."""
+    model, train = settings
+    return model, {k: v for k, v in train.items() if k not in ("epochs", "device")}

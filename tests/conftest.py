@@ -1,0 +1,26 @@
+"""Shared fixtures: tiny models and the prepared `digits` dataset."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from infusion.data import prepare
+from infusion.model import InfusionModel
+from infusion.settings import ModelSettings
+
+
+def tiny_model(dim: int = 4, steps: int = 3, alpha0: float = 0.1, omega: float = 0.2, **kw):
+    """An untrained MLP model on [dim] pixels with a random but fixed initialisation."""
+    torch.manual_seed(0)
+    settings = ModelSettings(
+        steps=steps, alpha0=alpha0, omega=omega, hidden=kw.pop("hidden", 16), **kw
+    )
+    return InfusionModel(settings, (1, 1, dim))
+
+
+@pytest.fixture(scope="session")
+def digits_npz(tmp_path_factory):
+    """scikit-learn's 8x8 digits prepared once per test session."""
+    folder = tmp_path_factory.mktemp("data")
+    return prepare("digits", folder / "digits.npz", folder / "cache")

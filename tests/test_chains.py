@@ -1,0 +1,92 @@
+"""The infusion mixture density, the infusion rate, and the sampling chain."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_model
+from scipy import stats
+
+from infusion.chains import infusion_rate, infusion_rates, sampling_chain, walk_infusion_chain
+from infusion.densities import gaussian_log_density, infusion_log_density
+from infusion.networks import POPULATION, set_batch_norm_mode
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.03, 0.5, 1.0])
+def test_infusion_log_density_matches_brute_force(alpha):
+    rng = np.random.default_rng(1)
+    z, mean, x = rng.uniform(-0.2, 1.2, (3, 50))
+    var = rng.uniform(1e-4, 0.1, 50)
+    got = infusion_log_density(*(torch.tensor(a) for a in (z, mean, var, x)), alpha, 1e-4)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log([1 - alpha, alpha])
+    for i in range(50):
+        model_term = log_weights[0] + stats.norm.logpdf(z[i], mean[i], math.sqrt(var[i]))
+        target_term = log_weights[1] + stats.norm.logpdf(z[i], x[i], 0.01)
+        expected = np.logaddexp(model_term, target_term)
+        assert got[i].item() == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_gaussian_log_density_matches_scipy():
+    z, mean, var = torch.tensor([[0.3, -1.0], [0.1, 0.5], [0.02, 2.0]], dtype=torch.float64)
+    expected = stats.norm.logpdf(z.numpy(), mean.numpy(), np.sqrt(var.numpy()))
+    np.testing.assert_allclose(gaussian_log_density(z, mean, var).numpy(), expected, rtol=1e-6)
+
+
+def test_infusion_rate_schedule_is_increasing_and_clipped():
+    assert [infusion_rate(t, 0.1, 0.3) for t in range(5)] == pytest.approx(
+        [0.1, 0.4, 0.7, 1.0, 1.0]
+    )
+    assert infusion_rates(tiny_model(steps=4, alpha0=0.0, omega=0.01)) == pytest.approx(
+        [0.0, 0.01, 0.02, 0.03]
+    )
+
+
+def test_fraction_of_infused_pixels_matches_alpha():
+    model = tiny_model(dim=50, steps=5, alpha0=0.05, omega=0.15)
+    x = torch.rand(2000, 50)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        steps = [s for s in walk_infusion_chain(model, x, generator) if s.z is not None]
+    assert len(steps) == 5
+    for s in steps:
+        n = s.infused.numel()
+        fraction = s.infused.float().mean().item()
+        sd = math.sqrt(s.alpha * (1 - s.alpha) / n)
+        assert abs(fraction - s.alpha) < 5 * sd + 1e-12, (s.t, fraction, s.alpha)
+        # infused pixels lie within a few infusion standard deviations of the target
+        assert (s.z[s.infused] - x[s.infused]).abs().max() < 0.01 * 6
+
+
+def test_sampling_chain_shapes_and_clamping():
+    model = tiny_model(dim=6, steps=3)
+    set_batch_norm_mode(model.operator, POPULATION)
+    mask = torch.tensor([True, True, False, False, True, False])
+    values = torch.rand(7, 6)
+    draws, means = sampling_chain(
+        model,
+        7,
+        steps=8,
+        generator=torch.Generator().manual_seed(0),
+        clamp_mask=mask,
+        clamp_values=values,
+    )
+    assert draws.shape == (9, 7, 6) and means.shape == (8, 7, 6)
+    for states in (draws, means):
+        assert torch.equal(states[:, :, mask], values[:, mask].expand(states.shape[0], -1, -1))
+    assert not torch.equal(draws[-1][:, ~mask], draws[-2][:, ~mask])
+
+
+def test_batch_norm_has_separate_parameters_per_step():
+    model = tiny_model(dim=4, steps=3)
+    norm = model.operator.norms[0]
+    assert norm.weight.shape == (3, 16) and norm.population_mean.shape == (3, 16)
+    with torch.no_grad():
+        norm.bias[1] += 5.0  # change step 2 only
+    set_batch_norm_mode(model.operator, POPULATION)
+    z = torch.rand(5, 4)
+    before = model.operator(z, 1)[0].clone()
+    with torch.no_grad():
+        norm.bias[1] -= 5.0
+    assert torch.equal(before, model.operator(z, 1)[0])

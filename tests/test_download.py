@@ -1,0 +1,134 @@
+"""Offline tests of infusion.download against a local HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+
+import pytest
+
+from infusion.download import DownloadError, download, md5sum
+
+PAYLOAD = bytes(range(256)) * 64
+PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
+WRONG_MD5 = "0" * 32
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves ``/good.bin``, a truncated ``/truncated.bin``; anything else is a 404."""
+
+    requests: list[str]
+
+    def do_GET(self):  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
+        self.requests.append(self.path)
+        if self.path == "/good.bin":
+            self._send(PAYLOAD, len(PAYLOAD))
+        elif self.path == "/truncated.bin":
+            self._send(PAYLOAD[:100], len(PAYLOAD))
+        else:
+            self.send_error(404)
+
+    def _send(self, body: bytes, announced: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(announced))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    """Yield ``(base_url, requests)``: the server's address and the paths it was asked for."""
+    requests: list[str] = []
+    handler = type("Handler", (_Handler,), {"requests": requests})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", requests
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def _get(urls, dest, md5=PAYLOAD_MD5):
+    return download("payload.bin", urls, dest, md5, timeout=5, retries=2, backoff=0)
+
+
+def test_good_file_downloads_and_verifies(server, tmp_path):
+    base, _ = server
+    dest = tmp_path / "payload.bin"
+    assert _get([f"{base}/good.bin"], dest) == dest
+    assert dest.read_bytes() == PAYLOAD
+    assert md5sum(dest) == PAYLOAD_MD5
+    assert [p.name for p in tmp_path.iterdir()] == ["payload.bin"]
+
+
+def test_checksum_mismatch_names_file_and_both_checksums(server, tmp_path):
+    base, requests = server
+    with pytest.raises(DownloadError) as info:
+        _get([f"{base}/good.bin"], tmp_path / "payload.bin", md5=WRONG_MD5)
+    message = str(info.value)
+    assert "payload.bin" in message
+    assert WRONG_MD5 in message
+    assert PAYLOAD_MD5 in message
+    assert requests == ["/good.bin"], "a checksum mismatch is not retried on the same URL"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_truncated_response_fails_cleanly(server, tmp_path):
+    base, requests = server
+    with pytest.raises(DownloadError, match="payload.bin") as info:
+        _get([f"{base}/truncated.bin"], tmp_path / "payload.bin")
+    assert "truncated" in str(info.value).lower() or "incomplete" in str(info.value).lower()
+    assert len(requests) == 2, "a truncated transfer is retried"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_everywhere_lists_each_url(server, tmp_path):
+    base, _ = server
+    urls = [f"{base}/missing.bin", f"{base}/mirror/missing.bin"]
+    with pytest.raises(DownloadError) as info:
+        _get(urls, tmp_path / "payload.bin")
+    message = str(info.value)
+    assert "payload.bin" in message
+    for url in urls:
+        assert url in message
+    assert "404" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_falls_back_to_mirror(server, tmp_path):
+    base, requests = server
+    dest = tmp_path / "payload.bin"
+    _get([f"{base}/missing.bin", f"{base}/good.bin"], dest)
+    assert dest.read_bytes() == PAYLOAD
+    assert requests == ["/missing.bin", "/good.bin"], "a 404 is not retried on the same URL"
+
+
+def test_file_url(tmp_path):
+    source = tmp_path / "source" / "payload.bin"
+    source.parent.mkdir()
+    source.write_bytes(PAYLOAD)
+    dest = tmp_path / "cache" / "payload.bin"
+    _get([source.as_uri()], dest)
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_existing_good_file_is_not_downloaded_again(server, tmp_path):
+    base, requests = server
+    dest = tmp_path / "payload.bin"
+    dest.write_bytes(PAYLOAD)
+    assert _get([f"{base}/good.bin"], dest) == dest
+    assert requests == []
+
+
+def test_existing_corrupt_file_is_replaced(server, tmp_path):
+    base, _ = server
+    dest = tmp_path / "payload.bin"
+    dest.write_bytes(b"stale")
+    _get([f"{base}/good.bin"], dest)
+    assert dest.read_bytes() == PAYLOAD

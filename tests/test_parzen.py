@@ -1,0 +1,63 @@
+"""The Parzen-window estimator against an explicit sum of Gaussian densities."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+from infusion import parzen
+
+
+def explicit_parzen(samples, points, sigma):
+    """log (1/M) sum_j N(x; mu_j, sigma^2 I), one scipy density at a time, in float64."""
+    out = []
+    for x in points:
+        logs = [multivariate_normal.logpdf(x, mu, sigma**2) for mu in samples]
+        out.append(logsumexp(logs) - math.log(len(samples)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("block", [1000, 7])  # one block, and many blocks of both operands
+def test_parzen_matches_explicit_gaussian_mixture(block):
+    rng = np.random.default_rng(0)
+    samples = rng.uniform(0, 1, (53, 20))
+    points = rng.uniform(0, 1, (31, 20))
+    for sigma in (0.17, 0.5):
+        got = parzen.log_likelihood(samples, points, sigma, block=block)
+        np.testing.assert_allclose(got, explicit_parzen(samples, points, sigma), atol=2e-3)
+
+
+def test_parzen_is_accurate_far_from_every_sample():
+    # exp underflows for all kernels here; the log-sum-exp must still be exact
+    samples = np.zeros((5, 784))
+    points = np.full((2, 784), 0.9)
+    got = parzen.log_likelihood(samples, points, 0.17, block=2)
+    expected = -784 * 0.81 / (2 * 0.17**2) - 784 * math.log(0.17 * math.sqrt(2 * math.pi))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_sigma_is_chosen_on_validation_data():
+    rng = np.random.default_rng(1)
+    samples = rng.normal(0, 0.3, (400, 2))
+    valid = rng.normal(0, 0.3, (300, 2))
+    grid = np.logspace(-1, 0, 10)
+    sigma, scores = parzen.choose_sigma(samples, valid, grid)
+    assert sigma == max(scores, key=scores.get)
+    assert set(scores) == {float(s) for s in grid}
+    assert 0.1 < sigma < 0.5  # a broad kernel over-smooths, a narrow one overfits the samples
+
+
+def test_summary_reports_standard_error():
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    summary = parzen.summarise(values)
+    assert summary["mean"] == 2.5
+    assert summary["stderr"] == pytest.approx(np.std(values, ddof=1) / 2)
+
+
+def test_bad_inputs_are_rejected():
+    with pytest.raises(ValueError, match="sigma"):
+        parzen.log_likelihood(np.zeros((2, 3)), np.zeros((2, 3)), 0.0)
+    with pytest.raises(ValueError, match="must be"):
+        parzen.log_likelihood(np.zeros((2, 3)), np.zeros((2, 4)), 0.1)
