@@ -61,6 +61,8 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_sample(args) -> None:
+    import torch
+
     from infusion.atomic import write_npz
     from infusion.model import load_model
     from infusion.sampling import draw_samples
@@ -68,7 +70,13 @@ def cmd_sample(args) -> None:
 
     settings = S.from_arguments(S.SampleSettings, args)
     model, _ = load_model(args.model, resolve_device(settings.device))
-    samples = draw_samples(model, settings)
+    targets = None
+    if args.data:
+        from infusion.data import load, to_unit_interval
+
+        test = load(Path(args.data))["test"][: settings.infusion_targets]
+        targets = torch.as_tensor(to_unit_interval(test))
+    samples = draw_samples(model, settings, targets)
     write_npz(args.out, shape=np.array(model.shape), **samples)
 
 
@@ -143,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("sample", help="model sampling chains", formatter_class=defaults)
     p.add_argument("--model", required=True)
+    p.add_argument("--data", help="dataset whose test images seed the kept infusion chains")
     p.add_argument("--out", required=True)
     S.add_arguments(p, S.SampleSettings)
     p.set_defaults(func=cmd_sample)

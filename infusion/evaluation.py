@@ -71,31 +71,37 @@ def likelihood_table(
 
     ``pixels`` and ``valid_pixels`` are float arrays in [0, 1) [N x d] (not yet dequantized).
     Each repetition dequantizes the points afresh and draws ``settings.chains`` chains per
-    example; the result holds, per estimator, the mean and std over repetitions and the
-    per-repetition values, plus the isotropic variance (chosen on validation data).
+    example; the result holds, per estimator, the mean and sample std over repetitions and
+    the per-repetition values, plus the isotropic variance (chosen on validation data;
+    ``settings.isotropic_examples = 0`` skips the isotropic estimators).
     """
     device = model.prior_mean.device
     generator = torch.Generator(device).manual_seed(settings.seed)
-    valid = torch.as_tensor(valid_pixels[: settings.isotropic_examples], device=device)
-    valid_weights = draw_log_weights(
-        model,
-        dequantize(valid, generator),
-        settings.isotropic_chains,
-        generator,
-        settings.chain_batch,
-    )
-    iso_var = isotropic_variance(valid_weights)
-    log.info("isotropic output variance %.5g (from %d validation examples)", iso_var, len(valid))
+    iso_var = None
+    if settings.isotropic_examples > 0:
+        valid = torch.as_tensor(valid_pixels[: settings.isotropic_examples], device=device)
+        valid_weights = draw_log_weights(
+            model,
+            dequantize(valid, generator),
+            settings.isotropic_chains,
+            generator,
+            settings.chain_batch,
+        )
+        iso_var = isotropic_variance(valid_weights)
+        log.info("isotropic output variance %.5g (%d validation examples)", iso_var, len(valid))
 
     x = torch.as_tensor(pixels[: settings.examples], device=device)
-    per_rep = {k: [] for k in ("lower_bound", "importance", "iso_lower_bound", "iso_importance")}
+    per_rep = {"lower_bound": [], "importance": []}
+    if iso_var is not None:
+        per_rep |= {"iso_lower_bound": [], "iso_importance": []}
     for rep in range(settings.repetitions):
         w = draw_log_weights(
             model, dequantize(x, generator), settings.chains, generator, settings.chain_batch
         )
-        lb, imp = lower_bound_and_importance(w.total)
-        iso_lb, iso_imp = lower_bound_and_importance(w.isotropic_total(iso_var))
-        for key, value in zip(per_rep, (lb, imp, iso_lb, iso_imp), strict=True):
+        estimates = list(lower_bound_and_importance(w.total))
+        if iso_var is not None:
+            estimates += lower_bound_and_importance(w.isotropic_total(iso_var))
+        for key, value in zip(per_rep, estimates, strict=True):
             per_rep[key].append(float(value.double().mean()))
         log.info(
             "repetition %d/%d: lower bound %.2f, IS %.2f",
@@ -105,7 +111,11 @@ def likelihood_table(
             per_rep["importance"][-1],
         )
     summary = {
-        key: {"mean": float(np.mean(v)), "std": float(np.std(v)), "values": v}
+        key: {
+            "mean": float(np.mean(v)),
+            "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
+            "values": v,
+        }
         for key, v in per_rep.items()
     }
     return {"examples": len(x), "chains": settings.chains, "isotropic_var": iso_var, **summary}

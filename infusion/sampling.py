@@ -5,19 +5,23 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from infusion.chains import sampling_chain
+from infusion.chains import infusion_chain_states, sampling_chain
 from infusion.model import InfusionModel
 from infusion.networks import POPULATION, set_batch_norm_mode
 from infusion.settings import SampleSettings
 
 
-def draw_samples(model: InfusionModel, settings: SampleSettings) -> dict[str, np.ndarray]:
+def draw_samples(
+    model: InfusionModel, settings: SampleSettings, targets: torch.Tensor | None = None
+) -> dict[str, np.ndarray]:
     """Run ``settings.samples`` model sampling chains of ``settings.sampling_steps`` steps.
 
     Batch norm uses the population statistics of the training set. Returns float32 arrays:
     ``means`` [S x d], the last step's means (what the figures and, in the authors' code,
     Parzen use); ``draws`` [S x d], the last step's samples; ``chain_draws`` and
     ``chain_means`` [K x steps+1 x d] / [K x steps x d] for the first K = figure_chains chains.
+    With ``targets`` [K2 x d], also ``infusion_chains`` [K2 x T+1 x d] (z~^(0..T-1) and the
+    last step's mean, Fig A.2-A.4) and ``infusion_targets``.
     """
     device = model.prior_mean.device
     set_batch_norm_mode(model.operator, POPULATION)
@@ -32,7 +36,14 @@ def draw_samples(model: InfusionModel, settings: SampleSettings) -> dict[str, np
             k = settings.figure_chains
             chain_draws = z[:, :k].transpose(0, 1).cpu()
             chain_means = m[:, :k].transpose(0, 1).cpu()
-    return {
+    out = {}
+    if targets is not None:
+        states = infusion_chain_states(model, targets.to(device), generator)
+        out = {
+            "infusion_chains": states.transpose(0, 1).cpu().numpy(),
+            "infusion_targets": targets.cpu().numpy(),
+        }
+    return out | {
         "means": torch.cat(means).numpy(),
         "draws": torch.cat(draws).numpy(),
         "chain_draws": chain_draws.numpy(),

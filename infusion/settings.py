@@ -55,6 +55,9 @@ class TrainSettings:
     curve_examples: int = 10000  # examples of train and valid scored per epoch (lower bound)
     chain_targets: int = 4  # fixed training targets whose infusion chain is kept (Fig 3.2)
     chain_epochs: int = 10  # keep those chains after init and the first N epochs
+    parzen_every: int = 0  # Parzen estimate on valid every N epochs for Fig 3.3 (0: never)
+    parzen_samples: int = 1000  # samples drawn for it (minibatch batch norm over them)
+    parzen_sigma: float = 0.17  # its kernel width (paper: 0.17 for MNIST)
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
 
     def __post_init__(self):
@@ -72,7 +75,7 @@ class EvalSettings:
     examples: int = 1000  # paper: 1000 test and 100 train examples
     chains: int = 20000  # k infusion chains per example (paper: 20,000 for IS)
     repetitions: int = 10  # paper: mean and std over 10 repetitions
-    isotropic_examples: int = 1000  # validation examples that fix the isotropic variance
+    isotropic_examples: int = 1000  # validation examples fixing the isotropic variance; 0: skip
     isotropic_chains: int = 10  # chains per validation example for it
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1
@@ -86,6 +89,7 @@ class SampleSettings:
     samples: int = 10000  # paper: 10,000 samples for Parzen
     sampling_steps: int = 30  # paper: 30 steps for a 15-step MNIST model
     figure_chains: int = 20  # chains kept step by step for figures
+    infusion_targets: int = 10  # test images whose infusion chain is kept (Fig A.2), with --data
     sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
     batch: int = 2500  # chains per forward pass
     seed: int = 2

@@ -27,8 +27,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from infusion import parzen
 from infusion.atomic import atomic_path, write_json, write_npz
-from infusion.chains import infusion_chain_states
+from infusion.chains import infusion_chain_states, sampling_chain
 from infusion.data import dequantize, to_unit_interval
 from infusion.evaluation import fit_population_statistics, minibatch_lower_bound
 from infusion.model import InfusionModel, save_model
@@ -169,7 +170,25 @@ class Trainer:
             row[f"{split}_lower_bound"] = minibatch_lower_bound(
                 self.model, points, self.settings.batch_size, g
             )
+        row["valid_parzen"] = self.parzen_curve_point(points, g)
         return row
+
+    def parzen_curve_point(self, valid_points: torch.Tensor, generator) -> float:
+        """Parzen estimate of the valid points from fresh samples (Fig 3.3), every few epochs.
+
+        The samples are one batch of model chains normalised by their own minibatch
+        statistics, so no pass over the training set is needed mid-training.
+        """
+        every = self.settings.parzen_every
+        if every <= 0 or self.epoch % every:
+            return float("nan")
+        set_batch_norm_mode(self.model.operator, BATCH)
+        steps = self.model.settings.steps
+        means = sampling_chain(self.model, self.settings.parzen_samples, steps, generator)[1][-1]
+        values = parzen.log_likelihood(
+            means, valid_points, self.settings.parzen_sigma, device=self.device
+        )
+        return float(values.mean())
 
     def snapshot_chains(self) -> None:
         if self.epoch > self.settings.chain_epochs:
