@@ -116,11 +116,131 @@ def cmd_parzen(args) -> None:
     )
 
 
+def cmd_aggregate(args) -> None:
+    from infusion import tables
+
+    runs = []
+    for item in args.run:
+        panel, sep, folder = item.partition("=")
+        if not sep:
+            raise ValueError(f"--run expects PANEL=RUN_FOLDER, got {item!r}")
+        runs.append((panel, folder))
+    tables.aggregate_grid(runs, args.grid_out, args.curves_out)
+
+
+def cmd_table(args) -> None:
+    from infusion import tables
+
+    if args.command == "table-a1":
+        tables.table_a1(args.grid, args.out)
+    elif args.command == "table-3-1":
+        tables.table_3_1(args.test, args.train, args.out)
+    elif args.command == "table-parzen":
+        tables.fig_3_4(args.parzen, args.out)
+    else:
+        tables.runtimes(args.files, args.out)
+
+
+def cmd_scorecard(args) -> None:
+    from infusion import tables
+
+    study = {
+        "name": args.study,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "hidden": args.hidden,
+        "batch_size": args.batch_size,
+        "grid_points": args.grid_points,
+        "is_chains": args.is_chains,
+        "parzen_samples": args.parzen_samples,
+        "notes": args.note,
+    }
+    tables.scorecard(args.table_a1, args.table_3_1, args.parzen, args.out_csv, args.out_rst, study)
+
+
+# figure kind -> (function name in infusion.figures, the input flags it takes in order)
+FIGURES = {
+    "sampling-chains": ("sampling_chains", ["samples"]),
+    "training-chains": ("infusion_chains_over_training", ["chains"]),
+    "training-curves": ("training_curves", ["metrics"]),
+    "grid-curves": ("grid_curves", ["curves"]),
+    "grid-means": ("grid_means", ["grid"]),
+    "constant-vs-increasing": ("constant_vs_increasing", ["constant", "increasing"]),
+    "nearest-neighbours": ("nearest_neighbours", ["samples", "data"]),
+}
+
+
+def cmd_figure(args) -> None:
+    from infusion import figures
+
+    name, inputs = FIGURES[args.kind]
+    missing = [f"--{flag}" for flag in inputs if getattr(args, flag) is None]
+    if missing:
+        raise ValueError(f"figure {args.kind} needs {', '.join(missing)}")
+    getattr(figures, name)(*(getattr(args, flag) for flag in inputs), args.out)
+
+
+def add_report_commands(commands, defaults) -> None:
+    """Aggregation, tables, scorecard and figures: the report's side of the workflow."""
+    p = commands.add_parser("aggregate", help="grid runs -> grid.csv and curves.csv")
+    p.add_argument("--run", action="append", required=True, metavar="PANEL=RUN_FOLDER")
+    p.add_argument("--grid-out", required=True)
+    p.add_argument("--curves-out", required=True)
+    p.set_defaults(func=cmd_aggregate)
+
+    tables = {
+        "table-a1": (["--grid"], "Table A.1 from grid.csv"),
+        "table-3-1": (["--test", "--train"], "Table 3.1 from the final model's estimates"),
+        "table-parzen": (["--parzen"], "Fig 3.4's Parzen table from parzen.json"),
+    }
+    for command, (flags, help_text) in tables.items():
+        p = commands.add_parser(command, help=help_text)
+        for flag in flags:
+            p.add_argument(flag, required=True)
+        p.add_argument("--out", required=True)
+        p.set_defaults(func=cmd_table)
+    p = commands.add_parser("runtimes", help="per-job runtimes from snakemake benchmark files")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_table)
+
+    p = commands.add_parser("scorecard", help="the report's front page", formatter_class=defaults)
+    for flag in (
+        "--table-a1",
+        "--table-3-1",
+        "--parzen",
+        "--out-csv",
+        "--out-rst",
+        "--study",
+        "--dataset",
+    ):
+        p.add_argument(flag, required=True)
+    for flag in (
+        "--epochs",
+        "--hidden",
+        "--batch-size",
+        "--grid-points",
+        "--is-chains",
+        "--parzen-samples",
+    ):
+        p.add_argument(flag, type=int, required=True)
+    p.add_argument("--note", action="append", default=[], help="a note (repeatable)")
+    p.set_defaults(func=cmd_scorecard)
+
+    p = commands.add_parser("figure", help="one of the paper's figures")
+    p.add_argument("kind", choices=sorted(FIGURES))
+    p.add_argument("--out", required=True)
+    for flag in sorted({flag for _, inputs in FIGURES.values() for flag in inputs}):
+        p.add_argument(f"--{flag}")
+    p.set_defaults(func=cmd_figure)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="infusion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
     commands = parser.add_subparsers(dest="command", required=True)
     defaults = argparse.ArgumentDefaultsHelpFormatter
 
@@ -165,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     S.add_arguments(p, S.ParzenSettings)
     p.set_defaults(func=cmd_parzen)
+    add_report_commands(commands, defaults)
     return parser
 
 
@@ -175,6 +296,10 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
         args.func(args)
     except (ValueError, FileNotFoundError, FloatingPointError) as error:

@@ -20,6 +20,9 @@ TABLE_A1 = {
           0.05: -479.69, 0.06: -941.78},
 }  # fmt: skip
 
+# Steps of the models of each panel of Fig A.1 / Table A.1.
+PANEL_STEPS = {"a": 1, "b": 5, "c": 10, "d": 15, "e": 10, "f": 15}
+
 # Fig A.1 (e), (f): constant rates; the thesis lists no values, only the optima (A.1).
 CONSTANT_RATE_OPTIMA = {"e": 0.08, "f": 0.06}
 
@@ -50,6 +53,7 @@ FIG_3_4 = [
 ]
 
 # Section 3.5 settings of the published models.
+MNIST_TRAIN_EXAMPLES = 50_000  # the first 50,000 of the official training set (authors' code)
 PARZEN_SIGMA = {"mnist": 0.17, "tfd": 0.1}
 PARZEN_SAMPLES = 10_000
 IS_CHAINS = 20_000

@@ -1,0 +1,174 @@
+"""Figures: each function renders a readable PNG from small synthetic inputs, atomically."""
+
+from __future__ import annotations
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from infusion import figures
+
+SHAPE = (1, 8, 8)
+D = 64
+RNG = np.random.default_rng(0)
+
+
+def write_samples(path, steps=4, infusion_steps=3, shape=SHAPE, samples=20, chains=5):
+    """A ``samples.npz`` in the ``infusion sample`` format, values slightly outside [0, 1]."""
+    d = int(np.prod(shape))
+    arrays = {
+        "shape": np.array(shape),
+        "means": RNG.uniform(0, 1, (samples, d)),
+        "draws": RNG.uniform(-0.1, 1.1, (samples, d)),
+        "chain_draws": RNG.uniform(-0.1, 1.1, (chains, steps + 1, d)),
+        "chain_means": RNG.uniform(0, 1, (chains, steps, d)),
+        "infusion_chains": RNG.uniform(0, 1, (chains, infusion_steps + 1, d)),
+        "infusion_targets": RNG.uniform(0, 1, (chains, d)),
+    }
+    np.savez(path, **{k: v.astype(np.float32) if k != "shape" else v for k, v in arrays.items()})
+    return path
+
+
+def check_png(out, min_size=50):
+    """The PNG exists, opens, has a plausible size, and no temporary file is left beside it."""
+    image = mpimg.imread(out)
+    assert image.ndim == 3 and min(image.shape[:2]) >= min_size
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_tile_separates_images_by_one_pixel_and_keeps_rgb():
+    images = RNG.uniform(0, 1, (2, 3, 3, 4, 5))  # rows x cols x C x H x W
+    canvas = figures._tile(images)
+    assert canvas.shape == (2 * 5 - 1, 3 * 6 - 1, 3)
+    np.testing.assert_array_equal(canvas[5:9, 6:11], images[1, 1].transpose(1, 2, 0))
+    assert (canvas[4] == 1).all() and (canvas[:, 5] == 1).all()
+
+
+def test_sampling_chains(tmp_path):
+    out = tmp_path / "fig3.1.png"
+    figures.sampling_chains(write_samples(tmp_path / "s.npz"), out, rows=3)
+    check_png(out)
+
+
+def test_infusion_chains_over_training(tmp_path):
+    epochs, targets, steps = 3, 2, 4
+    path = tmp_path / "chains.npz"
+    np.savez(
+        path,
+        chains=RNG.integers(0, 256, (epochs, targets, steps + 1, *SHAPE), dtype=np.uint8),
+        epochs=np.arange(epochs),
+        targets=RNG.integers(0, 256, (targets, *SHAPE), dtype=np.uint8),
+    )
+    out = tmp_path / "fig3.2.png"
+    figures.infusion_chains_over_training(path, out, target_index=1)
+    check_png(out)
+
+
+def test_training_curves(tmp_path):
+    epochs = np.arange(6)
+    metrics = pd.DataFrame(
+        {
+            "epoch": epochs,
+            "loss": 1.0,
+            "seconds": 2.0,
+            "train_lower_bound": [-5000, 100, 200, 300, 350, 360],
+            "valid_lower_bound": [-5000, 90, 190, 280, 330, 340],
+            "valid_parzen": [np.nan, np.nan, 150, np.nan, np.nan, 210],
+        }
+    )
+    metrics.to_csv(tmp_path / "metrics.csv", index=False)
+    out = tmp_path / "fig3.3.png"
+    figures.training_curves(tmp_path / "metrics.csv", out)
+    check_png(out)
+
+
+def test_grid_curves_with_missing_panel_and_diverging_run(tmp_path):
+    rows = []
+    for panel, steps in [("a", 1), ("b", 5), ("e", 10)]:
+        for rate in (0.0, 0.05, 0.1):
+            for epoch in range(4):
+                value = -1e6 if (panel, rate) == ("b", 0.1) else 500 + 100 * epoch + 1000 * rate
+                rows.append((panel, steps, rate, 0.0, rate, epoch, value + 10, value))
+    columns = "panel steps alpha0 omega rate epoch train_lower_bound valid_lower_bound"
+    pd.DataFrame(rows, columns=columns.split()).to_csv(tmp_path / "curves.csv", index=False)
+    out = tmp_path / "figA.1.png"
+    figures.grid_curves(tmp_path / "curves.csv", out)
+    check_png(out)
+
+
+def test_robust_ylim_ignores_a_diverging_minority():
+    values = np.concatenate([np.linspace(500, 1500, 90), np.full(10, -1e6)])
+    low, high = figures._robust_ylim(values)
+    assert -1000 < low < 500 and high > 1500
+
+
+def test_grid_means(tmp_path):
+    rows = []
+    for i, (panel, rate, paper) in enumerate([("b", 0.01, 910.19), ("a", 0.0, np.nan)]):
+        run = tmp_path / f"run{i}"
+        run.mkdir()
+        write_samples(run / "samples.npz")
+        rows.append((panel, 5, rate, 0.0, rate, 3, 800.0, 790.0, paper, 790.0 - paper, run))
+    columns = (
+        "panel steps alpha0 omega rate best_epoch best_valid_lower_bound test_lower_bound "
+        "paper_test_lower_bound difference run"
+    )
+    pd.DataFrame(rows, columns=columns.split()).to_csv(tmp_path / "grid.csv", index=False)
+    out = tmp_path / "figs" / "tableA.1.png"
+    figures.grid_means(tmp_path / "grid.csv", out, per_row=6)
+    check_png(out)
+
+
+def test_constant_vs_increasing(tmp_path):
+    constant = write_samples(tmp_path / "constant.npz", steps=4, infusion_steps=3)
+    increasing = write_samples(tmp_path / "increasing.npz", steps=6, infusion_steps=5)
+    out = tmp_path / "figA.2.png"
+    figures.constant_vs_increasing(constant, increasing, out, rows=3)
+    check_png(out)
+
+
+@pytest.mark.parametrize("block", [4096, 7, 1])
+def test_nearest_training_images_matches_brute_force(block):
+    queries = RNG.normal(size=(9, 20)).astype(np.float32)
+    train = RNG.normal(size=(50, 20)).astype(np.float32)
+    brute = ((queries[:, None] - train[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(figures.nearest_training_images(queries, train, block), brute)
+
+
+def test_nearest_training_images_finds_exact_copies():
+    train = RNG.uniform(0, 1, (30, 16))
+    np.testing.assert_array_equal(
+        figures.nearest_training_images(train[[4, 17, 29]], train, block=8), [4, 17, 29]
+    )
+
+
+def test_nearest_neighbours(tmp_path):
+    data = {
+        split: RNG.integers(0, 256, (n, *SHAPE), dtype=np.uint8)
+        for split, n in [("train", 40), ("valid", 5), ("test", 5)]
+    }
+    np.savez(tmp_path / "digits.npz", **data)
+    out = tmp_path / "fig3.5.png"
+    figures.nearest_neighbours(write_samples(tmp_path / "s.npz"), tmp_path / "digits.npz", out, 7)
+    check_png(out)
+
+
+def test_rgb_samples_render(tmp_path):
+    out = tmp_path / "fig3.1-rgb.png"
+    figures.sampling_chains(write_samples(tmp_path / "s.npz", shape=(3, 6, 6)), out, rows=2)
+    check_png(out)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: figures.sampling_chains(d / "missing.npz", d / "out.png"),
+        lambda d: figures.training_curves(d / "missing.csv", d / "out.png"),
+        lambda d: figures.grid_curves(d / "missing.csv", d / "out.png"),
+    ],
+)
+def test_missing_input_raises_and_writes_nothing(tmp_path, call):
+    with pytest.raises(FileNotFoundError):
+        call(tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,304 @@
+"""Aggregation and paper-facing tables on small fake run folders and evaluation outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import docutils.core
+import pandas as pd
+import pytest
+
+from infusion import paper, tables
+
+EPOCHS = 3  # fake training runs: epochs 0 (initialisation) .. EPOCHS
+
+
+def write_json(path, obj):
+    path.write_text(json.dumps(obj))
+
+
+def evaluation(split: str, base: float, isotropic: bool = True) -> dict:
+    """An `infusion evaluate` output whose estimates are base, base + 1, base + 2."""
+    keys = ["lower_bound", "importance"] + (["iso_lower_bound", "iso_importance"] * isotropic)
+    estimates = {
+        key: {"mean": base + i, "std": 0.1 * (i + 1), "values": [base + i]}
+        for i, key in enumerate(keys)
+    }
+    return {
+        "examples": 100 if split == "train" else 1000,
+        "chains": 50,
+        "isotropic_var": 0.01 if isotropic else None,
+        "settings": {"split": split},
+        **estimates,
+    }
+
+
+def make_run(root, name: str, steps: int, alpha0: float, omega: float, test: float, files=None):
+    """A fake training run folder with summary.json, metrics.csv and test_bound.json."""
+    run = root / name
+    run.mkdir()
+    files = files or ("summary.json", "metrics.csv", "test_bound.json")
+    if "summary.json" in files:
+        write_json(
+            run / "summary.json",
+            {
+                "model_settings": {"steps": steps, "alpha0": alpha0, "omega": omega},
+                "train_settings": {"epochs": EPOCHS, "batch_size": 64},
+                "best_epoch": EPOCHS - 1,
+                "best_valid_lower_bound": test + 5.0,
+                "train_seconds": 12.5,
+                "device": "cpu",
+            },
+        )
+    if "metrics.csv" in files:
+        epochs = range(EPOCHS + 1)
+        pd.DataFrame(
+            {
+                "epoch": epochs,
+                "loss": [-10.0 * e for e in epochs],
+                "seconds": [1.0] * len(epochs),
+                "train_lower_bound": [100.0 * e for e in epochs],
+                "valid_lower_bound": [90.0 * e for e in epochs],
+                "valid_parzen": [math.nan] * len(epochs),
+            }
+        ).to_csv(run / "metrics.csv", index=False)
+    if "test_bound.json" in files:
+        write_json(run / "test_bound.json", evaluation("test", test) | {"isotropic_var": None})
+    return str(run)
+
+
+@pytest.fixture
+def grid_runs(tmp_path):
+    """Panels (a), (b), (e) and one 10-step run shared by panels (c) and (e)."""
+    shared = make_run(tmp_path, "T10_a0_w0", 10, 0.0, 0.0, 800.0)
+    return [
+        ("a", make_run(tmp_path, "T1_a0.3", 1, 0.3, 0.0, 1200.0)),
+        # 0.3 - 0.2 != 0.1 in floating point: matched to the paper's row by tolerance
+        ("b", make_run(tmp_path, "T5_a0_w0.1", 5, 0.0, 0.3 - 0.2, 1400.0)),
+        ("c", shared),
+        ("e", make_run(tmp_path, "T10_a0.08_w0", 10, 0.08, 0.0, 1300.0)),
+        ("e", shared),
+    ]
+
+
+@pytest.fixture
+def grid(tmp_path, grid_runs):
+    return tables.aggregate_grid(grid_runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+
+
+def test_aggregate_grid_rates_and_paper_values(tmp_path, grid):
+    written = pd.read_csv(tmp_path / "grid.csv")
+    assert list(written.columns) == [
+        "panel", "steps", "alpha0", "omega", "rate", "best_epoch", "best_valid_lower_bound",
+        "test_lower_bound", "paper_test_lower_bound", "difference", "train_seconds", "run",
+    ]  # fmt: skip
+    assert written.panel.tolist() == ["a", "b", "c", "e", "e"]
+    assert written.rate.tolist() == pytest.approx([0.3, 0.1, 0.0, 0.0, 0.08])
+    b = written[written.panel == "b"].iloc[0]
+    assert paper.TABLE_A1["b"][0.1] == 1448.66
+    assert b.paper_test_lower_bound == 1448.66
+    assert b.difference == pytest.approx(1400.0 - 1448.66)
+    assert written.loc[written.panel == "a", "paper_test_lower_bound"].item() == 1209.39
+    assert written.loc[written.panel == "e", "paper_test_lower_bound"].isna().all()
+    assert written.loc[written.panel == "e", "difference"].isna().all()
+
+
+def test_run_in_two_panels_gives_two_rows_and_all_curves(tmp_path, grid, grid_runs):
+    shared = grid[grid.run.str.endswith("T10_a0_w0")]
+    assert sorted(shared.panel) == ["c", "e"]
+    assert shared.paper_test_lower_bound.isna().tolist() == [False, True]  # c: 824.42
+    curves = pd.read_csv(tmp_path / "curves.csv")
+    assert len(curves) == len(grid_runs) * (EPOCHS + 1)
+    c = curves[curves.panel == "c"]
+    assert c.epoch.tolist() == list(range(EPOCHS + 1))
+    assert c.valid_lower_bound.tolist() == [90.0 * e for e in range(EPOCHS + 1)]
+    assert set(curves.columns) >= {"steps", "alpha0", "omega", "rate", "train_lower_bound"}
+
+
+@pytest.mark.parametrize("missing", ["summary.json", "metrics.csv", "test_bound.json"])
+def test_missing_file_raises_and_writes_nothing(tmp_path, grid_runs, missing):
+    present = {"summary.json", "metrics.csv", "test_bound.json"} - {missing}
+    broken = make_run(tmp_path, "broken", 5, 0.0, 0.05, 1.0, files=present)
+    runs = [*grid_runs, ("b", broken)]
+    with pytest.raises(FileNotFoundError, match=missing):
+        tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+    assert not (tmp_path / "grid.csv").exists()
+    assert not (tmp_path / "curves.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("panel", "steps", "omega", "message"),
+    [("b", 10, 0.05, "step counts"), ("f", 15, 0.05, "omega != 0"), ("g", 5, 0.0, "panel 'g'")],
+)
+def test_inconsistent_run_is_rejected(tmp_path, grid_runs, panel, steps, omega, message):
+    runs = [*grid_runs, (panel, make_run(tmp_path, "odd", steps, 0.0, omega, 1.0))]
+    with pytest.raises(ValueError, match=message):
+        tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+    assert not (tmp_path / "grid.csv").exists()
+
+
+def test_table_a1_lists_skipped_rows_and_keeps_both_panels(tmp_path, grid):
+    table = tables.table_a1(tmp_path / "grid.csv", tmp_path / "tableA.1.csv")
+    assert list(pd.read_csv(tmp_path / "tableA.1.csv").columns) == [
+        "panel", "steps", "schedule", "rate", "paper_test_lower_bound", "test_lower_bound",
+        "difference", "best_epoch",
+    ]  # fmt: skip
+    b = table[table.panel == "b"]
+    assert b.rate.tolist() == pytest.approx(sorted(paper.TABLE_A1["b"]))
+    assert b.test_lower_bound.notna().sum() == 1
+    assert b.loc[b.test_lower_bound.isna(), "paper_test_lower_bound"].notna().all()
+    assert (b.steps == 5).all()  # skipped rows take their panel's step count
+    d = table[table.panel == "d"]  # not run at all
+    assert len(d) == len(paper.TABLE_A1["d"])
+    assert d.test_lower_bound.isna().all() and (d.steps == 15).all()  # the paper's steps
+    # The shared grid point stays in both panels (no filter overwritten by another).
+    shared = table[table.rate.eq(0.0) & table.panel.isin(["c", "e"])].set_index("panel")
+    assert shared.test_lower_bound.tolist() == [800.0, 800.0]
+    assert shared.loc["c", "paper_test_lower_bound"] == paper.TABLE_A1["c"][0.0]
+    assert math.isnan(shared.loc["e", "paper_test_lower_bound"])
+    assert shared.schedule.tolist() == ["increasing", "constant"]
+    assert len(table[table.panel == "c"]) == len(paper.TABLE_A1["c"])
+    assert len(table[table.panel == "e"]) == 2
+    assert len(table) == sum(map(len, paper.TABLE_A1.values())) + 2
+
+
+@pytest.fixture
+def bound_jsons(tmp_path):
+    test, train = tmp_path / "test.json", tmp_path / "train.json"
+    write_json(test, evaluation("test", 1300.0))
+    write_json(train, evaluation("train", 1200.0))
+    return test, train
+
+
+def test_table_3_1_takes_numbers_from_the_json(tmp_path, bound_jsons):
+    table = tables.table_3_1(*bound_jsons, tmp_path / "table3.1.csv")
+    assert list(pd.read_csv(tmp_path / "table3.1.csv").columns) == [
+        "model", "estimator", "paper_test_mean", "paper_test_std", "test_mean", "test_std",
+        "paper_train_mean", "paper_train_std", "train_mean", "train_std", "test_difference",
+        "train_difference", "examples_test", "examples_train", "chains",
+    ]  # fmt: skip
+    assert len(table) == len(paper.TABLE_3_1)
+    ais = table[table.estimator == "AIS"]
+    assert ais[["test_mean", "train_mean", "chains"]].isna().all().all()
+    iso = table[table.model == "Infusion training + isotropic"].iloc[0]
+    assert (iso.test_mean, iso.test_std) == (1303.0, pytest.approx(0.4))  # iso_importance
+    assert iso.test_difference == pytest.approx(1303.0 - paper.TABLE_3_1[6][2])
+    lower = table[table.estimator == "lower bound"].iloc[0]
+    assert (lower.train_mean, lower.train_std) == (1200.0, pytest.approx(0.1))
+    assert (lower.examples_test, lower.examples_train, lower.chains) == (1000, 100, 50)
+
+
+def test_table_3_1_rejects_swapped_splits(tmp_path, bound_jsons):
+    test, train = bound_jsons
+    with pytest.raises(ValueError, match="'train' split"):
+        tables.table_3_1(train, test, tmp_path / "table3.1.csv")
+
+
+@pytest.fixture
+def parzen_json(tmp_path):
+    path = tmp_path / "parzen.json"
+    parzen = {"sigma": 0.17, "mean": 250.5, "stderr": 2.5, "n": 100, "samples": 500}
+    write_json(path, parzen | {"split": "test"})
+    return path
+
+
+def test_fig_3_4_sets_ours_on_the_infusion_row(tmp_path, parzen_json):
+    table = tables.fig_3_4(parzen_json, tmp_path / "fig3.4.csv")
+    assert list(pd.read_csv(tmp_path / "fig3.4.csv").columns) == [
+        "model", "paper_mean", "paper_stderr", "mean", "stderr", "difference", "sigma",
+        "samples",
+    ]  # fmt: skip
+    assert len(table) == 7
+    ours = table[table["mean"].notna()]
+    assert ours.model.tolist() == ["Infusion training"]
+    row = ours.iloc[0]
+    assert (row.stderr, row.sigma, row.samples) == (2.5, 0.17, 500)
+    assert row.difference == pytest.approx(250.5 - 312)
+
+
+BENCHMARK_HEADER = "\t".join(
+    ["s", "h:m:s", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out", "mean_load",
+     "cpu_time"]
+)  # fmt: skip
+
+
+def write_benchmark(path, row: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{BENCHMARK_HEADER}\n{row}\n")
+    return str(path)
+
+
+def test_runtimes_parses_snakemake_benchmarks(tmp_path):
+    root = tmp_path / "results" / "benchmarks"
+    files = [
+        write_benchmark(
+            root / "train" / "mnist5k_T5_a0.0_w0.1.tsv",
+            "125.4321\t0:02:05\t812.45\t4096.10\t800.00\t805.00\t10.00\t2.50\t97.50\t122.30",
+        ),
+        write_benchmark(  # no data collected: Snakemake writes NA
+            root / "evaluate" / "test.tsv", "0.5000\t0:00:00" + "\tNA" * 7 + "\t0"
+        ),
+    ]
+    table = tables.runtimes(files, tmp_path / "runtimes.csv")
+    assert list(pd.read_csv(tmp_path / "runtimes.csv").columns) == [
+        "rule", "job", "seconds", "max_rss_mb",
+    ]  # fmt: skip
+    assert table.rule.tolist() == ["evaluate", "train"]
+    assert table.job.tolist() == ["test", "mnist5k_T5_a0.0_w0.1"]
+    assert table.seconds.tolist() == [0.5, 125.4321]
+    assert math.isnan(table.max_rss_mb[0]) and table.max_rss_mb[1] == 812.45
+
+
+@pytest.mark.parametrize("text", ["", "s,max_rss\n1.0,2.0\n", f"{BENCHMARK_HEADER}\n"])
+def test_runtimes_rejects_malformed_files(tmp_path, text):
+    path = tmp_path / "benchmarks" / "train" / "bad.tsv"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(ValueError, match="bad.tsv"):
+        tables.runtimes([str(path)], tmp_path / "runtimes.csv")
+
+
+STUDY = {
+    "name": "quick",
+    "dataset": "mnist5k",
+    "epochs": 20,
+    "hidden": 256,
+    "batch_size": 128,
+    "grid_points": 4,
+    "is_chains": 50,
+    "parzen_samples": 500,
+    "notes": ["The *optimum* of omega shifts with T_steps | only with 1500 epochs."],
+}
+
+
+def test_scorecard_renders_and_shows_every_paper_number(tmp_path, grid, bound_jsons, parzen_json):
+    a1 = tables.table_a1(tmp_path / "grid.csv", tmp_path / "a1.csv")
+    tables.table_3_1(*bound_jsons, tmp_path / "t31.csv")
+    tables.fig_3_4(parzen_json, tmp_path / "f34.csv")
+    paths = [tmp_path / name for name in ("a1.csv", "t31.csv", "f34.csv", "card.csv", "card.rst")]
+    card = tables.scorecard(*paths, STUDY)
+
+    assert list(pd.read_csv(tmp_path / "card.csv").columns) == [
+        "quantity", "paper", "ours", "difference", "note",
+    ]  # fmt: skip
+    assert len(card) == a1.test_lower_bound.notna().sum() + 2 * 3 + 1
+    assert card.ours.notna().all()
+    rst = (tmp_path / "card.rst").read_text()
+    html = docutils.core.publish_parts(rst, writer="html", settings_overrides={"halt_level": 2})
+    for value in card.paper.dropna():
+        assert f"{value:.2f}" in rst
+    assert "1448.66" in rst and "1836.27" in rst and "312.00" in rst
+    assert "—" in rst  # panel (e): no paper value
+    assert f"{paper.IS_CHAINS:,}" in rst and f"{paper.PARZEN_SAMPLES:,}" in rst
+    assert "T_steps" in html["body"]  # notes are escaped: plain text, not a reference
+
+
+def test_a_reduced_panel_is_not_compared_with_the_paper(tmp_path):
+    """A 3-step panel (b) at omega = 0.1 is not the paper's 5-step model: no paper value."""
+    runs = [("b", make_run(tmp_path, "T3_w0.1", 3, 0.0, 0.1, 50.0))]
+    grid = tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+    assert math.isnan(grid.paper_test_lower_bound.iloc[0])
+    table = tables.table_a1(tmp_path / "grid.csv", tmp_path / "tableA.1.csv")
+    paper_row = table[(table.panel == "b") & (table.rate == 0.1) & (table.steps == 5)]
+    assert paper_row.paper_test_lower_bound.tolist() == [paper.TABLE_A1["b"][0.1]]

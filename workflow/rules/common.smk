@@ -1,0 +1,131 @@
+"""Helpers shared by the rules: config validation, grid points, paths and CLI flags."""
+
+import json
+
+from snakemake.utils import validate
+
+validate(config, "../schemas/config.schema.yaml")
+
+DATASET = config["dataset"]
+RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}"
+
+
+wildcard_constraints:
+    dataset=r"[a-z0-9]+",
+    steps=r"\d+",
+    alpha=r"[0-9.e-]+",
+    omega=r"[0-9.e-]+",
+    split=r"test|train",
+
+
+def number(value):
+    """How a rate or step count is spelled in paths: 0.01 -> '0.01', 0.0 -> '0'."""
+    return f"{float(value):g}"
+
+
+def run_folder(steps, alpha0, omega, dataset=DATASET):
+    return RUN.format(
+        dataset=dataset, steps=int(steps), alpha=number(alpha0), omega=number(omega)
+    )
+
+
+def panel_runs():
+    """[(panel, run folder)] for every point of every panel of the grid (Fig A.1, Table A.1).
+
+    A point shared by two panels (e.g. 10 steps, alpha0 = omega = 0 in (c) and (e)) appears
+    once per panel but is trained once.
+    """
+    runs = []
+    for panel in config["grid"]:
+        for alpha0 in panel["alpha0"]:
+            for omega in panel["omega"]:
+                runs.append((panel["panel"], run_folder(panel["steps"], alpha0, omega)))
+    return runs
+
+
+def grid_runs():
+    """Distinct run folders of the grid, in config order."""
+    return list(dict.fromkeys(run for _, run in panel_runs()))
+
+
+def grid_files(name):
+    """One file of every distinct grid run, e.g. grid_files("summary.json")."""
+    return [f"{run}/{name}" for run in grid_runs()]
+
+
+def final_run():
+    final = config["final"]
+    return run_folder(final["steps"], final["alpha0"], final["omega"])
+
+
+def final_file(name):
+    """A file of the final model's run (input functions take wildcards: see the rules)."""
+    return f"{final_run()}/{name}"
+
+
+def constant_run():
+    constant = config["constant_rate"]
+    return run_folder(constant["steps"], constant["alpha0"], 0.0)
+
+
+def constant_file(name):
+    return f"{constant_run()}/{name}"
+
+
+def flags(section, omit=(), **overrides):
+    """CLI flags from a config section: {'batch_size': 512} -> '--batch-size 512'."""
+    values = {k: v for k, v in config[section].items() if k not in omit} | overrides
+    parts = []
+    for key, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        option = key.replace("_", "-")
+        parts.append(f"--{option} {' '.join(str(v) for v in items)}")
+    return " ".join(parts)
+
+
+def resource(rule_name, key):
+    return config["resources"][rule_name][key]
+
+
+def check_named_points():
+    """`final` and `constant_rate` must be trained by the grid: say which key is off."""
+    runs = grid_runs()
+    for key, run in (("final", final_run()), ("constant_rate", constant_run())):
+        if run not in runs:
+            raise ValueError(
+                f"config key '{key}' ({config[key]}) is not a point of the grid; "
+                "add it to a panel of 'grid'"
+            )
+
+
+check_named_points()
+
+
+def all_outputs():
+    figures = [
+        "fig3.1",
+        "fig3.2",
+        "fig3.3",
+        f"fig3.5-{DATASET}",
+        "figA.1",
+        "figA.2",
+        "tableA.1",
+    ]
+    tables = ["tableA.1", "table3.1", "fig3.4", "runtimes", "scorecard"]
+    return [
+        *(f"results/figures/{name}.png" for name in figures),
+        *(f"results/tables/{name}.csv" for name in tables),
+        "results/report/front_page.rst",
+    ]
+
+
+def study_flags():
+    """What the report's front page says about this study's scale."""
+    notes = " ".join(f"--note {json.dumps(note)}" for note in config["report"]["notes"])
+    return (
+        f"--study {config['report']['study']} --dataset {DATASET}"
+        f" --epochs {config['training']['epochs']} --hidden {config['model']['hidden']}"
+        f" --batch-size {config['training']['batch_size']} --grid-points {len(grid_runs())}"
+        f" --is-chains {config['evaluation']['chains']}"
+        f" --parzen-samples {config['sampling']['samples']} {notes}"
+    )

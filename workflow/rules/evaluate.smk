@@ -1,0 +1,125 @@
+# Scoring trained models: the test lower bound of every grid point (Table A.1), samples for
+# the figures, and the final model's likelihood estimates (Table 3.1) and Parzen (Fig 3.4).
+
+
+rule evaluate_grid_point:
+    input:
+        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/model.pt",
+        data="results/data/{dataset}.npz",
+    output:
+        "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/test_bound.json",
+    log:
+        "results/logs/evaluate_grid_point/{dataset}/T{steps}-a{alpha}-w{omega}.log",
+    benchmark:
+        "results/benchmarks/evaluate_grid_point/{dataset}-T{steps}-a{alpha}-w{omega}.tsv"
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        gpu=1,
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
+    params:
+        settings=flags("grid_evaluation"),
+    shell:
+        "infusion --threads {threads} evaluate --model {input.model} --data {input.data}"
+        " --out {output} --split test {params.settings} > {log} 2>&1"
+
+
+rule sample_grid_point:
+    input:
+        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/model.pt",
+        data="results/data/{dataset}.npz",
+    output:
+        "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/samples.npz",
+    log:
+        "results/logs/sample_grid_point/{dataset}/T{steps}-a{alpha}-w{omega}.log",
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        gpu=1,
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
+    params:
+        settings=lambda wildcards: flags(
+            "grid_sampling", sampling_steps=wildcards.steps
+        ),
+    shell:
+        "infusion --threads {threads} sample --model {input.model} --data {input.data}"
+        " --out {output} {params.settings} > {log} 2>&1"
+
+
+rule evaluate_likelihood:
+    input:
+        model=lambda wildcards: final_file("model.pt"),
+        data="results/data/{dataset}.npz",
+    output:
+        "results/final/{dataset}/likelihood_{split}.json",
+    log:
+        "results/logs/evaluate_likelihood/{dataset}-{split}.log",
+    benchmark:
+        "results/benchmarks/evaluate_likelihood/{dataset}-{split}.tsv"
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        gpu=1,
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
+    params:
+        settings=lambda wildcards: flags(
+            "evaluation",
+            omit=("test_examples", "train_examples"),
+            examples=config["evaluation"][f"{wildcards.split}_examples"],
+        ),
+    shell:
+        "infusion --threads {threads} evaluate --model {input.model} --data {input.data}"
+        " --out {output} --split {wildcards.split} {params.settings} > {log} 2>&1"
+
+
+rule sample_final:
+    input:
+        model=lambda wildcards: final_file("model.pt"),
+        data="results/data/{dataset}.npz",
+    output:
+        "results/final/{dataset}/samples.npz",
+    log:
+        "results/logs/sample_final/{dataset}.log",
+    benchmark:
+        "results/benchmarks/sample_final/{dataset}.tsv"
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        gpu=1,
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
+    params:
+        settings=flags("sampling"),
+    shell:
+        "infusion --threads {threads} sample --model {input.model} --data {input.data}"
+        " --out {output} {params.settings} > {log} 2>&1"
+
+
+rule parzen:
+    input:
+        samples="results/final/{dataset}/samples.npz",
+        data="results/data/{dataset}.npz",
+    output:
+        "results/final/{dataset}/parzen.json",
+    log:
+        "results/logs/parzen/{dataset}.log",
+    benchmark:
+        "results/benchmarks/parzen/{dataset}.tsv"
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
+    params:
+        settings=flags("parzen"),
+    shell:
+        "infusion --threads {threads} parzen --samples {input.samples} --data {input.data}"
+        " --out {output} --split test {params.settings} > {log} 2>&1"

@@ -1,0 +1,31 @@
+# One training run per grid point (dataset, steps, alpha0, omega). The checkpoint lives
+# outside the declared outputs, so a killed job that runs again resumes where it stopped.
+
+
+rule train:
+    input:
+        data="results/data/{dataset}.npz",
+    output:
+        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/model.pt",
+        metrics="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/metrics.csv",
+        chains="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/chains.npz",
+        summary="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/summary.json",
+    log:
+        "results/logs/train/{dataset}/T{steps}-a{alpha}-w{omega}.log",
+    benchmark:
+        "results/benchmarks/train/{dataset}-T{steps}-a{alpha}-w{omega}.tsv"
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("train", "threads")
+    resources:
+        gpu=1,
+        mem_mb=resource("train", "mem_mb"),
+        runtime=resource("train", "runtime"),
+    params:
+        run=lambda wildcards, output: os.path.dirname(output.model),
+        checkpoint="results/checkpoints/{dataset}/T{steps}-a{alpha}-w{omega}.pt",
+        settings=lambda wildcards: f"{flags('model')} {flags('training')}",
+    shell:
+        "infusion --threads {threads} train --data {input.data} --out {params.run}"
+        " --checkpoint {params.checkpoint} --steps {wildcards.steps}"
+        " --alpha0 {wildcards.alpha} --omega {wildcards.omega} {params.settings} > {log} 2>&1"
