@@ -2,9 +2,9 @@
 
 import json
 
-from snakemake.utils import validate
+from infusion.config import validate_config
 
-validate(config, "../schemas/config.schema.yaml")
+validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
 DATASET = config["dataset"]
 RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}"

@@ -1,0 +1,29 @@
+"""Validation of a study config against the workflow's JSON schema, naming the bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """An invalid study config; the message names the key."""
+
+
+def key_path(path) -> str:
+    """['grid', 0, 'omega', 1] -> 'grid[0].omega[1]'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.lstrip(".") or "(top level)"
+
+
+def validate_config(config: dict, schema_file: str | Path) -> None:
+    """Raise :class:`ConfigError` for the most relevant schema violation of ``config``."""
+    schema = yaml.safe_load(Path(schema_file).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        raise ConfigError(f"invalid config key '{key_path(error.absolute_path)}': {error.message}")

@@ -1,0 +1,159 @@
+"""The Snakemake workflow: planning, config validation, an end-to-end tiny study, resume."""
+
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = "workflow/configs/tiny.yaml"
+FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
+
+
+def workflow_copy(folder: Path) -> Path:
+    """The workflow's files in a fresh folder, so that runs never touch the repository."""
+    shutil.copy(REPO / "Snakefile", folder)
+    shutil.copy(REPO / "config.yaml", folder)
+    shutil.copytree(REPO / "workflow", folder / "workflow")
+    return folder
+
+
+def snakemake(folder: Path, *args, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run(["snakemake", *args], cwd=folder, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def number(value) -> str:
+    return f"{float(value):g}"
+
+
+def test_dry_run_plans_one_train_job_per_grid_point(tmp_path):
+    folder = workflow_copy(tmp_path)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    expected = {
+        ("mnist", str(panel["steps"]), number(alpha0), number(omega))
+        for panel in config["grid"]
+        for alpha0 in panel["alpha0"]
+        for omega in panel["omega"]
+    }
+    assert len(expected) == 46  # Table A.1's 35 rows + constant rates, shared points once
+    out = snakemake(folder, "-n").stdout
+    planned = re.findall(
+        r"rule train:.*?wildcards: dataset=(\w+), steps=(\d+), alpha=([\d.e-]+), omega=([\d.e-]+)",
+        out,
+        flags=re.S,
+    )
+    assert len(planned) == len(expected)
+    assert set(planned) == expected
+
+
+@pytest.mark.parametrize(
+    "overlay, key",
+    [
+        ({"grid": [{"panel": "b", "steps": 5, "alpha0": [0.0], "omega": [0.1, -0.1]}]},
+         "grid[0].omega[1]"),
+        ({"final": {"steps": 0, "alpha0": 0.0, "omega": 0.01}}, "final.steps"),
+        ({"dataset": "cifar"}, "dataset"),
+        ({"training": {"epochs": "many"}}, "training.epochs"),
+        ({"final": {"steps": 7, "alpha0": 0.0, "omega": 0.01}}, "final"),
+    ],
+)  # fmt: skip
+def test_invalid_config_stops_before_any_job_naming_the_key(tmp_path, overlay, key):
+    folder = workflow_copy(tmp_path)
+    (folder / "bad.yaml").write_text(yaml.safe_dump(overlay))
+    result = snakemake(folder, "--cores", "1", "--configfile", "bad.yaml", check=False)
+    assert result.returncode != 0
+    assert f"config key '{key}'" in result.stderr
+    assert not (folder / "results").exists()
+
+
+def test_lint_is_clean():
+    result = snakemake(REPO, "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    """The tiny study run end to end, with its HTML report."""
+    folder = workflow_copy(tmp_path_factory.mktemp("tiny"))
+    snakemake(folder, "--cores", "2", "--configfile", TINY)
+    snakemake(folder, "--configfile", TINY, "--report", "results/report.html")
+    return folder / "results"
+
+
+def test_tiny_study_writes_every_figure_and_the_report(tiny_study):
+    for name in FIGURES:
+        assert (tiny_study / "figures" / f"{name}.png").stat().st_size > 5000, name
+    report = (tiny_study / "report.html").read_text()
+    assert "scorecard" in report.lower()
+    for name in FIGURES:
+        assert f"{name}.png" in report, name
+
+
+def test_tiny_study_tables_have_expected_rows_and_finite_numbers(tiny_study):
+    tables = tiny_study / "tables"
+    config = yaml.safe_load((REPO / TINY).read_text())
+    grid_rows = sum(len(p["alpha0"]) * len(p["omega"]) for p in config["grid"])
+
+    a1 = pd.read_csv(tables / "tableA.1.csv")
+    ours = a1[a1.test_lower_bound.notna()]
+    assert len(ours) == grid_rows
+    assert np.isfinite(ours.test_lower_bound).all()
+
+    t31 = pd.read_csv(tables / "table3.1.csv")
+    infusion = t31[t31.model.str.startswith("Infusion")]
+    assert len(infusion) == 3 and len(t31) == 9
+    assert np.isfinite(infusion[["test_mean", "test_std", "train_mean", "train_std"]]).all(None)
+    # the importance-sampling estimate is never below the lower bound on the same draws
+    by_estimator = infusion[infusion.model == "Infusion training"].set_index("estimator")
+    assert by_estimator.loc["IS", "test_mean"] >= by_estimator.loc["lower bound", "test_mean"]
+
+    parzen = pd.read_csv(tables / "fig3.4.csv")
+    assert len(parzen) == 7 and math.isfinite(parzen.mean.iloc[-1])
+
+    card = pd.read_csv(tables / "scorecard.csv")
+    assert len(card) == grid_rows + 6 + 1  # Table A.1 rows, Table 3.1 x 2 splits, Parzen
+    assert np.isfinite(card.ours).all()
+
+    runtimes = pd.read_csv(tables / "runtimes.csv")
+    assert (runtimes.rule == "train").sum() == grid_rows and (runtimes.seconds > 0).all()
+
+
+def test_interrupted_workflow_resumes_without_redoing_finished_points(tmp_path):
+    folder = workflow_copy(tmp_path)
+    # Longer runs than tiny's so that the interrupt lands during training.
+    (folder / "slow.yaml").write_text(yaml.safe_dump({"training": {"epochs": 40}}))
+    targets = [f"results/runs/digits/T3-a0-w{omega}/model.pt" for omega in ("0", "0.1")]
+    command = ["--cores", "1", "--configfile", TINY, "slow.yaml", *targets]
+    process = subprocess.Popen(["snakemake", *command], cwd=folder, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    first, second = (folder / t for t in targets)
+    checkpoint = folder / "results/checkpoints/digits/T3-a0-w0.1.pt"
+    deadline = time.time() + 300
+    while not (first.exists() and checkpoint.exists()):
+        assert process.poll() is None and time.time() < deadline, "workflow ended too early"
+        time.sleep(0.05)
+    time.sleep(1.0)  # let the second point train for a few epochs
+    os.killpg(process.pid, signal.SIGKILL)  # the whole workflow, as a crash or a kill would
+    process.wait()
+    assert not second.exists()
+    finished_at = first.stat().st_mtime_ns
+
+    snakemake(folder, "--unlock", *command)  # a killed snakemake leaves its lock behind
+    snakemake(folder, *command)
+    assert first.stat().st_mtime_ns == finished_at  # the finished grid point was not redone
+    log = (folder / "results/logs/train/digits/T3-a0-w0.1.log").read_text()
+    assert "resumed from" in log
+    metrics = pd.read_csv(second.parent / "metrics.csv")
+    assert metrics.epoch.tolist() == list(range(41))
