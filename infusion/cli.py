@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from infusion import settings as S
+from infusion.download import DownloadError
 
 log = logging.getLogger("infusion")
 
@@ -302,6 +303,6 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, FloatingPointError) as error:
+    except (ValueError, FileNotFoundError, FloatingPointError, DownloadError) as error:
         log.error("%s", error)
         sys.exit(1)

@@ -24,6 +24,7 @@ def workflow_copy(folder: Path) -> Path:
     shutil.copy(REPO / "Snakefile", folder)
     shutil.copy(REPO / "config.yaml", folder)
     shutil.copytree(REPO / "workflow", folder / "workflow")
+    shutil.copy(REPO / "profiles", folder, follow_symlinks=False)  # -> workflow/profiles
     return folder
 
 
@@ -105,6 +106,9 @@ def test_tiny_study_tables_have_expected_rows_and_finite_numbers(tiny_study):
     tables = tiny_study / "tables"
     config = yaml.safe_load((REPO / TINY).read_text())
     grid_rows = sum(len(p["alpha0"]) * len(p["omega"]) for p in config["grid"])
+    distinct_runs = len(
+        {(p["steps"], a, w) for p in config["grid"] for a in p["alpha0"] for w in p["omega"]}
+    )
 
     a1 = pd.read_csv(tables / "tableA.1.csv")
     ours = a1[a1.test_lower_bound.notna()]
@@ -114,37 +118,38 @@ def test_tiny_study_tables_have_expected_rows_and_finite_numbers(tiny_study):
     t31 = pd.read_csv(tables / "table3.1.csv")
     infusion = t31[t31.model.str.startswith("Infusion")]
     assert len(infusion) == 3 and len(t31) == 9
-    assert np.isfinite(infusion[["test_mean", "test_std", "train_mean", "train_std"]]).all(None)
+    estimates = infusion[["test_mean", "test_std", "train_mean", "train_std"]].to_numpy()
+    assert np.isfinite(estimates).all()
     # the importance-sampling estimate is never below the lower bound on the same draws
     by_estimator = infusion[infusion.model == "Infusion training"].set_index("estimator")
     assert by_estimator.loc["IS", "test_mean"] >= by_estimator.loc["lower bound", "test_mean"]
 
     parzen = pd.read_csv(tables / "fig3.4.csv")
-    assert len(parzen) == 7 and math.isfinite(parzen.mean.iloc[-1])
+    assert len(parzen) == 7 and math.isfinite(parzen["mean"].iloc[-1])
 
     card = pd.read_csv(tables / "scorecard.csv")
     assert len(card) == grid_rows + 6 + 1  # Table A.1 rows, Table 3.1 x 2 splits, Parzen
     assert np.isfinite(card.ours).all()
 
     runtimes = pd.read_csv(tables / "runtimes.csv")
-    assert (runtimes.rule == "train").sum() == grid_rows and (runtimes.seconds > 0).all()
+    assert (runtimes.rule == "train").sum() == distinct_runs and (runtimes.seconds > 0).all()
 
 
 def test_interrupted_workflow_resumes_without_redoing_finished_points(tmp_path):
     folder = workflow_copy(tmp_path)
     # Longer runs than tiny's so that the interrupt lands during training.
-    (folder / "slow.yaml").write_text(yaml.safe_dump({"training": {"epochs": 40}}))
+    slow = {"training": {"epochs": 60}, "model": {"hidden": 128}}
+    (folder / "slow.yaml").write_text(yaml.safe_dump(slow))
     targets = [f"results/runs/digits/T3-a0-w{omega}/model.pt" for omega in ("0", "0.1")]
-    command = ["--cores", "1", "--configfile", TINY, "slow.yaml", *targets]
+    command = [*targets, "--cores", "1", "--configfile", TINY, "slow.yaml"]
     process = subprocess.Popen(["snakemake", *command], cwd=folder, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     first, second = (folder / t for t in targets)
-    checkpoint = folder / "results/checkpoints/digits/T3-a0-w0.1.pt"
+    curves = second.parent / "metrics.csv"
     deadline = time.time() + 300
-    while not (first.exists() and checkpoint.exists()):
+    while not (first.exists() and curves.exists() and len(curves.read_text().splitlines()) > 5):
         assert process.poll() is None and time.time() < deadline, "workflow ended too early"
-        time.sleep(0.05)
-    time.sleep(1.0)  # let the second point train for a few epochs
+        time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)  # the whole workflow, as a crash or a kill would
     process.wait()
     assert not second.exists()
@@ -156,4 +161,4 @@ def test_interrupted_workflow_resumes_without_redoing_finished_points(tmp_path):
     log = (folder / "results/logs/train/digits/T3-a0-w0.1.log").read_text()
     assert "resumed from" in log
     metrics = pd.read_csv(second.parent / "metrics.csv")
-    assert metrics.epoch.tolist() == list(range(41))
+    assert metrics.epoch.tolist() == list(range(61))
