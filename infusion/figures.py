@@ -202,7 +202,7 @@ def training_curves(metrics_csv: PathArg, out: PathArg) -> None:
     ax.legend(handles=handles, fontsize=FONT)
     ax.tick_params(labelsize=FONT)
     ax.grid(alpha=0.3)
-    ax.set_title("Lower bound during training (MNIST)", fontsize=FONT + 2)
+    ax.set_title("Lower bound during training (final model)", fontsize=FONT + 2)
     _save(fig, out)
 
 
@@ -253,7 +253,7 @@ def grid_curves(curves_csv: PathArg, out: PathArg) -> None:
         ax.set_xlabel("epoch", fontsize=FONT)
     for ax in axes[:, 0]:
         ax.set_ylabel("valid lower bound (nats)", fontsize=FONT)
-    fig.suptitle("Validation lower bound vs. infusion rate (MNIST)", fontsize=FONT + 3)
+    fig.suptitle("Validation lower bound for each infusion-rate schedule", fontsize=FONT + 3)
     _save(fig, out)
 
 

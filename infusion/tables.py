@@ -334,8 +334,8 @@ def _scorecard_rows(a1: pd.DataFrame, t31: pd.DataFrame, f34: pd.DataFrame) -> p
         listed = "" if pd.notna(r.paper_test_lower_bound) else "; the paper lists no value"
         rows.append(
             {
-                "quantity": f"Table A.1 ({r.panel}) {r.steps} step(s), {r.schedule} rate, "
-                f"{_rate_name(r.panel)} = {r.rate:g}: test lower bound",
+                "quantity": f"Table A.1 ({r.panel}), test lower bound: T = {r.steps}, "
+                f"{_rate_name(r.panel)} = {r.rate:g} ({r.schedule})",
                 "paper": r.paper_test_lower_bound,
                 "ours": r.test_lower_bound,
                 "difference": r.difference,
@@ -376,7 +376,7 @@ def _rst_table(card: pd.DataFrame) -> str:
         [r.quantity, _fmt(r.paper), _fmt(r.ours), _fmt(r.difference, signed=True), r.note]
         for r in card.itertuples()
     ]
-    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 40 10 10 10 30", ""]
     for cells in [header, *body]:
         first, *rest = (_rst_escape(c) for c in cells)
         lines += [f"   * - {first}", *(f"     - {c}" for c in rest)]
