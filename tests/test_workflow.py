@@ -144,21 +144,32 @@ def test_interrupted_workflow_resumes_without_redoing_finished_points(tmp_path):
     command = [*targets, "--cores", "1", "--configfile", TINY, "slow.yaml"]
     process = subprocess.Popen(["snakemake", *command], cwd=folder, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    first, second = (folder / t for t in targets)
-    curves = second.parent / "metrics.csv"
+    models = [folder / t for t in targets]
+
+    def state():
+        """(finished model, the other one) once one point is done and the other mid-run."""
+        for done, other in (models, models[::-1]):
+            curves = other.parent / "metrics.csv"
+            if done.exists() and not other.exists() and curves.exists():
+                if len(curves.read_text().splitlines()) > 5:
+                    return done, other
+        return None
+
     deadline = time.time() + 300
-    while not (first.exists() and curves.exists() and len(curves.read_text().splitlines()) > 5):
+    while (found := state()) is None:
         assert process.poll() is None and time.time() < deadline, "workflow ended too early"
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)  # the whole workflow, as a crash or a kill would
     process.wait()
-    assert not second.exists()
-    finished_at = first.stat().st_mtime_ns
+    finished, interrupted = found
+    assert not interrupted.exists()
+    finished_at = finished.stat().st_mtime_ns
 
     snakemake(folder, "--unlock", *command)  # a killed snakemake leaves its lock behind
     snakemake(folder, *command)
-    assert first.stat().st_mtime_ns == finished_at  # the finished grid point was not redone
-    log = (folder / "results/logs/train/digits/T3-a0-w0.1.log").read_text()
+    assert finished.stat().st_mtime_ns == finished_at  # the finished grid point was not redone
+    name = interrupted.parent.name
+    log = (folder / f"results/logs/train/digits/{name}.log").read_text()
     assert "resumed from" in log
-    metrics = pd.read_csv(second.parent / "metrics.csv")
+    metrics = pd.read_csv(interrupted.parent / "metrics.csv")
     assert metrics.epoch.tolist() == list(range(61))
