@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from infusion.estimators import draw_log_weights
@@ -63,10 +69,83 @@ def mlp_flops_per_step(model: InfusionModel, rows: int) -> tuple[int, int]:
     return forward, 2 * forward - 2 * rows * weights[0].numel()
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def slope(sizes: list[int], seconds: list[float]) -> float:
+    """Log-log slope of time against size: 1 is linear, 2 quadratic."""
+    return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
+
+
+def scaling(device: torch.device, repeats: int) -> None:
+    """Training cost against T and examples, evaluation against chains, Parzen against
+    samples: a slope near 1 means linear, no hidden quadratic step."""
+    x = torch.rand(4096, 784, device=device)
+    g = torch.Generator(device).manual_seed(0)
+    repeats = max(repeats, 2)
+
+    def train_seconds(steps, examples, batch=256):
+        model = InfusionModel(ModelSettings(steps=steps, hidden=256), (1, 28, 28)).to(device)
+
+        def epoch():
+            for start in range(0, examples, batch):
+                denoising_loss(model, x[start : start + batch], g).backward()
+
+        return timed(epoch, repeats, device)
+
+    steps = [2, 4, 8]
+    times = [train_seconds(t, 512) for t in steps]
+    emit("scaling_train_vs_steps", slope(steps, times), "log-log slope", sizes=steps)
+    examples = [512, 1024, 2048]
+    times = [train_seconds(4, n) for n in examples]
+    emit("scaling_train_vs_examples", slope(examples, times), "log-log slope", sizes=examples)
+    model = InfusionModel(ModelSettings(steps=4, hidden=256), (1, 28, 28)).to(device)
+    set_batch_norm_mode(model.operator, POPULATION)
+    chains = [1024, 2048, 4096]
+    times = [
+        timed(lambda k=k: draw_log_weights(model, x[:4], k, g, 4096), repeats, device)
+        for k in chains
+    ]
+    emit("scaling_evaluate_vs_chains", slope(chains, times), "log-log slope", sizes=chains)
+    counts = [1000, 2000, 4000]
+    times = [
+        timed(lambda m=m: parzen_log_likelihood(x[:m], x[:1000], 0.17, 1000, device), 1, device)
+        for m in counts
+    ]
+    emit("scaling_parzen_vs_samples", slope(counts, times), "log-log slope", sizes=counts)
+
+
+def workflow_overhead() -> None:
+    """Planning time of the paper study and of a 1,000-point grid; one job's start-up."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name in ("Snakefile", "config.yaml", "workflow"):
+            source = REPO / name
+            (shutil.copytree if source.is_dir() else shutil.copy)(source, Path(folder) / name)
+        omegas = [i / 1000 for i in range(1000)]
+        big = {
+            "grid": [{"panel": "b", "steps": 5, "alpha0": [0.0], "omega": omegas}],
+            "final": {"steps": 5, "alpha0": 0.0, "omega": 0.001},
+            "constant_rate": {"steps": 5, "alpha0": 0.0},
+        }
+        (Path(folder) / "big.json").write_text(json.dumps(big))
+        for name, extra in (
+            ("plan_paper_study_s", []),
+            ("plan_1000_points_s", ["--configfile", "big.json"]),
+        ):
+            start = time.perf_counter()
+            subprocess.run(["snakemake", "-n", "--quiet", *extra], cwd=folder, check=True,
+                           capture_output=True)  # fmt: skip
+            emit(name, time.perf_counter() - start, "s")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import infusion.training, infusion.cli"], check=True)
+    emit("job_startup_s", time.perf_counter() - start, "s", what="python + torch + infusion")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--skip-workflow", action="store_true", help="no snakemake timings")
     args = parser.parse_args()
     device = resolve_device(args.device)
     repeats = 1 if args.quick else 5
@@ -116,6 +195,10 @@ def main() -> None:
     flops = 2 * m * n * model.dim / seconds
     emit("parzen_pairs_per_s", m * n / seconds, "pairs/s", samples=m, points=n)
     emit("parzen_gflops", flops / 1e9, "GFLOP/s", fraction_of_peak=round(flops / peak, 3))
+
+    scaling(device, repeats)
+    if not args.skip_workflow:
+        workflow_overhead()
 
 
 if __name__ == "__main__":
