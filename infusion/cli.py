@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -21,8 +22,10 @@ import numpy as np
 
 from infusion import settings as S
 from infusion.download import DownloadError
+from infusion.gpu_slots import gpu_slot
 
 log = logging.getLogger("infusion")
+GPU_COMMANDS = ("train", "evaluate", "sample")  # run inside a GPU slot with --gpu-slots N
 
 
 def cmd_prepare(args) -> None:
@@ -242,6 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    parser.add_argument(
+        "--gpu-slots",
+        type=int,
+        default=0,
+        metavar="N",
+        help="jobs per GPU: train, evaluate and sample take a free GPU slot and set "
+        "CUDA_VISIBLE_DEVICES to its device (0: off; see infusion/gpu_slots.py)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     defaults = argparse.ArgumentDefaultsHelpFormatter
 
@@ -301,8 +312,16 @@ def main(argv: list[str] | None = None) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+    use_slots = args.gpu_slots != 0 and args.command in GPU_COMMANDS
     try:
-        args.func(args)
-    except (ValueError, FileNotFoundError, FloatingPointError, DownloadError) as error:
+        with gpu_slot(args.gpu_slots) if use_slots else contextlib.nullcontext():
+            args.func(args)
+    except (
+        ValueError,
+        FileNotFoundError,
+        FloatingPointError,
+        DownloadError,
+        TimeoutError,
+    ) as error:
         log.error("%s", error)
         sys.exit(1)

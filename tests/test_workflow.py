@@ -68,6 +68,7 @@ def test_dry_run_plans_one_train_job_per_grid_point(tmp_path):
         ({"dataset": "cifar"}, "dataset"),
         ({"training": {"epochs": "many"}}, "training.epochs"),
         ({"final": {"steps": 7, "alpha0": 0.0, "omega": 0.01}}, "final"),
+        ({"resources": {"jobs_per_gpu": 0}}, "resources.jobs_per_gpu"),
     ],
 )  # fmt: skip
 def test_invalid_config_stops_before_any_job_naming_the_key(tmp_path, overlay, key):

@@ -20,9 +20,11 @@ rule evaluate_grid_point:
         mem_mb=resource("evaluate", "mem_mb"),
         runtime=resource("evaluate", "runtime"),
     params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=flags("grid_evaluation"),
     shell:
-        "infusion --threads {threads} evaluate --model {input.model} --data {input.data}"
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
+        " evaluate --model {input.model} --data {input.data}"
         " --out {output} --split test {params.settings} > {log} 2>&1"
 
 
@@ -42,11 +44,13 @@ rule sample_grid_point:
         mem_mb=resource("evaluate", "mem_mb"),
         runtime=resource("evaluate", "runtime"),
     params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=lambda wildcards: flags(
             "grid_sampling", sampling_steps=wildcards.steps
         ),
     shell:
-        "infusion --threads {threads} sample --model {input.model} --data {input.data}"
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
+        " sample --model {input.model} --data {input.data}"
         " --out {output} {params.settings} > {log} 2>&1"
 
 
@@ -68,13 +72,15 @@ rule evaluate_likelihood:
         mem_mb=resource("evaluate", "mem_mb"),
         runtime=resource("evaluate", "runtime"),
     params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=lambda wildcards: flags(
             "evaluation",
             omit=("test_examples", "train_examples"),
             examples=config["evaluation"][f"{wildcards.split}_examples"],
         ),
     shell:
-        "infusion --threads {threads} evaluate --model {input.model} --data {input.data}"
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
+        " evaluate --model {input.model} --data {input.data}"
         " --out {output} --split {wildcards.split} {params.settings} > {log} 2>&1"
 
 
@@ -96,9 +102,11 @@ rule sample_final:
         mem_mb=resource("evaluate", "mem_mb"),
         runtime=resource("evaluate", "runtime"),
     params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=flags("sampling"),
     shell:
-        "infusion --threads {threads} sample --model {input.model} --data {input.data}"
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
+        " sample --model {input.model} --data {input.data}"
         " --out {output} {params.settings} > {log} 2>&1"
 
 

@@ -22,10 +22,12 @@ rule train:
         mem_mb=resource("train", "mem_mb"),
         runtime=resource("train", "runtime"),
     params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
         run=lambda wildcards, output: os.path.dirname(output.model),
         checkpoint="results/checkpoints/{dataset}/T{steps}-a{alpha}-w{omega}.pt",
         settings=lambda wildcards: f"{flags('model')} {flags('training')}",
     shell:
-        "infusion --threads {threads} train --data {input.data} --out {params.run}"
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
+        " train --data {input.data} --out {params.run}"
         " --checkpoint {params.checkpoint} --steps {wildcards.steps}"
         " --alpha0 {wildcards.alpha} --omega {wildcards.omega} {params.settings} > {log} 2>&1"
