@@ -18,12 +18,15 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from infusion.atomic import write_npz
 from infusion.download import download
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,8 @@ def dequantize(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     whatever the device of ``x``. The sum is clamped to the largest value below 1, which
     float rounding of ``255/256 + u/256`` could otherwise reach.
     """
+    import torch  # here, so that figure and table jobs start without loading torch
+
     noise = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device)
     below_one = 1 - torch.finfo(x.dtype).eps / 2
     return (x + noise.to(x.device) / 256).clamp(max=below_one)
