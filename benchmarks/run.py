@@ -23,10 +23,12 @@ import numpy as np
 import torch
 
 from infusion.estimators import draw_log_weights
+from infusion.evaluation import minibatch_lower_bound
 from infusion.model import InfusionModel
 from infusion.networks import POPULATION, set_batch_norm_mode
 from infusion.objectives import denoising_loss
 from infusion.parzen import log_likelihood as parzen_log_likelihood
+from infusion.precision import precision_context
 from infusion.sampling import draw_samples
 from infusion.settings import ModelSettings, SampleSettings
 from infusion.training import resolve_device
@@ -67,6 +69,19 @@ def mlp_flops_per_step(model: InfusionModel, rows: int) -> tuple[int, int]:
     params = sum(w.numel() for w in weights)
     forward = 2 * rows * params
     return forward, 2 * forward - 2 * rows * weights[0].numel()
+
+
+def lower_bound_precision_effect(model: InfusionModel, device: torch.device, n: int) -> None:
+    """Mean one-chain lower bound (minibatch statistics) of the same random points with the
+    same seed under bf16 minus under fp32: what bf16 does to the reported numbers."""
+    points = torch.rand(n, model.dim, generator=torch.Generator().manual_seed(7)).to(device)
+    bounds = {}
+    for precision in ("fp32", "bf16"):
+        generator = torch.Generator(device).manual_seed(8)
+        with precision_context(precision, device):
+            bounds[precision] = minibatch_lower_bound(model, points, 256, generator)
+    emit("lower_bound_fp32_vs_bf16", bounds["bf16"] - bounds["fp32"], "nats",
+         fp32=round(bounds["fp32"], 4), examples=n, what="bf16 minus fp32")  # fmt: skip
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -159,8 +174,9 @@ def main() -> None:
     x = torch.rand(batch, model.dim, device=device)
     generator = torch.Generator(device).manual_seed(0)
 
-    def train_step():
-        loss = denoising_loss(model, x, generator)
+    def train_step(precision="fp32", rows=batch):
+        with precision_context(precision, device):
+            loss = denoising_loss(model, x[:rows], generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -172,6 +188,13 @@ def main() -> None:
     emit("train_mlp_examples_per_s", batch / seconds, "examples/s", **common)
     emit("train_mlp_gflops", flops / 1e9, "GFLOP/s", fraction_of_peak=round(flops / peak, 3),
          **common)  # fmt: skip
+    # CPUs without native bfloat16 (no AVX512-BF16 / AMX) emulate it, many times slower than
+    # float32: the quick run times a smaller batch.
+    rows = 64 if args.quick else batch
+    seconds = timed(lambda: train_step("bf16", rows), repeats, device)
+    emit("train_mlp_bf16_examples_per_s", rows / seconds, "examples/s", precision="bf16",
+         **(common | {"batch": rows}))  # fmt: skip
+    lower_bound_precision_effect(model, device, 256 if args.quick else 4096)
 
     set_batch_norm_mode(model.operator, POPULATION)
     chains = (1024 if args.quick else 4096) if device.type == "cpu" else 65536

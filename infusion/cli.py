@@ -5,6 +5,7 @@
     infusion evaluate --model RUN_DIR/model.pt --data D.npz --out table.json [flags]
     infusion sample --model RUN_DIR/model.pt --out samples.npz [flags]
     infusion parzen --samples samples.npz --data D.npz --out parzen.json [flags]
+    infusion cost --config config.yaml [--configfile OVERLAY ...]   (hours, before running)
 
 ``infusion COMMAND --help`` lists each command's flags with their defaults.
 """
@@ -162,6 +163,32 @@ def cmd_scorecard(args) -> None:
     tables.scorecard(args.table_a1, args.table_3_1, args.parzen, args.out_csv, args.out_rst, study)
 
 
+def cmd_cost(args) -> None:
+    import yaml
+
+    from infusion.config import validate_config
+    from infusion.cost import estimate_cost, measure_rates, merge_config
+
+    config = yaml.safe_load(Path(args.config).read_text())
+    for overlay in args.configfile:
+        config = merge_config(config, yaml.safe_load(Path(overlay).read_text()) or {})
+    schema = Path(__file__).resolve().parent.parent / "workflow/schemas/config.schema.yaml"
+    if schema.exists():  # in a source checkout (the workflow's schema is not packaged)
+        validate_config(config, schema)
+    examples_per_s, chain_steps_per_s = args.examples_per_s, args.chain_steps_per_s
+    if examples_per_s is None or chain_steps_per_s is None:
+        log.info("measuring the MLP's throughput on %s (a few seconds)", args.device)
+        measured = measure_rates(args.device)
+        examples_per_s = examples_per_s or measured[0]
+        chain_steps_per_s = chain_steps_per_s or measured[1]
+    print(
+        f"rates (MNIST MLP, 1200 units): {examples_per_s:.0f} training example-steps/s, "
+        f"{chain_steps_per_s:.0f} evaluation chain-steps/s"
+    )
+    table = estimate_cost(config, examples_per_s, chain_steps_per_s)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
 # figure kind -> (function name in infusion.figures, the input flags it takes in order)
 FIGURES = {
     "sampling-chains": ("sampling_chains", ["samples"]),
@@ -298,6 +325,28 @@ def build_parser() -> argparse.ArgumentParser:
     S.add_arguments(p, S.ParzenSettings)
     p.set_defaults(func=cmd_parzen)
     add_report_commands(commands, defaults)
+
+    p = commands.add_parser(
+        "cost",
+        help="estimate a study's hours per stage before running it",
+        formatter_class=defaults,
+    )
+    p.add_argument("--config", default="config.yaml", help="the study config")
+    p.add_argument(
+        "--configfile", nargs="+", action="extend", default=[], help="overlays, as for snakemake"
+    )
+    p.add_argument(
+        "--examples-per-s",
+        type=float,
+        help="training example-steps per second of the 1200-unit MLP (default: measured)",
+    )
+    p.add_argument(
+        "--chain-steps-per-s",
+        type=float,
+        help="evaluation chain-steps per second of the 1200-unit MLP (default: measured)",
+    )
+    p.add_argument("--device", default="auto", help="where to measure the rates")
+    p.set_defaults(func=cmd_cost)
     return parser
 
 

@@ -14,6 +14,7 @@ from infusion.estimators import draw_log_weights, isotropic_variance, lower_boun
 from infusion.model import InfusionModel
 from infusion.networks import BATCH, POPULATION, batch_norms, set_batch_norm_mode
 from infusion.objectives import chain_log_weights
+from infusion.precision import precision_context
 from infusion.settings import EvalSettings
 
 log = logging.getLogger("infusion.evaluation")
@@ -62,6 +63,17 @@ def fit_population_statistics(
 
 
 def likelihood_table(
+    model: InfusionModel,
+    pixels: np.ndarray,
+    valid_pixels: np.ndarray,
+    settings: EvalSettings,
+) -> dict:
+    """:func:`table_estimates` at ``settings.precision`` (see ``infusion.precision``)."""
+    with precision_context(settings.precision, model.prior_mean.device):
+        return table_estimates(model, pixels, valid_pixels, settings)
+
+
+def table_estimates(
     model: InfusionModel,
     pixels: np.ndarray,
     valid_pixels: np.ndarray,

@@ -107,8 +107,10 @@ class MLPOperator(nn.Module):
         h = z
         for linear, norm in zip(self.linears, self.norms, strict=True):
             h = torch.relu(norm(linear(h), step))
-        mean = torch.sigmoid(self.mean_head(h))
-        var = self.beta * torch.sigmoid(self.var_head(h)) + self.variance_eps
+        # The heads' outputs are cast to float32 (a no-op unless under bf16 autocast, see
+        # infusion.precision), so the mean, the variance and its eps are float32 numbers.
+        mean = torch.sigmoid(self.mean_head(h).float())
+        var = self.beta * torch.sigmoid(self.var_head(h).float()) + self.variance_eps
         return mean, var
 
 

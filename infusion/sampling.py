@@ -8,10 +8,19 @@ import torch
 from infusion.chains import infusion_chain_states, sampling_chain
 from infusion.model import InfusionModel
 from infusion.networks import POPULATION, set_batch_norm_mode
+from infusion.precision import precision_context
 from infusion.settings import SampleSettings
 
 
 def draw_samples(
+    model: InfusionModel, settings: SampleSettings, targets: torch.Tensor | None = None
+) -> dict[str, np.ndarray]:
+    """:func:`sample_chains` at ``settings.precision`` (see ``infusion.precision``)."""
+    with precision_context(settings.precision, model.prior_mean.device):
+        return sample_chains(model, settings, targets)
+
+
+def sample_chains(
     model: InfusionModel, settings: SampleSettings, targets: torch.Tensor | None = None
 ) -> dict[str, np.ndarray]:
     """Run ``settings.samples`` model sampling chains of ``settings.sampling_steps`` steps.

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+from infusion.precision import check_precision
+
 OBJECTIVES = ("denoising", "lower_bound")
 NETWORKS = ("mlp",)
 
@@ -59,8 +61,10 @@ class TrainSettings:
     parzen_samples: int = 1000  # samples drawn for it (minibatch batch norm over them)
     parzen_sigma: float = 0.17  # its kernel width (paper: 0.17 for MNIST)
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
 
     def __post_init__(self):
+        check_precision(self.precision)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.epochs < 1 or self.batch_size < 2:
@@ -80,6 +84,10 @@ class EvalSettings:
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1
     device: str = "auto"
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
+
+    def __post_init__(self):
+        check_precision(self.precision)
 
 
 @dataclass
@@ -94,6 +102,10 @@ class SampleSettings:
     batch: int = 2500  # chains per forward pass
     seed: int = 2
     device: str = "auto"
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
+
+    def __post_init__(self):
+        check_precision(self.precision)
 
 
 @dataclass

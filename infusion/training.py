@@ -35,6 +35,7 @@ from infusion.evaluation import fit_population_statistics, minibatch_lower_bound
 from infusion.model import InfusionModel, save_model
 from infusion.networks import BATCH, set_batch_norm_mode
 from infusion.objectives import OBJECTIVES
+from infusion.precision import precision_context
 from infusion.settings import ModelSettings, TrainSettings
 
 log = logging.getLogger("infusion.training")
@@ -96,6 +97,10 @@ class Trainer:
         self.epoch, self.metrics, self.chains = 0, [], []
         self.best_valid, self.best_epoch, self.best_state = -float("inf"), -1, None
 
+    def forward_precision(self):
+        """The context of the run's forward passes (``settings.precision``)."""
+        return precision_context(self.settings.precision, self.device)
+
     # --- state -------------------------------------------------------------------------
 
     def state(self) -> dict:
@@ -149,7 +154,8 @@ class Trainer:
         )
         total = 0.0
         for i, rows in enumerate(progress):
-            loss = self.objective(model, self.x_train[rows], self.generator)
+            with self.forward_precision():  # the backward pass runs outside autocast
+                loss = self.objective(model, self.x_train[rows], self.generator)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"non-finite loss ({float(loss.detach())}) at epoch {self.epoch + 1}, "
@@ -167,9 +173,10 @@ class Trainer:
         for stream, (split, x) in enumerate((("train", self.x_train), ("valid", self.x_valid))):
             g = epoch_generator(self.device, self.settings.seed, self.epoch, stream)
             points = dequantize(x[self.curve_rows[split].to(self.device)], g)
-            row[f"{split}_lower_bound"] = minibatch_lower_bound(
-                self.model, points, self.settings.batch_size, g
-            )
+            with self.forward_precision():
+                row[f"{split}_lower_bound"] = minibatch_lower_bound(
+                    self.model, points, self.settings.batch_size, g
+                )
         row["valid_parzen"] = self.parzen_curve_point(points, g)
         return row
 
@@ -184,7 +191,9 @@ class Trainer:
             return float("nan")
         set_batch_norm_mode(self.model.operator, BATCH)
         steps = self.model.settings.steps
-        means = sampling_chain(self.model, self.settings.parzen_samples, steps, generator)[1][-1]
+        with self.forward_precision():  # the model's chains, not Parzen's distances
+            means = sampling_chain(self.model, self.settings.parzen_samples, steps, generator)
+        means = means[1][-1]
         values = parzen.log_likelihood(
             means, valid_points, self.settings.parzen_sigma, device=self.device
         )
@@ -195,7 +204,8 @@ class Trainer:
             return
         g = epoch_generator(self.device, self.settings.seed, self.epoch, 2)
         set_batch_norm_mode(self.model.operator, BATCH)
-        states = infusion_chain_states(self.model, self.x_train[self.chain_batch], g)
+        with self.forward_precision():
+            states = infusion_chain_states(self.model, self.x_train[self.chain_batch], g)
         targets = states[:, : self.settings.chain_targets].transpose(0, 1)  # [targets x T+1 x d]
         self.chains.append(to_images(targets, self.shape))
 
@@ -239,7 +249,8 @@ class Trainer:
         self.write_curves()
         self.model.load_state_dict(self.best_state)
         g = epoch_generator(self.device, self.settings.seed, self.epoch, 3)
-        fit_population_statistics(self.model, self.x_train, self.settings.batch_size, g)
+        with self.forward_precision():
+            fit_population_statistics(self.model, self.x_train, self.settings.batch_size, g)
         save_model(self.model, self.out_dir / "model.pt", best_epoch=self.best_epoch)
         write_npz(
             self.out_dir / "chains.npz",

@@ -22,5 +22,6 @@ def test_quick_benchmark_prints_well_formed_lines():
                 "sample_chains_per_s", "parzen_pairs_per_s", "scaling_train_vs_steps",
                 "scaling_train_vs_examples", "scaling_evaluate_vs_chains",
                 "scaling_parzen_vs_samples", "plan_paper_study_s", "plan_1000_points_s",
-                "job_startup_s"}  # fmt: skip
+                "job_startup_s", "train_mlp_bf16_examples_per_s",
+                "lower_bound_fp32_vs_bf16"}  # fmt: skip
     assert expected <= names
