@@ -31,24 +31,12 @@ from infusion.parzen import log_likelihood as parzen_log_likelihood
 from infusion.precision import precision_context
 from infusion.sampling import draw_samples
 from infusion.settings import ModelSettings, SampleSettings
+from infusion.timing import seconds_per_call as timed
 from infusion.training import resolve_device
 
 
 def emit(name: str, value: float, unit: str, **extra) -> None:
     print(json.dumps({"name": name, "value": round(value, 4), "unit": unit, **extra}), flush=True)
-
-
-def timed(fn, repeats: int, device: torch.device) -> float:
-    """Seconds per call of fn, after one warm-up call."""
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / repeats
 
 
 def matmul_peak(device: torch.device, repeats: int) -> float:

@@ -29,8 +29,6 @@ Parzen estimates, data preparation, figures and job start-up are left out (minut
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 
 REFERENCE_HIDDEN = 1200  # the width the rates are measured at
@@ -136,6 +134,7 @@ def measure_rates(device: str = "auto", train_steps: int = 3) -> tuple[float, fl
     from infusion.model import InfusionModel
     from infusion.objectives import denoising_loss
     from infusion.settings import ModelSettings
+    from infusion.timing import seconds_per_call
     from infusion.training import resolve_device
 
     dev = resolve_device(device)
@@ -148,24 +147,15 @@ def measure_rates(device: str = "auto", train_steps: int = 3) -> tuple[float, fl
     generator = torch.Generator(dev).manual_seed(0)
     x = torch.rand(batch, model.dim, device=dev)
 
-    def seconds(fn, repeats):
-        fn()  # warm-up
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(repeats):
-            fn()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        return (time.perf_counter() - start) / repeats
-
     def train_step():
         loss = denoising_loss(model, x, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
-    examples_per_s = batch * steps / seconds(train_step, train_steps)
+    examples_per_s = batch * steps / seconds_per_call(train_step, train_steps, dev)
     points = x[:4]
-    evaluate = seconds(lambda: draw_log_weights(model, points, chains // 4, generator, chains), 1)
+    evaluate = seconds_per_call(
+        lambda: draw_log_weights(model, points, chains // 4, generator, chains), 1, dev
+    )
     return examples_per_s, chains * steps / evaluate
