@@ -79,8 +79,13 @@ def prepare(name: str, out: Path, cache_dir: Path, urls: dict | None = None) -> 
 
 def load(path: Path) -> dict[str, np.ndarray]:
     """Read a prepared dataset; raise ``ValueError`` if it breaks the npz contract."""
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # a corrupt or foreign file: zip, pickle or format errors
+        raise ValueError(f"{path} is not a prepared dataset (.npz): {error}") from error
     _check_splits(arrays, str(path))
     return {split: arrays[split] for split in SPLITS}
 

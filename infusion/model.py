@@ -64,7 +64,23 @@ def save_model(model: InfusionModel, path: str | Path, **extra) -> None:
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[InfusionModel, dict]:
     """Rebuild a model saved by :func:`save_model`; returns it and the whole payload."""
-    payload = torch.load(path, map_location=device, weights_only=False)
-    model = InfusionModel(ModelSettings(**payload["model_settings"]), payload["shape"])
-    model.load_state_dict(payload["state"])
+    payload = read_torch_file(path, device)
+    try:
+        model = InfusionModel(ModelSettings(**payload["model_settings"]), payload["shape"])
+        model.load_state_dict(payload["state"])
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(f"{path} is not a model saved by infusion train: {error}") from error
     return model.to(device), payload
+
+
+def read_torch_file(path: str | Path, device: str | torch.device = "cpu") -> dict:
+    """torch.load a model or checkpoint file, naming the file when it is unreadable."""
+    try:
+        payload = torch.load(path, map_location=device, weights_only=False)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # truncated, corrupt or foreign files raise many kinds
+        raise ValueError(f"{path} cannot be read as a model or checkpoint: {error}") from error
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path} is not a model or checkpoint written by infusion")
+    return payload

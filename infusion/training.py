@@ -32,7 +32,7 @@ from infusion.atomic import atomic_path, write_json, write_npz
 from infusion.chains import infusion_chain_states, sampling_chain
 from infusion.data import dequantize, to_unit_interval
 from infusion.evaluation import fit_population_statistics, minibatch_lower_bound
-from infusion.model import InfusionModel, save_model
+from infusion.model import InfusionModel, read_torch_file, save_model
 from infusion.networks import BATCH, set_batch_norm_mode
 from infusion.objectives import OBJECTIVES
 from infusion.precision import precision_context
@@ -126,7 +126,7 @@ class Trainer:
         """Load the checkpoint if there is one; returns whether training resumed."""
         if not self.checkpoint.exists():
             return False
-        state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
+        state = read_torch_file(self.checkpoint, self.device)
         saved = (dataclasses.asdict(self.model.settings), dataclasses.asdict(self.settings))
         if _without_epochs(state["settings"]) != _without_epochs(saved):
             raise ValueError(

@@ -224,3 +224,10 @@ def test_dequantize_range_and_noise():
     assert noise.max() > 0.99 / 256, "noise spans the whole interval"
     again = data.dequantize(torch.zeros(100_000), torch.Generator().manual_seed(1))
     torch.testing.assert_close(noise, again, rtol=0, atol=0)
+
+
+def test_corrupt_dataset_file_is_named(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip archive at all")
+    with pytest.raises(ValueError, match="bad.npz is not a prepared dataset"):
+        data.load(bad)
