@@ -1,9 +1,10 @@
-"""Shared fixtures: tiny models and the prepared `digits` dataset."""
+"""Shared fixtures: tiny models, the prepared `digits` dataset, the tiny study's results."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from workflow_runs import TINY, snakemake, workflow_copy
 
 from infusion.data import prepare
 from infusion.model import InfusionModel
@@ -24,3 +25,12 @@ def digits_npz(tmp_path_factory):
     """scikit-learn's 8x8 digits prepared once per test session."""
     folder = tmp_path_factory.mktemp("data")
     return prepare("digits", folder / "digits.npz", folder / "cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """The tiny study run end to end on this machine, with its HTML report: its results/."""
+    folder = workflow_copy(tmp_path_factory.mktemp("tiny"))
+    snakemake(folder, "--cores", "2", "--configfile", TINY)
+    snakemake(folder, "--configfile", TINY, "--report", "results/report.html")
+    return folder / "results"

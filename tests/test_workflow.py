@@ -3,36 +3,17 @@
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
-REPO = Path(__file__).resolve().parent.parent
-TINY = "workflow/configs/tiny.yaml"
 FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
-
-
-def workflow_copy(folder: Path) -> Path:
-    """The workflow's files in a fresh folder, so that runs never touch the repository."""
-    shutil.copy(REPO / "Snakefile", folder)
-    shutil.copy(REPO / "config.yaml", folder)
-    shutil.copytree(REPO / "workflow", folder / "workflow")
-    shutil.copy(REPO / "profiles", folder, follow_symlinks=False)  # -> workflow/profiles
-    return folder
-
-
-def snakemake(folder: Path, *args, check=True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["snakemake", *args], cwd=folder, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
-    return result
 
 
 def number(value) -> str:
@@ -83,15 +64,6 @@ def test_invalid_config_stops_before_any_job_naming_the_key(tmp_path, overlay, k
 def test_lint_is_clean():
     result = snakemake(REPO, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
-
-
-@pytest.fixture(scope="module")
-def tiny_study(tmp_path_factory):
-    """The tiny study run end to end, with its HTML report."""
-    folder = workflow_copy(tmp_path_factory.mktemp("tiny"))
-    snakemake(folder, "--cores", "2", "--configfile", TINY)
-    snakemake(folder, "--configfile", TINY, "--report", "results/report.html")
-    return folder / "results"
 
 
 def test_tiny_study_writes_every_figure_and_the_report(tiny_study):

@@ -17,8 +17,6 @@ rule evaluate_grid_point:
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
-        mem_mb=resource("evaluate", "mem_mb"),
-        runtime=resource("evaluate", "runtime"),
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=flags("grid_evaluation"),
@@ -41,8 +39,6 @@ rule sample_grid_point:
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
-        mem_mb=resource("evaluate", "mem_mb"),
-        runtime=resource("evaluate", "runtime"),
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=lambda wildcards: flags(
@@ -69,8 +65,6 @@ rule evaluate_likelihood:
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
-        mem_mb=resource("evaluate", "mem_mb"),
-        runtime=resource("evaluate", "runtime"),
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=lambda wildcards: flags(
@@ -99,8 +93,6 @@ rule sample_final:
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
-        mem_mb=resource("evaluate", "mem_mb"),
-        runtime=resource("evaluate", "runtime"),
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=flags("sampling"),
@@ -123,9 +115,6 @@ rule parzen:
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
-    resources:
-        mem_mb=resource("evaluate", "mem_mb"),
-        runtime=resource("evaluate", "runtime"),
     params:
         settings=flags("parzen"),
     shell:

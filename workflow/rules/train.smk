@@ -19,8 +19,6 @@ rule train:
     threads: resource("train", "threads")
     resources:
         gpu=1,
-        mem_mb=resource("train", "mem_mb"),
-        runtime=resource("train", "runtime"),
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         run=lambda wildcards, output: os.path.dirname(output.model),
