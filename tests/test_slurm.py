@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from workflow_runs import TINY, snakemake, workflow_copy
 
 GPU_RULES = {"train", "evaluate_grid_point", "sample_grid_point", "evaluate_likelihood",
@@ -30,28 +31,46 @@ def cluster_answers() -> bool:
 
 
 @pytest.fixture(scope="module")
-def slurm_study(tmp_path_factory):
+def slurm_cluster():
     if not cluster_answers():
         if os.environ.get("CI") == "true":
             pytest.fail("no SLURM cluster answers: .ci/run should have started one")
         pytest.skip("no SLURM cluster answers; start one with `tests/slurm/cluster.sh start`")
-    folder = workflow_copy(tmp_path_factory.mktemp("slurm"))
-    started = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 1))
-    # As users run it, with the profile; only the first status query comes sooner.
-    run = snakemake(folder, "--profile", "workflow/profiles/slurm", "--configfile", TINY,
-                    "--slurm-init-seconds-before-status-checks", "2")  # fmt: skip
-    accounting = subprocess.run(
-        ["sacct", "-X", "--noheader", "--parsable2", "--starttime", started,
-         "--format=JobID,Comment,AllocTRES,State"],
+
+
+def now() -> str:
+    """A time for `sacct --starttime` just before now."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 1))
+
+
+def accounting(since: str) -> pd.DataFrame:
+    """sacct's record of the jobs that started since `since`, one row per job, with its rule."""
+    fields = ["JobID", "Comment", "AllocTRES", "State", "Timelimit"]
+    out = subprocess.run(
+        ["sacct", "-X", "--noheader", "--parsable2", "--starttime", since,
+         f"--format={','.join(fields)}"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    jobs = pd.DataFrame(
-        [line.split("|") for line in accounting.splitlines()],
-        columns=["job", "comment", "tres", "state"],
-    )
+    jobs = pd.DataFrame([line.split("|") for line in out.splitlines()],
+                        columns=["job", "comment", "tres", "state", "limit"])  # fmt: skip
     # snakemake comments each job "rule_<name>_wildcards_<values>" (or "rule_<name>").
     jobs["rule"] = jobs.comment.str.extract(r"^rule_(\w+?)(?:_wildcards_.*)?$", expand=False)
-    return folder, run.stdout + run.stderr, jobs
+    return jobs
+
+
+def slurm_args(*args):
+    """snakemake's arguments as users give them with the SLURM profile (only the first status
+    query comes sooner than the profile's 20 s)."""
+    return [*args, "--profile", "workflow/profiles/slurm",
+            "--slurm-init-seconds-before-status-checks", "2"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def slurm_study(slurm_cluster, tmp_path_factory):
+    folder = workflow_copy(tmp_path_factory.mktemp("slurm"))
+    started = now()
+    run = snakemake(folder, *slurm_args("--configfile", TINY))
+    return folder, run.stdout + run.stderr, accounting(started)
 
 
 def test_every_job_went_through_sbatch_and_completed(slurm_study):
@@ -91,3 +110,42 @@ def test_results_equal_a_local_run(slurm_study, tiny_study):
         assert ours.keys() == local.keys()
         for key in ours:
             np.testing.assert_array_equal(ours[key].numpy(), local[key].numpy(), err_msg=key)
+
+
+def test_killed_training_is_resubmitted_with_a_longer_limit_and_resumes(slurm_cluster, tmp_path):
+    folder = workflow_copy(tmp_path)
+    # Long enough a run that the kill lands during training.
+    (folder / "slow.yaml").write_text(
+        yaml.safe_dump({"training": {"epochs": 60}, "model": {"hidden": 128}})
+    )
+    target = "results/runs/digits/T3-a0-w0.1/model.pt"
+    curves = folder / target.replace("model.pt", "metrics.csv")
+    started = now()
+    command = ["snakemake", *slurm_args(target, "--configfile", TINY, "slow.yaml")]
+    process = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    deadline = time.time() + 300
+    while not (curves.exists() and len(curves.read_text().splitlines()) > 5):
+        assert process.poll() is None and time.time() < deadline, "training ended too early"
+        time.sleep(0.2)
+    running = subprocess.run(["squeue", "-h", "-o", "%i %k"], capture_output=True, text=True)
+    train_jobs = [line.split()[0] for line in running.stdout.splitlines() if "rule_train" in line]
+    assert len(train_jobs) == 1, running.stdout
+    # SIGTERM to every process of the job, as SLURM sends at a time limit or a preemption.
+    # (A plain scancel is recorded as "CANCELLED by <uid>", which the plugin does not read
+    # as a failure: it would wait for that job forever.)
+    subprocess.run(["scancel", "--full", "--signal=TERM", train_jobs[0]], check=True)
+    try:
+        output, _ = process.communicate(timeout=600)
+    finally:
+        process.kill()
+    assert process.returncode == 0, output[-4000:]
+
+    jobs = accounting(started)
+    trains = jobs[jobs.rule == "train"]
+    assert trains.state.tolist() == ["FAILED", "COMPLETED"], jobs
+    first, second = (pd.Timedelta(limit) for limit in trains.limit)
+    assert second == 2 * first  # the profile's runtime grows with each attempt
+    log = (folder / "results/logs/train/digits/T3-a0-w0.1.log").read_text()
+    assert "resumed from" in log
+    assert pd.read_csv(curves).epoch.tolist() == list(range(61))
