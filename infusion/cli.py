@@ -129,26 +129,36 @@ def _first(images: np.ndarray, n: int, source: str) -> np.ndarray:
     return images[:n]
 
 
+def _real_images(path: str, splits: list[str]) -> np.ndarray:
+    """The images of ``splits`` of a prepared dataset, concatenated in that order."""
+    from infusion.data import load
+
+    data = load(Path(path))
+    unknown = sorted(set(splits) - set(data))
+    if unknown:
+        raise ValueError(f"{path} has no split {unknown}; its splits are {sorted(data)}")
+    return np.concatenate([data[split] for split in splits])
+
+
 def cmd_inception(args) -> None:
     from infusion import inception
     from infusion.atomic import write_json
-    from infusion.data import load
 
     settings = S.from_arguments(S.InceptionSettings, args)
     if args.samples:
         with np.load(args.samples) as samples:
+            if not {"means", "shape"} <= set(samples.files):
+                raise ValueError(f"{args.samples} is not an `infusion sample` output")
             means, shape = samples["means"], tuple(int(s) for s in samples["shape"])
         images = inception.to_pixels(_first(means, settings.images, args.samples), shape)
         source = {"samples": args.samples, "pixels": "round(256 x) clipped to [0, 255]"}
     else:
-        data = load(Path(args.data))
-        real = np.concatenate([data[split] for split in args.data_splits])
+        real = _real_images(args.data, args.data_splits)
         images = _first(real, settings.images, f"{args.data} {'+'.join(args.data_splits)}")
         source = {"data": args.data, "data_splits": args.data_splits}
     reference = None
     if args.reference:
-        data = load(Path(args.reference))
-        reference = np.concatenate([data[split] for split in args.reference_splits])
+        reference = _real_images(args.reference, args.reference_splits)
         source |= {"reference": args.reference, "reference_splits": args.reference_splits}
     weights = inception.resolve_weights(args.weights)
     result = inception.score_images(

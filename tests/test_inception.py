@@ -258,6 +258,21 @@ def test_missing_weights_stop_the_command_with_the_message(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--data-splits", "train", "nope"], "has no split ['nope']"),
+        (["--images", "100000"], "images, 100000 are to be scored"),
+    ],
+)
+def test_inception_command_rejects_bad_inputs(flags, message, digits_npz, tmp_path, caplog):
+    out = tmp_path / "inception.json"
+    with pytest.raises(SystemExit):
+        main(["inception", "--data", str(digits_npz), *flags, "--out", str(out)])
+    assert message in caplog.text
+    assert not out.exists()
+
+
 PAYLOAD = bytes(range(256)) * 16
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
