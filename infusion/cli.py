@@ -5,6 +5,7 @@
     infusion evaluate --model RUN_DIR/model.pt --data D.npz --out table.json [flags]
     infusion sample --model RUN_DIR/model.pt --out samples.npz [flags]
     infusion parzen --samples samples.npz --data D.npz --out parzen.json [flags]
+    infusion inception --samples samples.npz --reference D.npz --out inception.json [flags]
     infusion cost --config config.yaml [--configfile OVERLAY ...]   (hours, before running)
 
 ``infusion COMMAND --help`` lists each command's flags with their defaults.
@@ -26,7 +27,8 @@ from infusion.download import DownloadError
 from infusion.gpu_slots import gpu_slot
 
 log = logging.getLogger("infusion")
-GPU_COMMANDS = ("train", "evaluate", "sample")  # run inside a GPU slot with --gpu-slots N
+# run inside a GPU slot with --gpu-slots N
+GPU_COMMANDS = ("train", "evaluate", "sample", "inception")
 
 
 def cmd_prepare(args) -> None:
@@ -121,6 +123,77 @@ def cmd_parzen(args) -> None:
     )
 
 
+def _first(images: np.ndarray, n: int, source: str) -> np.ndarray:
+    if len(images) < n:
+        raise ValueError(f"{source} holds {len(images)} images, {n} are to be scored (--images)")
+    return images[:n]
+
+
+def _real_images(path: str, splits: list[str]) -> np.ndarray:
+    """The images of ``splits`` of a prepared dataset, concatenated in that order."""
+    from infusion.data import load
+
+    data = load(Path(path))
+    unknown = sorted(set(splits) - set(data))
+    if unknown:
+        raise ValueError(f"{path} has no split {unknown}; its splits are {sorted(data)}")
+    return np.concatenate([data[split] for split in splits])
+
+
+def cmd_inception(args) -> None:
+    from infusion import inception
+    from infusion.atomic import write_json
+
+    settings = S.from_arguments(S.InceptionSettings, args)
+    if args.samples:
+        with np.load(args.samples) as samples:
+            if not {"means", "shape"} <= set(samples.files):
+                raise ValueError(f"{args.samples} is not an `infusion sample` output")
+            means, shape = samples["means"], tuple(int(s) for s in samples["shape"])
+        images = inception.to_pixels(_first(means, settings.images, args.samples), shape)
+        source = {"samples": args.samples, "pixels": "round(256 x) clipped to [0, 255]"}
+    else:
+        real = _real_images(args.data, args.data_splits)
+        images = _first(real, settings.images, f"{args.data} {'+'.join(args.data_splits)}")
+        source = {"data": args.data, "data_splits": args.data_splits}
+    reference = None
+    if args.reference:
+        reference = _real_images(args.reference, args.reference_splits)
+        source |= {"reference": args.reference, "reference_splits": args.reference_splits}
+    weights = inception.resolve_weights(args.weights)
+    result = inception.score_images(
+        images,
+        weights=weights,
+        reference=reference,
+        splits=settings.splits,
+        batch=settings.batch,
+        device=settings.device,
+    )
+    log.info(
+        "Inception score %.3f +- %.3f%s",
+        result["inception_score_mean"],
+        result["inception_score_std"],
+        f", FID {result[inception.FID_KEY]:.3f}" if reference is not None else "",
+    )
+    write_json(
+        args.out,
+        {"settings": dataclasses.asdict(settings), "weights": str(weights), **source, **result},
+    )
+
+
+def cmd_table_3_2(args) -> None:
+    from infusion import tables
+
+    tables.table_3_2(args.samples, args.real, args.out)
+
+
+def cmd_fetch_inception_weights(args) -> None:
+    from infusion.inception import fetch_weights
+
+    path = fetch_weights(args.md5, args.out, args.url or None)
+    log.info("Inception weights at %s", path)
+
+
 def cmd_aggregate(args) -> None:
     from infusion import tables
 
@@ -211,6 +284,49 @@ def cmd_figure(args) -> None:
     getattr(figures, name)(*(getattr(args, flag) for flag in inputs), args.out)
 
 
+def add_inception_commands(commands, defaults) -> None:
+    """The Inception score and FID of Table 3.2, and the download of Inception's weights."""
+    p = commands.add_parser(
+        "inception",
+        help="Inception score and FID of samples or real images (Table 3.2)",
+        formatter_class=defaults,
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--samples", help="samples.npz of `infusion sample` (last-step means)")
+    source.add_argument("--data", help="a prepared dataset whose real images are scored")
+    p.add_argument(
+        "--data-splits", nargs="+", default=["train"], help="with --data: splits, concatenated"
+    )
+    p.add_argument("--reference", help="a prepared dataset: FID against it (none: no FID)")
+    p.add_argument("--reference-splits", nargs="+", default=["train"], help="its splits")
+    p.add_argument(
+        "--weights",
+        help="Inception weights file (config inception.weights; default: torch-fidelity's "
+        "cached copy in torch.hub.get_dir()/checkpoints)",
+    )
+    p.add_argument("--out", required=True, help="metrics JSON")
+    S.add_arguments(p, S.InceptionSettings)
+    p.set_defaults(func=cmd_inception)
+
+    p = commands.add_parser(
+        "fetch-inception-weights",
+        help="download torch-fidelity's Inception weights (checksummed)",
+        formatter_class=defaults,
+    )
+    p.add_argument("--md5", required=True, help="MD5 of the weights file")
+    p.add_argument(
+        "--url", action="append", default=[], help="URL (repeatable; default torch-fidelity's)"
+    )
+    p.add_argument("--out", help="where to put the file (default: the cache torch-fidelity reads)")
+    p.set_defaults(func=cmd_fetch_inception_weights)
+
+    p = commands.add_parser("table-3-2", help="Table 3.2 from `infusion inception` JSONs")
+    p.add_argument("--samples", required=True, help="the final model's samples scored")
+    p.add_argument("--real", required=True, help="real images scored (the anchor)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_table_3_2)
+
+
 def add_report_commands(commands, defaults) -> None:
     """Aggregation, tables, scorecard and figures: the report's side of the workflow."""
     p = commands.add_parser("aggregate", help="grid runs -> grid.csv and curves.csv")
@@ -277,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="jobs per GPU: train, evaluate and sample take a free GPU slot and set "
+        help="jobs per GPU: train, evaluate, sample and inception take a free GPU slot and set "
         "CUDA_VISIBLE_DEVICES to its device (0: off; see infusion/gpu_slots.py)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -324,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     S.add_arguments(p, S.ParzenSettings)
     p.set_defaults(func=cmd_parzen)
+    add_inception_commands(commands, defaults)
     add_report_commands(commands, defaults)
 
     p = commands.add_parser(

@@ -119,6 +119,24 @@ class ParzenSettings:
     seed: int = 3
 
 
+@dataclass
+class InceptionSettings:
+    """Inception score (Table 3.2; Salimans et al. 2016) and FID, through torch-fidelity."""
+
+    images: int = 50000  # images scored, the first ones of the file (paper: 50,000 samples)
+    splits: int = 10  # consecutive splits the score is averaged over (Salimans et al.: 10)
+    batch: int = 100  # images per Inception forward pass (memory bound)
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
+
+    def __post_init__(self):
+        if not 1 <= self.splits <= self.images:
+            raise ValueError(f"splits must lie in [1, images = {self.images}], got {self.splits}")
+        if self.batch < 1:
+            raise ValueError(f"batch must be >= 1, got {self.batch}")
+        if self.device != "auto" and not self.device.startswith(("cpu", "cuda")):
+            raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
     """Add one ``--flag`` per dataclass field, typed and defaulted from the field."""
     for f in dataclasses.fields(cls):

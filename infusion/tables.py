@@ -290,6 +290,51 @@ def fig_3_4(parzen_json: PathLike, out: PathLike) -> pd.DataFrame:
     return _write_csv(table[FIG_3_4_COLUMNS], out)
 
 
+# --- Table 3.2 ----------------------------------------------------------------------------
+
+TABLE_3_2_COLUMNS = [
+    "model", "paper_inception_score", "paper_inception_score_error", "inception_score",
+    "inception_score_std", "difference", "fid", "images", "splits",
+]  # fmt: skip
+TABLE_3_2_OURS = {"Real data": "data", OURS: "samples"}  # row -> what its input JSON scores
+
+
+def table_3_2(samples_json: PathLike, real_json: PathLike, out: PathLike) -> pd.DataFrame:
+    """Table 3.2 beside ours (:data:`TABLE_3_2_COLUMNS`), in the paper's row order.
+
+    ``samples_json`` and ``real_json`` are ``infusion inception`` outputs on the final CIFAR-10
+    model's samples and on real CIFAR-10 images (the sanity anchor: the same code should give
+    about the paper's 11.24). They fill the "Infusion training" and "Real data" rows: the
+    Inception score's mean and std over splits, FID against the reference set where one was
+    given (the paper predates FID: it lists none), image and split counts. Salimans et al.'s
+    rows (SP, -L, -MBF) keep NaN ours. ``difference`` = ours - paper.
+    """
+    paths = {"samples": samples_json, "data": real_json}
+    results = {kind: _read_json(path) for kind, path in paths.items()}
+    for kind, result in results.items():
+        if kind not in result:
+            raise ValueError(f"{paths[kind]} does not score {kind} (an `infusion inception` JSON)")
+    rows = []
+    for model, score, error in paper.TABLE_3_2:
+        ours = results.get(TABLE_3_2_OURS.get(model), {})
+        rows.append(
+            {
+                "model": model,
+                "paper_inception_score": score,
+                "paper_inception_score_error": error,
+                "inception_score": ours.get("inception_score_mean", math.nan),
+                "inception_score_std": ours.get("inception_score_std", math.nan),
+                "fid": ours.get("frechet_inception_distance", math.nan),
+                "images": ours.get("images"),
+                "splits": ours.get("splits"),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["difference"] = table["inception_score"] - table["paper_inception_score"]
+    table = table.astype({"images": "Int64", "splits": "Int64"})
+    return _write_csv(table[TABLE_3_2_COLUMNS], out)
+
+
 # --- runtimes -----------------------------------------------------------------------------
 
 

@@ -1,0 +1,240 @@
+"""Inception score (Table 3.2) and FID, through ``torch-fidelity``'s TF-compatible Inception.
+
+The paper scores 50,000 CIFAR-10 samples with the Inception score of Salimans et al. (2016):
+IS = exp(E_x KL(p(y|x) || p(y))), computed on 10 consecutive splits of the samples, reported
+as the mean and standard deviation over the splits. ``torch-fidelity``'s ``inception-v3-compat``
+feature extractor reproduces the 2015 TensorFlow Inception graph that Salimans et al. used;
+``samples_shuffle=False`` keeps the samples in order, as the original code did. FID (Heusel et
+al., 2017; the paper predates it) is added against a reference set, the CIFAR-10 training set.
+
+Three parts, one job each:
+
+- :func:`inception_score`: the math on class probabilities (numpy), the reference definition.
+- :func:`score_images`: IS and optionally FID of uint8 images through ``torch-fidelity``.
+- :func:`fetch_weights`: the checksummed download of the Inception weights into the cache
+  that ``torch-fidelity`` reads (``torch.hub.get_dir()/checkpoints``).
+
+Images go in as uint8 arrays [N x C x H x W] with C = 1 (repeated to 3 channels) or 3; model
+samples (floats in [0, 1], ``pixels / 256`` as in :func:`infusion.data.to_unit_interval`) are
+turned into pixels by :func:`to_pixels`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy.special import xlogy
+
+from infusion.download import download
+
+log = logging.getLogger(__name__)
+
+# torch-fidelity 0.4's converted TensorFlow Inception weights (its URL_INCEPTION_V3). The file
+# name carries the first digits of the file's SHA-256, as torch.hub names its checkpoints.
+WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
+WEIGHTS_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}"
+FEATURE_EXTRACTOR = "inception-v3-compat"
+WEIGHTS_CONFIG_KEY = "inception.weights"  # the config key naming a local copy of the weights
+IS_KEYS = ("inception_score_mean", "inception_score_std")  # torch-fidelity's result keys
+FID_KEY = "frechet_inception_distance"
+
+
+# --- the math -----------------------------------------------------------------------------
+
+
+def inception_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float, float]:
+    """Inception score of class probabilities ``probabilities`` [N x K] (rows sum to 1).
+
+    The N rows are cut into ``splits`` consecutive, unshuffled chunks; chunk i holds rows
+    ``i*N//splits`` to ``(i+1)*N//splits - 1`` (torch-fidelity's convention with
+    ``samples_shuffle=False``). Each chunk scores exp(mean_x KL(p(y|x) || p(y))), with p(y) the
+    chunk's mean row and 0 log 0 = 0. Returns the mean and the (population, ddof=0) standard
+    deviation of the chunk scores, as Salimans et al.'s code and torch-fidelity report them.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"probabilities must be [N x K], got shape {p.shape}")
+    n = len(p)
+    if not 1 <= splits <= n:
+        raise ValueError(f"splits must lie in [1, N = {n}], got {splits}")
+    if (p < 0).any() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
+        raise ValueError("probabilities must be non-negative rows summing to 1")
+    scores = []
+    for i in range(splits):
+        chunk = p[i * n // splits : (i + 1) * n // splits]
+        marginal = chunk.mean(axis=0)
+        kl = (xlogy(chunk, chunk) - xlogy(chunk, marginal)).sum(axis=1)  # 0 log 0 = 0
+        scores.append(float(np.exp(kl.mean())))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``logits`` [N x K] in float64 (Inception's class probabilities)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def to_pixels(values: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Model outputs in [0, 1] (``pixels / 256``) [N x C*H*W] -> uint8 images [N x C x H x W].
+
+    Inverts :func:`infusion.data.to_unit_interval`: pixel = round(256 x), clipped to [0, 255],
+    so a training image goes back to itself exactly.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    pixels = np.clip(np.rint(values * 256), 0, 255).astype(np.uint8)
+    return pixels.reshape(len(pixels), *shape)
+
+
+def _rgb(images: np.ndarray) -> np.ndarray:
+    """uint8 [N x C x H x W] with C in (1, 3) -> uint8 [N x 3 x H x W] (grey repeated)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(
+            f"images must be uint8 [N x C x H x W] with C = 1 or 3, got {images.dtype} "
+            f"{images.shape}"
+        )
+    return np.repeat(images, 3, axis=1) if images.shape[1] == 1 else images
+
+
+def _dataset(images: np.ndarray):
+    """A torch Dataset of uint8 [3 x H x W] tensors, the in-memory input torch-fidelity takes."""
+    import torch
+
+    class ImageArray(torch.utils.data.Dataset):
+        def __init__(self, array):
+            self.array = array
+
+        def __len__(self):
+            return len(self.array)
+
+        def __getitem__(self, index):
+            return torch.from_numpy(self.array[index])
+
+    return ImageArray(_rgb(images))
+
+
+# --- weights ------------------------------------------------------------------------------
+
+
+def default_weights_path() -> Path:
+    """Where torch-fidelity looks for the weights: ``torch.hub.get_dir()/checkpoints/FILE``.
+
+    ``torch.hub.get_dir()`` is ``$TORCH_HOME/hub`` (default ``~/.cache/torch/hub``).
+    """
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
+
+
+def resolve_weights(weights: str | os.PathLike | None) -> Path:
+    """The weights file to load: ``weights`` if given, else torch-fidelity's cached copy.
+
+    Raises FileNotFoundError naming the file expected, where to put it, and the config key
+    and flag that name a local copy, when neither exists (nothing is downloaded here).
+    """
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Inception weights not found at {path} (named by config key "
+                f"{WEIGHTS_CONFIG_KEY} / --weights); it should be {WEIGHTS_FILE} from "
+                f"{WEIGHTS_URL}"
+            )
+        return path
+    cached = default_weights_path()
+    if not cached.is_file():
+        raise FileNotFoundError(
+            f"Inception weights not found: place {WEIGHTS_FILE} (from {WEIGHTS_URL}) at "
+            f"{cached}, e.g. with `infusion fetch-inception-weights --md5 ...`, or name a "
+            f"local copy with config key {WEIGHTS_CONFIG_KEY} (--weights)"
+        )
+    return cached
+
+
+def fetch_weights(
+    md5: str, dest: str | os.PathLike | None = None, urls: list[str] | None = None
+) -> Path:
+    """Download the Inception weights to ``dest`` (default :func:`default_weights_path`).
+
+    Uses :func:`infusion.download.download`: nothing is fetched when ``dest`` already has
+    checksum ``md5``; a transfer with another checksum leaves no file. ``urls`` defaults to
+    torch-fidelity's release URL (tests point it at a local server). Returns ``dest``.
+    """
+    if not md5:
+        raise ValueError(
+            f"no MD5 checksum given for {WEIGHTS_FILE}: set config key inception.weights_md5 "
+            "(--md5) to the md5sum of the file"
+        )
+    dest = Path(dest) if dest is not None else default_weights_path()
+    return download(WEIGHTS_FILE, urls or [WEIGHTS_URL], dest, md5)
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+def score_images(
+    images: np.ndarray,
+    *,
+    weights: str | os.PathLike | None = None,
+    reference: np.ndarray | None = None,
+    splits: int = 10,
+    batch: int = 100,
+    device: str = "auto",
+    feature_extractor: str = FEATURE_EXTRACTOR,
+) -> dict:
+    """Inception score of ``images`` and, with ``reference``, their FID against it.
+
+    ``images`` and ``reference``: uint8 [N x C x H x W], C = 1 or 3. The images are scored in
+    order (``samples_shuffle=False``) in ``splits`` splits, by torch-fidelity's
+    ``feature_extractor`` loaded from ``weights`` (see :func:`resolve_weights`) on ``device``
+    ("auto": CUDA when available). Nothing is cached on disk. Returns
+    ``{"inception_score_mean", "inception_score_std", "images", "splits"}`` plus
+    ``{"frechet_inception_distance", "reference_images"}`` with a reference.
+    """
+    import torch
+    import torch_fidelity
+
+    inputs = {"input1": _dataset(images)}
+    if reference is not None:
+        inputs["input2"] = _dataset(reference)
+    if not 1 <= splits <= len(images):
+        raise ValueError(f"splits must lie in [1, {len(images)} images], got {splits}")
+    path = resolve_weights(weights) if feature_extractor == FEATURE_EXTRACTOR else weights
+    cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for but CUDA is not available")
+    if cuda and ":" in device:
+        torch.cuda.set_device(torch.device(device))  # torch-fidelity uses the current device
+    log.info(
+        "scoring %d images%s with %s (weights %s) on %s",
+        len(images),
+        f" and FID against {len(reference)} reference images" if reference is not None else "",
+        feature_extractor,
+        path,
+        "cuda" if cuda else "cpu",
+    )
+    metrics = torch_fidelity.calculate_metrics(
+        **inputs,
+        isc=True,
+        fid=reference is not None,
+        feature_extractor=feature_extractor,
+        feature_extractor_weights_path=None if path is None else str(path),
+        isc_splits=splits,
+        samples_shuffle=False,
+        batch_size=batch,
+        cuda=cuda,
+        cache=False,
+        save_cpu_ram=True,  # no DataLoader workers: the images are already in memory
+        verbose=True,  # torch-fidelity's progress bar on stderr
+    )
+    result = {key: metrics[key] for key in IS_KEYS} | {"images": len(images), "splits": splits}
+    if reference is not None:
+        result |= {FID_KEY: metrics[FID_KEY], "reference_images": len(reference)}
+    return result
