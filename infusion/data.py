@@ -97,8 +97,9 @@ def source_for(
     resolved = [] if spec.default_urls is None else base_urls(name, spec.default_urls, urls)
     if path:
         if not Path(path).exists():
+            where = path if Path(path).is_absolute() else f"{path} (under {Path.cwd()})"
             raise FileNotFoundError(
-                f"{name}: {path} not found. Place {spec.local} at {path} (config key"
+                f"{name}: {path} not found. Place {spec.local} at {where} (config key"
                 f" data.{name}.path; flag --path), or set data.{name}.enabled: false"
                 f" to skip {name}."
             )
