@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import io
 import logging
 import pickle
 import tarfile
@@ -182,7 +183,7 @@ def _image_opener(images: Path, names: list[str]) -> Iterator[Callable[[str], IO
     with archive:
         members = {Path(info.filename).name: info for info in archive.infolist()}
         _check_complete(images, [name for name in names if name not in members])
-        yield lambda name: archive.open(members[name])
+        yield lambda name: io.BytesIO(archive.read(members[name]))  # one JPEG, CRC-checked
 
 
 def _check_complete(images: Path, missing: list[str]) -> None:

@@ -29,6 +29,7 @@ from PIL import Image
 
 from infusion import cli, data, natural_images
 from infusion.config import ConfigError, enabled_datasets, validate_config
+from infusion.cost import SPLIT_SIZES
 from infusion.download import DownloadError, md5sum
 
 REPO = Path(__file__).resolve().parent.parent
@@ -438,6 +439,7 @@ def test_shapes16_is_deterministic_two_coloured_and_varied(tmp_path):
     for split, size in zip(data.SPLITS, (500, 100, 100), strict=True):
         assert first[split].shape == (size, 3, 16, 16) and first[split].dtype == np.uint8
         np.testing.assert_array_equal(first[split], second[split])
+        assert SPLIT_SIZES["shapes16"][split] == size  # what `infusion cost` assumes
     images = np.concatenate([first[split] for split in data.SPLITS]).astype(int)
     fill_ratios = []
     for image in images:  # one image at a time, by brute force
