@@ -1,6 +1,6 @@
 """The ``infusion`` command line: every workflow step is one call of it.
 
-    infusion prepare DATASET --out results/data/DATASET.npz
+    infusion prepare DATASET --out results/data/DATASET.npz [--url BASE_URL ...] [--path PATH]
     infusion train --data D.npz --out RUN_DIR --checkpoint CKPT [model and training flags]
     infusion evaluate --model RUN_DIR/model.pt --data D.npz --out table.json [flags]
     infusion sample --model RUN_DIR/model.pt --out samples.npz [flags]
@@ -34,7 +34,7 @@ GPU_COMMANDS = ("train", "evaluate", "sample", "inception")
 def cmd_prepare(args) -> None:
     from infusion.data import prepare
 
-    path = prepare(args.dataset, Path(args.out), Path(args.cache))
+    path = prepare(args.dataset, Path(args.out), Path(args.cache), args.url, args.path)
     log.info("prepared %s -> %s", args.dataset, path)
 
 
@@ -405,6 +405,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--out", required=True)
     p.add_argument("--cache", default="results/downloads", help="where downloads are kept")
+    p.add_argument(
+        "--url",
+        action="append",
+        help="a base URL (folder) serving the dataset's files, replacing its default ones "
+        "(repeatable, tried in order; default: $INFUSION_<DATASET>_URLS, else the official)",
+    )
+    p.add_argument(
+        "--path", help="a local file or folder to read instead (celeba: a folder; tfd: the .mat)"
+    )
     p.set_defaults(func=cmd_prepare)
 
     p = commands.add_parser("train", help="train one grid point", formatter_class=defaults)

@@ -1,4 +1,5 @@
-"""Validation of a study config against the workflow's JSON schema, naming the bad key."""
+"""A study config: validation against the workflow's JSON schema (naming the bad key), and
+which natural-image datasets it runs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+
+# The paper's natural-image datasets (Table 3.2, Fig 3.5, 3.6, A.3, A.4), in its order.
+NATURAL_IMAGE_DATASETS = ("cifar10", "celeba", "tfd")
 
 
 class ConfigError(ValueError):
@@ -27,3 +31,12 @@ def validate_config(config: dict, schema_file: str | Path) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         raise ConfigError(f"invalid config key '{key_path(error.absolute_path)}': {error.message}")
+
+
+def enabled_datasets(config: dict) -> list[str]:
+    """The natural-image datasets the study runs, in the paper's order.
+
+    Those of :data:`NATURAL_IMAGE_DATASETS` whose config key ``data.<name>.enabled`` is true;
+    ``data.tfd.enabled: false`` skips TFD, whose file is not public.
+    """
+    return [name for name in NATURAL_IMAGE_DATASETS if config["data"][name]["enabled"]]

@@ -36,7 +36,10 @@ SPLIT_SIZES = {  # train / valid / test examples of each prepared dataset (infus
     "mnist": {"train": 50000, "valid": 10000, "test": 10000},
     "mnist5k": {"train": 4000, "valid": 500, "test": 500},
     "digits": {"train": 1197, "valid": 300, "test": 300},
-}
+    "shapes16": {"train": 500, "valid": 100, "test": 100},
+    "cifar10": {"train": 45000, "valid": 5000, "test": 10000},
+    "celeba": {"train": 162770, "valid": 19867, "test": 19962},
+}  # TFD's sizes depend on the local file, so it has no estimate
 
 
 def merge_config(base: dict, overlay: dict) -> dict:
@@ -69,6 +72,8 @@ def estimate_cost(config: dict, examples_per_s: float, chain_steps_per_s: float)
         raise ValueError("examples_per_s and chain_steps_per_s must be > 0")
     hidden = config.get("model", {}).get("hidden", REFERENCE_HIDDEN)
     width = (hidden / REFERENCE_HIDDEN) ** 2
+    if config["dataset"] not in SPLIT_SIZES:
+        raise ValueError(f"no split sizes known for dataset {config['dataset']!r}")
     sizes = SPLIT_SIZES[config["dataset"]]
     points = grid_points(config)
     training = config["training"]

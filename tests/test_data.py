@@ -82,7 +82,9 @@ def test_unknown_dataset_lists_known_names(tmp_path):
 
 
 def test_registry_specs():
-    assert {"mnist", "mnist5k", "digits"} <= set(data.DATASETS)
+    assert {"mnist", "mnist5k", "digits", "cifar10", "celeba", "tfd", "shapes16"} <= set(
+        data.DATASETS
+    )
     for name, spec in data.DATASETS.items():
         assert spec.name == name
         assert len(spec.shape) == 3
@@ -90,8 +92,7 @@ def test_registry_specs():
 
 
 def test_mnist_end_to_end_over_http(served, tmp_path):
-    urls = {"mnist": [served]}
-    out = data.prepare("mnist", tmp_path / "mnist.npz", tmp_path / "cache", urls=urls)
+    out = data.prepare("mnist", tmp_path / "mnist.npz", tmp_path / "cache", urls=[served])
     splits = data.load(out)
     assert {k: v.shape for k, v in splits.items()} == {
         "train": (50_000, 1, 28, 28),
@@ -107,19 +108,21 @@ def test_mnist_end_to_end_over_http(served, tmp_path):
 
 def test_mnist_urls_from_environment(served, tmp_path, monkeypatch):
     monkeypatch.setenv("INFUSION_MNIST_URLS", f" file:///elsewhere/ ,{served},")
-    assert data.mnist_base_urls() == ["file:///elsewhere/", served]
-    assert data.mnist_base_urls(["file:///x/"]) == ["file:///x/"], "an argument wins"
+    assert data.source_for("mnist", tmp_path).urls == ("file:///elsewhere/", served)
+    assert data.source_for("mnist", tmp_path, ["file:///x/"]).urls == ("file:///x/",), (
+        "an argument wins"
+    )
     monkeypatch.setenv("INFUSION_MNIST_URLS", served)
     out = data.prepare("mnist", tmp_path / "mnist.npz", tmp_path / "cache")
     assert data.load(out)["test"].shape == (10_000, 1, 28, 28)
 
 
-def test_mnist_default_urls(monkeypatch):
+def test_mnist_default_urls(monkeypatch, tmp_path):
     monkeypatch.delenv("INFUSION_MNIST_URLS", raising=False)
-    assert data.mnist_base_urls() == [
+    assert data.source_for("mnist", tmp_path).urls == (
         "https://yann.lecun.com/exdb/mnist/",
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +142,7 @@ def test_mnist_bad_source_writes_nothing(mnist_source, tmp_path, monkeypatch, co
     monkeypatch.setattr(data, "MNIST_MD5", checksums)
     out = tmp_path / "out" / "mnist.npz"
     with pytest.raises(ValueError, match=message) as info:
-        data.prepare("mnist", out, tmp_path / "cache", urls={"mnist": [source.as_uri()]})
+        data.prepare("mnist", out, tmp_path / "cache", urls=[source.as_uri()])
     assert MNIST_TRAIN in str(info.value)
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 

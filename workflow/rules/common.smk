@@ -1,12 +1,17 @@
 """Helpers shared by the rules: config validation, grid points, paths and CLI flags."""
 
 import json
+import shlex
 
-from infusion.config import validate_config
+from infusion.config import enabled_datasets, validate_config
+from infusion.data import source_for
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
 DATASET = config["dataset"]
+DOWNLOADS = "results/downloads"
+# The natural-image datasets the study runs (config data.<name>.enabled; TFD can be skipped).
+NATURAL_DATASETS = enabled_datasets(config)
 RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}"
 
 
@@ -81,6 +86,33 @@ def flags(section, omit=(), **overrides):
         option = key.replace("_", "-")
         parts.append(f"--{option} {' '.join(str(v) for v in items)}")
     return " ".join(parts)
+
+
+def data_settings(dataset):
+    """The config's `data` entry of `dataset` (urls, path), {} for datasets that need none."""
+    return config["data"].get(dataset, {})
+
+
+def local_source(wildcards):
+    """prepare_data's input: the dataset's local file or folder ([] when downloaded).
+
+    Checks the dataset's source first, so that a missing local file (TFD) stops the planning
+    with a message naming the file, the path and the config key.
+    """
+    settings = data_settings(wildcards.dataset)
+    source = source_for(
+        wildcards.dataset, DOWNLOADS, settings.get("urls"), settings.get("path")
+    )
+    return [str(source.path)] if source.path else []
+
+
+def source_flags(wildcards):
+    """--url and --path flags of `infusion prepare` from the config's `data` entry."""
+    settings = data_settings(wildcards.dataset)
+    flags = [f"--url {shlex.quote(url)}" for url in settings.get("urls") or []]
+    if settings.get("path"):
+        flags.append(f"--path {shlex.quote(settings['path'])}")
+    return " ".join(flags)
 
 
 def resource(rule_name, key):

@@ -1,5 +1,7 @@
 # Datasets are prepared once into results/data/{dataset}.npz. A localrule: cluster compute
-# nodes often have no internet, so downloads run where snakemake itself runs.
+# nodes often have no internet, so downloads run where snakemake itself runs. Where the raw
+# files come from is the config section `data` (base URLs, a local path); a local path
+# that is missing stops the planning with a message saying what to place where.
 
 
 localrules:
@@ -7,6 +9,8 @@ localrules:
 
 
 rule prepare_data:
+    input:
+        local_source,
     output:
         "results/data/{dataset}.npz",
     log:
@@ -14,6 +18,8 @@ rule prepare_data:
     conda:
         "../envs/infusion.yaml"
     params:
-        cache="results/downloads",
+        cache=DOWNLOADS,
+        source=source_flags,
     shell:
-        "infusion prepare {wildcards.dataset} --out {output} --cache {params.cache} > {log} 2>&1"
+        "infusion prepare {wildcards.dataset} --out {output} --cache {params.cache}"
+        " {params.source} > {log} 2>&1"
