@@ -171,8 +171,8 @@ class ConvOperator(nn.Module):
              channel -> ReLU; side doubles, channels halve: [N x c / 2^(k-1) x H/2 x W/2]
           -> two transposed convs (stride 2) to [N x C x H x W]: mean and variance heads
 
-    ``kernel`` is the transposed convolutions' kernel side; weights start N(0, 0.05^2) as
-    in Salimans et al.'s code, biases (heads only) at zero.
+    ``kernel`` is the transposed convolutions' kernel side. Glorot-uniform initialisation
+    and zero biases (heads only), as the MLP's.
     """
 
     def __init__(
@@ -206,7 +206,7 @@ class ConvOperator(nn.Module):
         self.beta, self.variance_eps = beta, variance_eps
         for module in self.modules():
             if isinstance(module, nn.Linear | nn.ConvTranspose2d):
-                nn.init.normal_(module.weight, std=0.05)
+                nn.init.xavier_uniform_(module.weight)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
