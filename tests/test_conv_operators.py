@@ -1,22 +1,28 @@
 """The convolutional transition operator (CIFAR-10, CelebA) and inpainting by clamping."""
 
+import dataclasses
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 
 from infusion import networks, settings
 from infusion.chains import sampling_chain
+from infusion.cli import build_parser
 from infusion.evaluation import fit_population_statistics
 from infusion.model import InfusionModel, load_model, save_model
 from infusion.networks import BATCH, POPULATION, StepBatchNorm, set_batch_norm_mode
 from infusion.objectives import denoising_loss
-from infusion.settings import ModelSettings, TrainSettings
+from infusion.settings import ModelSettings, TrainSettings, from_arguments
 from infusion.training import Trainer
+
+CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
 
 def conv_model(shape=(3, 16, 16), steps=3, channels=8, **kw) -> InfusionModel:
@@ -41,6 +47,21 @@ def randomise_population_statistics(model: InfusionModel, seed: int) -> None:
 
 def test_settings_list_every_network():
     assert settings.NETWORKS == tuple(networks.NETWORKS)
+
+
+def test_config_model_keys_become_the_model_settings_through_the_command_line():
+    """config.yaml's model section -> flags (as workflow/rules/common.smk writes them) ->
+    `infusion train`'s parser -> ModelSettings; its defaults are config.yaml's values."""
+    model = yaml.safe_load(CONFIG.read_text())["model"]
+    grid_point = {"steps", "alpha0", "omega"}  # come from the train rule's wildcards
+    assert set(model) == {f.name for f in dataclasses.fields(ModelSettings)} - grid_point
+    assert ModelSettings(**model) == ModelSettings()
+    chosen = model | {"network": "conv", "conv_channels": 64, "conv_kernel": 3}
+    argv = ["train", "--data", "d.npz", "--out", "run", "--checkpoint", "c.pt"]
+    for key, value in chosen.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    parsed = from_arguments(ModelSettings, build_parser().parse_args(argv))
+    assert parsed == ModelSettings(**chosen)
 
 
 @pytest.mark.parametrize("side, transposed", [(16, 2), (32, 3), (64, 4)])
