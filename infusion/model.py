@@ -28,16 +28,7 @@ class InfusionModel(nn.Module):
         dim = shape[0] * shape[1] * shape[2]
         self.register_buffer("prior_mean", torch.full((dim,), 0.5))
         self.register_buffer("prior_var", torch.full((dim,), 0.25))
-        network = NETWORKS[settings.network]
-        self.operator = network(
-            dim=dim,
-            steps=settings.steps,
-            hidden=settings.hidden,
-            layers=settings.layers,
-            beta=settings.beta,
-            variance_eps=settings.variance_eps,
-            bn_eps=settings.bn_eps,
-        )
+        self.operator = NETWORKS[settings.network].from_settings(settings, self.shape)
 
     @property
     def dim(self) -> int:

@@ -14,7 +14,7 @@ from typing import Literal
 from infusion.precision import check_precision
 
 OBJECTIVES = ("denoising", "lower_bound")
-NETWORKS = ("mlp",)
+NETWORKS = ("mlp", "conv")  # the names of infusion.networks.NETWORKS
 
 
 @dataclass
@@ -24,9 +24,14 @@ class ModelSettings:
     steps: int = 15  # T: transitions of the training chain (paper: 15 for the final MNIST model)
     alpha0: float = 0.0  # infusion rate at step 0
     omega: float = 0.01  # increment: alpha_t = alpha0 + t * omega, clipped to [0, 1]
-    network: str = "mlp"  # transition operator architecture (see infusion.networks)
-    hidden: int = 1200  # units per hidden layer (paper: 1200)
-    layers: int = 2  # hidden layers (paper: 2)
+    network: str = "mlp"  # transition operator: mlp (MNIST, TFD) or conv (CIFAR-10, CelebA)
+    hidden: int = 1200  # mlp: units per hidden layer (paper: 1200)
+    layers: int = 2  # mlp: hidden layers (paper: 2)
+    # conv: channels of the 4x4 map after the fully connected layer, halved by each hidden
+    # transposed convolution (our choice, the paper gives no sizes: Salimans et al.'s CIFAR-10
+    # generator, 512-256-128 for 32x32 images)
+    conv_channels: int = 512
+    conv_kernel: int = 5  # conv: transposed-convolution kernel side (our choice: Salimans' 5)
     beta: float = 0.1  # variance head: beta * sigmoid(h) + eps (paper: beta = 0.1)
     variance_eps: float = 1e-4  # eps of the variance head (paper: 1e-4)
     infusion_var: float = 1e-4  # variance of the infusion "delta" around x (authors' code)
@@ -41,8 +46,8 @@ class ModelSettings:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")
         if self.network not in NETWORKS:
             raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
-        if self.hidden < 1 or self.layers < 1:
-            raise ValueError("hidden and layers must be >= 1")
+        if min(self.hidden, self.layers, self.conv_channels, self.conv_kernel) < 1:
+            raise ValueError("hidden, layers, conv_channels and conv_kernel must be >= 1")
 
 
 @dataclass

@@ -1,9 +1,17 @@
 """The benchmark command runs in its reduced mode and prints well-formed JSON lines."""
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from infusion.model import InfusionModel
+from infusion.settings import ModelSettings
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 
@@ -16,12 +24,37 @@ def test_quick_benchmark_prints_well_formed_lines():
     for line in lines:
         assert {"name", "value", "unit"} <= set(line), line
         assert isinstance(line["value"], float | int) and line["value"] == line["value"], line
-    for name in ("train_mlp_gflops", "evaluate_gflops", "parzen_gflops"):
+    for name in (
+        "train_mlp_gflops",
+        "evaluate_gflops",
+        "parzen_gflops",
+        "train_conv_cifar10_gflops",
+        "train_conv_celeba_gflops",
+    ):
         assert 0 < next(x for x in lines if x["name"] == name)["fraction_of_peak"]
     expected = {"matmul_peak_fp32", "train_mlp_examples_per_s", "evaluate_chain_steps_per_s",
                 "sample_chains_per_s", "parzen_pairs_per_s", "scaling_train_vs_steps",
                 "scaling_train_vs_examples", "scaling_evaluate_vs_chains",
                 "scaling_parzen_vs_samples", "plan_paper_study_s", "plan_1000_points_s",
                 "job_startup_s", "train_mlp_bf16_examples_per_s",
-                "lower_bound_fp32_vs_bf16"}  # fmt: skip
+                "lower_bound_fp32_vs_bf16", "train_conv_cifar10_examples_per_s",
+                "train_conv_celeba_examples_per_s"}  # fmt: skip
     assert expected <= names
+
+
+@pytest.mark.parametrize("shape, kernel", [((3, 32, 32), 5), ((3, 64, 64), 4), ((1, 8, 8), 3)])
+def test_conv_flop_count_matches_torchs_counter(shape, kernel):
+    """The analytic count behind fraction_of_peak equals what torch counts for a forward and
+    a backward pass whose input (a detached chain draw) needs no gradient."""
+    spec = importlib.util.spec_from_file_location("benchmarks_run", SCRIPT)
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    settings = ModelSettings(steps=2, network="conv", conv_channels=16, conv_kernel=kernel)
+    model = InfusionModel(settings, shape)
+    z = torch.rand(6, model.dim)
+    with FlopCounterMode(display=False) as counter:
+        mean, var = model.operator(z, 1)
+    forward = counter.get_total_flops()
+    with FlopCounterMode(display=False) as counter:
+        (mean.sum() + var.sum()).backward()
+    assert run.conv_flops_per_step(model, 6) == (forward, counter.get_total_flops())
