@@ -1,6 +1,7 @@
 """Helpers shared by the rules: config validation, grid points, paths and CLI flags."""
 
 import json
+import shlex
 
 from infusion.config import validate_config
 
@@ -111,7 +112,7 @@ def all_outputs():
         "figA.2",
         "tableA.1",
     ]
-    tables = ["tableA.1", "table3.1", "fig3.4", "runtimes", "scorecard"]
+    tables = ["tableA.1", "table3.1", "fig3.4", "runtimes", "cost", "scorecard"]
     return [
         *(f"results/figures/{name}.png" for name in figures),
         *(f"results/tables/{name}.csv" for name in tables),
