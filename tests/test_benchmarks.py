@@ -23,5 +23,6 @@ def test_quick_benchmark_prints_well_formed_lines():
                 "scaling_train_vs_examples", "scaling_evaluate_vs_chains",
                 "scaling_parzen_vs_samples", "plan_paper_study_s", "plan_1000_points_s",
                 "job_startup_s", "train_mlp_bf16_examples_per_s",
-                "lower_bound_fp32_vs_bf16"}  # fmt: skip
+                "lower_bound_fp32_vs_bf16", "startup_python_s", "startup_torch_s",
+                "startup_cli_help_s", "startup_table_job_s"}  # fmt: skip
     assert expected <= names
