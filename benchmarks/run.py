@@ -31,8 +31,14 @@ from infusion.parzen import log_likelihood as parzen_log_likelihood
 from infusion.precision import precision_context
 from infusion.sampling import draw_samples
 from infusion.settings import ModelSettings, SampleSettings
-from infusion.timing import seconds_per_call as timed
+from infusion.timing import seconds_per_call
 from infusion.training import resolve_device
+
+
+def timed(fn, repeats: int, device: torch.device) -> float:
+    """Seconds of the fastest of ``repeats`` calls after a warm-up: on a machine shared with
+    other jobs, the slower calls measure the others."""
+    return seconds_per_call(fn, 1, device, rounds=repeats)
 
 
 def emit(name: str, value: float, unit: str, **extra) -> None:
