@@ -42,7 +42,11 @@ def infuse(
     """
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     infused = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) < alpha
-    z = torch.where(infused, x + infusion_var**0.5 * noise, mean + var.sqrt() * noise)
+    z = torch.where(
+        infused,
+        torch.add(x, noise, alpha=infusion_var**0.5),
+        torch.addcmul(mean, var.sqrt(), noise),
+    )
     return z, infused
 
 

@@ -28,7 +28,7 @@ from infusion.gpu_slots import gpu_slot
 
 log = logging.getLogger("infusion")
 # run inside a GPU slot with --gpu-slots N
-GPU_COMMANDS = ("train", "evaluate", "sample", "inception")
+GPU_COMMANDS = ("train", "evaluate", "sample", "inception", "cost")
 
 
 def cmd_prepare(args) -> None:
@@ -237,29 +237,47 @@ def cmd_scorecard(args) -> None:
 
 
 def cmd_cost(args) -> None:
+    import json
+
     import yaml
 
+    from infusion.atomic import atomic_path
     from infusion.config import validate_config
-    from infusion.cost import estimate_cost, measure_rates, merge_config
+    from infusion.cost import Rates, estimate_cost, measure_rates, measure_startup, merge_config
 
-    config = yaml.safe_load(Path(args.config).read_text())
-    for overlay in args.configfile:
-        config = merge_config(config, yaml.safe_load(Path(overlay).read_text()) or {})
+    if args.config_json is not None:
+        config = json.loads(args.config_json)
+    else:
+        config = yaml.safe_load(Path(args.config).read_text())
+        for overlay in args.configfile:
+            config = merge_config(config, yaml.safe_load(Path(overlay).read_text()) or {})
     schema = Path(__file__).resolve().parent.parent / "workflow/schemas/config.schema.yaml"
     if schema.exists():  # in a source checkout (the workflow's schema is not packaged)
         validate_config(config, schema)
-    examples_per_s, chain_steps_per_s = args.examples_per_s, args.chain_steps_per_s
-    if examples_per_s is None or chain_steps_per_s is None:
-        log.info("measuring the MLP's throughput on %s (a few seconds)", args.device)
-        measured = measure_rates(args.device)
-        examples_per_s = examples_per_s or measured[0]
-        chain_steps_per_s = chain_steps_per_s or measured[1]
+    given = (args.examples_per_s, args.chain_steps_per_s)
+    if None in given:
+        log.info("timing the study's network on %s (a few seconds)", args.device)
+        measured = measure_rates(config, args.device)
+        rates = dataclasses.replace(
+            measured,
+            examples_per_s=args.examples_per_s or measured.examples_per_s,
+            chain_steps_per_s=args.chain_steps_per_s or measured.chain_steps_per_s,
+            startup_s=measured.startup_s if args.startup_s is None else args.startup_s,
+        )
+    else:
+        startup = measure_startup() if args.startup_s is None else args.startup_s
+        rates = Rates(*given, startup)
     print(
-        f"rates (MNIST MLP, 1200 units): {examples_per_s:.0f} training example-steps/s, "
-        f"{chain_steps_per_s:.0f} evaluation chain-steps/s"
+        f"rates ({config['model']['hidden']}-unit {config['model']['network']}, "
+        f"{config['dataset']}): {rates.examples_per_s:.0f} training example-steps/s, "
+        f"{rates.chain_steps_per_s:.0f} evaluation chain-steps/s, "
+        f"{rates.startup_s:.1f} s start-up per job"
     )
-    table = estimate_cost(config, examples_per_s, chain_steps_per_s)
+    table = estimate_cost(config, rates)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            table.assign(**dataclasses.asdict(rates)).to_csv(tmp, index=False)
 
 
 # figure kind -> (function name in infusion.figures, the input flags it takes in order)
@@ -461,17 +479,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--configfile", nargs="+", action="extend", default=[], help="overlays, as for snakemake"
     )
+    p.add_argument("--config-json", help="the whole study config as JSON (instead of files)")
     p.add_argument(
         "--examples-per-s",
         type=float,
-        help="training example-steps per second of the 1200-unit MLP (default: measured)",
+        help="training example-steps per second of the study's network (default: measured)",
     )
     p.add_argument(
         "--chain-steps-per-s",
         type=float,
-        help="evaluation chain-steps per second of the 1200-unit MLP (default: measured)",
+        help="evaluation chain-steps per second of the study's network (default: measured)",
     )
+    p.add_argument("--startup-s", type=float, help="start-up seconds per job (default: measured)")
     p.add_argument("--device", default="auto", help="where to measure the rates")
+    p.add_argument("--out", help="also write the table, with the rates, to this CSV")
     p.set_defaults(func=cmd_cost)
     return parser
 

@@ -1,7 +1,7 @@
 """Per-pixel log densities in nats: the model's Gaussians and the infusion mixture.
 
 All functions are elementwise: they take tensors of one shape (or broadcastable ones) and
-return the log density of every element; callers sum over pixels.
+return the log density (or log density ratio) of every element; callers sum over pixels.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -40,3 +41,33 @@ def infusion_log_density(
     if alpha >= 1.0:
         return log_target
     return torch.logaddexp(log_model + math.log1p(-alpha), log_target + math.log(alpha))
+
+
+def infusion_log_ratio(
+    z: torch.Tensor,
+    mean: torch.Tensor,
+    var: torch.Tensor,
+    x: torch.Tensor,
+    alpha: float,
+    infusion_var: float,
+) -> torch.Tensor:
+    """log N(z; mean, var) - log q(z | ., x), elementwise, q as in :func:`infusion_log_density`.
+
+    The difference of the two functions in a third of their passes over memory (the inner
+    loop of the lower bound). With d = (z - mean)^2 / var + log var - (z - x)^2 / infusion_var,
+    u = (d - log infusion_var) / 2 = log N(z; x, infusion_var) - log N(z; mean, var) and
+    log N - log q = -log(1 - alpha) - softplus(u + log(alpha / (1 - alpha))); -u at alpha = 1,
+    0 at alpha = 0. Without gradients to record, d is built in place in one temporary.
+    """
+    if alpha <= 0.0:
+        return torch.zeros_like(z)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (z, mean, var)):
+        d = (z - mean).square() / var + torch.log(var) - (z - x).square() / infusion_var
+    else:
+        d = (z - mean).square_().div_(var).add_(torch.log(var))
+        d.sub_((z - x).square_(), alpha=1.0 / infusion_var)
+    log_iv = math.log(infusion_var)
+    if alpha >= 1.0:
+        return d.mul(-0.5).add_(0.5 * log_iv)
+    shift = math.log(alpha) - math.log1p(-alpha) - 0.5 * log_iv
+    return F.softplus(d.mul(0.5).add_(shift)).neg_().sub_(math.log1p(-alpha))

@@ -9,7 +9,7 @@ from conftest import tiny_model
 from scipy import stats
 
 from infusion.chains import infusion_rate, infusion_rates, sampling_chain, walk_infusion_chain
-from infusion.densities import gaussian_log_density, infusion_log_density
+from infusion.densities import gaussian_log_density, infusion_log_density, infusion_log_ratio
 from infusion.networks import POPULATION, set_batch_norm_mode
 
 
@@ -26,6 +26,30 @@ def test_infusion_log_density_matches_brute_force(alpha):
         target_term = log_weights[1] + stats.norm.logpdf(z[i], x[i], 0.01)
         expected = np.logaddexp(model_term, target_term)
         assert got[i].item() == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.03, 0.5, 1.0])
+@pytest.mark.parametrize("grad", [False, True])
+def test_infusion_log_ratio_is_log_p_minus_log_q(alpha, grad):
+    """The fused ratio against scipy, pixel by pixel, with and without autograd; targets
+    far from z (the infusion component underflows) included."""
+    rng = np.random.default_rng(2)
+    z, mean, x = rng.uniform(-0.2, 1.2, (3, 60))
+    x[:20] = z[:20] + rng.uniform(0.5, 1.0, 20)  # N(z; x, 1e-4) ~ exp(-1250) or less
+    var = rng.uniform(1e-4, 0.1, 60)
+    z_t, mean_t, var_t, x_t = (torch.tensor(a, requires_grad=grad) for a in (z, mean, var, x))
+    got = infusion_log_ratio(z_t, mean_t, var_t, x_t, alpha, 1e-4)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log([1 - alpha, alpha])
+    for i in range(60):
+        log_p = stats.norm.logpdf(z[i], mean[i], math.sqrt(var[i]))
+        log_q = np.logaddexp(
+            log_weights[0] + log_p, log_weights[1] + stats.norm.logpdf(z[i], x[i], 0.01)
+        )
+        assert got[i].item() == pytest.approx(log_p - log_q, rel=1e-9, abs=1e-9)
+    if grad and 0 < alpha:  # gradients reach z, mean and var (lower-bound training)
+        inputs = (z_t, mean_t, var_t)
+        assert torch.autograd.gradcheck(lambda *a: infusion_log_ratio(*a, x_t, alpha, 1e-4), inputs)
 
 
 def test_gaussian_log_density_matches_scipy():

@@ -1,26 +1,30 @@
-"""The cost estimate: linear in epochs, grid points and chains; shared points counted once."""
+"""The cost estimate: linear in epochs, grid points and chains; shared points counted once;
+rates timed on the study's own network."""
 
 import copy
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import torch
 import yaml
 
 from infusion.cli import main
-from infusion.cost import estimate_cost, merge_config
+from infusion.cost import Rates, estimate_cost, measure_rates, merge_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
-RATES = {"examples_per_s": 4000.0, "chain_steps_per_s": 10000.0}
+RATES = Rates(examples_per_s=4000.0, chain_steps_per_s=10000.0)
 
 
 def hours(config, stage):
-    table = estimate_cost(config, **RATES).set_index("stage")
+    table = estimate_cost(config, RATES).set_index("stage")
     return float(table.loc[stage, "hours"])
 
 
 def test_total_row_sums_the_stages():
-    table = estimate_cost(CONFIG, **RATES)
+    table = estimate_cost(CONFIG, RATES)
     assert list(table.columns) == ["stage", "jobs", "hours"]
     assert table["stage"].iloc[-1] == "total"
     assert table["hours"].iloc[-1] == pytest.approx(table["hours"].iloc[:-1].sum())
@@ -52,26 +56,68 @@ def test_a_point_shared_by_two_panels_is_trained_once():
     single = {**CONFIG, "grid": [{"panel": "c", **point}]}
     shared = {**CONFIG, "grid": [{"panel": "c", **point}, {"panel": "e", **point}]}
     assert hours(shared, "train") == hours(single, "train")
-    assert estimate_cost(shared, **RATES)["jobs"].iloc[0] == 1
+    assert estimate_cost(shared, RATES)["jobs"].iloc[0] == 1
 
 
-def test_overlay_lists_replace_and_width_scales_quadratically():
+def test_overlay_lists_replace_and_dicts_merge():
     overlay = {"grid": [{"panel": "a", "steps": 1, "alpha0": [0.0], "omega": [0.0]}]}
     merged = merge_config(CONFIG, overlay | {"model": {"hidden": 600}})
-    assert merged["grid"] == overlay["grid"] and merged["model"]["layers"] == 2
-    wide = merge_config(merged, {"model": {"hidden": 1200}})
-    assert hours(merged, "train") == pytest.approx(hours(wide, "train") / 4)
+    assert merged["grid"] == overlay["grid"]
+    assert merged["model"]["hidden"] == 600 and merged["model"]["layers"] == 2
+
+
+def test_startup_adds_its_seconds_once_per_job():
+    plain = estimate_cost(CONFIG, RATES).set_index("stage")
+    slow = estimate_cost(CONFIG, Rates(4000.0, 10000.0, startup_s=36.0)).set_index("stage")
+    extra = (slow.hours - plain.hours) * 3600
+    assert extra.to_numpy() == pytest.approx(36.0 * plain.jobs.to_numpy())
+    with pytest.raises(ValueError, match="startup_s"):
+        estimate_cost(CONFIG, Rates(4000.0, 10000.0, startup_s=-1.0))
+
+
+def test_rates_are_timed_on_the_study_network(monkeypatch):
+    """A network 128 times wider runs at a lower rate: the rates are not one width's."""
+    monkeypatch.setattr("infusion.cost.measure_startup", lambda: 4.5)
+    tiny = merge_config(CONFIG, yaml.safe_load((ROOT / "workflow/configs/tiny.yaml").read_text()))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # steadier on a machine shared with other jobs
+    try:
+        narrow, wide = (
+            measure_rates(
+                merge_config(tiny, {"model": {"hidden": h}, "evaluation": {"chain_batch": 256}}),
+                "cpu",
+            )
+            for h in (16, 2048)
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert narrow.startup_s == 4.5 and narrow.device == "cpu"
+    assert narrow.examples_per_s > 2 * wide.examples_per_s > 0
+    assert narrow.chain_steps_per_s > 2 * wide.chain_steps_per_s > 0
 
 
 def test_cli_prints_the_table_with_a_total_row(capsys):
     main(["cost", "--config", str(ROOT / "config.yaml"), "--configfile",
           str(ROOT / "workflow/configs/tiny.yaml"), "--examples-per-s", "4000",
-          "--chain-steps-per-s", "10000"])  # fmt: skip
+          "--chain-steps-per-s", "10000", "--startup-s", "0"])  # fmt: skip
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
     assert lines[1].split() == ["stage", "jobs", "hours"]
     assert lines[-1].split()[0] == "total"
-    assert lines[-1].split()[1] == str(
-        5 + 5 + 2 + 6
-    )  # tiny: 5 points; train, grid eval, 3.1, samples
+    # tiny: 5 points; train, grid evaluation, Table 3.1 (test and train), samples (+ final)
+    assert lines[-1].split()[1] == str(5 + 5 + 2 + 6)
     assert "train" in out and "sampling" in out
+
+
+def test_cli_writes_the_same_table_from_json_as_from_files(tmp_path):
+    tiny = ROOT / "workflow/configs/tiny.yaml"
+    merged = merge_config(CONFIG, yaml.safe_load(tiny.read_text()))
+    rates = ["--examples-per-s", "4000", "--chain-steps-per-s", "10000", "--startup-s", "3"]
+    main(["cost", "--config", str(ROOT / "config.yaml"), "--configfile", str(tiny), *rates,
+          "--out", str(tmp_path / "files.csv")])  # fmt: skip
+    main(["cost", "--config-json", json.dumps(merged), *rates, "--out", str(tmp_path / "json.csv")])
+    files = pd.read_csv(tmp_path / "files.csv")
+    assert files.equals(pd.read_csv(tmp_path / "json.csv"))
+    expected = estimate_cost(merged, Rates(4000.0, 10000.0, 3.0))
+    assert files.hours.tolist() == expected.hours.tolist()
+    assert (files.startup_s == 3).all() and (files.device == "given").all()

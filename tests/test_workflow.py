@@ -13,6 +13,7 @@ import pytest
 import yaml
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
+RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s")  # of cost.csv
 FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
 
 
@@ -106,6 +107,25 @@ def test_tiny_study_tables_have_expected_rows_and_finite_numbers(tiny_study):
 
     runtimes = pd.read_csv(tables / "runtimes.csv")
     assert (runtimes.rule == "train").sum() == distinct_runs and (runtimes.seconds > 0).all()
+
+
+def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_study, tmp_path):
+    from infusion.cli import main
+
+    table = pd.read_csv(tiny_study / "tables" / "cost.csv")
+    assert "cost.csv" in (tiny_study / "report.html").read_text()
+    rates = {key: float(table[key].iloc[0]) for key in RATE_COLUMNS}
+    assert all(value > 0 for value in rates.values())
+    # The same config given as files to `infusion cost`, with the rates the workflow measured.
+    flags = [
+        arg for key, value in rates.items() for arg in (f"--{key.replace('_', '-')}", repr(value))
+    ]
+    main(["cost", "--config", str(REPO / "config.yaml"), "--configfile", str(REPO / TINY),
+          *flags, "--out", str(tmp_path / "direct.csv")])  # fmt: skip
+    direct = pd.read_csv(tmp_path / "direct.csv")
+    assert table.stage.tolist() == direct.stage.tolist()
+    assert table.jobs.tolist() == direct.jobs.tolist()
+    assert table.hours.to_numpy() == pytest.approx(direct.hours.to_numpy(), rel=1e-12)
 
 
 def test_interrupted_workflow_resumes_without_redoing_finished_points(tmp_path):

@@ -143,7 +143,7 @@ def all_outputs():
         "figA.2",
         "tableA.1",
     ]
-    tables = ["tableA.1", "table3.1", "fig3.4", "runtimes", "scorecard"]
+    tables = ["tableA.1", "table3.1", "fig3.4", "runtimes", "cost", "scorecard"]
     return [
         *(f"results/figures/{name}.png" for name in figures),
         *(f"results/tables/{name}.csv" for name in tables),

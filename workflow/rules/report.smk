@@ -118,6 +118,30 @@ rule runtimes:
         "infusion runtimes {input} --out {output} > {log} 2>&1"
 
 
+rule cost_estimate:
+    output:
+        report(
+            "results/tables/cost.csv",
+            caption="../report/cost.rst",
+            category="3. Runtimes",
+            labels={"table": "cost estimate"},
+        ),
+    log:
+        "results/logs/cost_estimate.log",
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("train", "threads")
+    resources:
+        gpu=1,
+    params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
+        device=config["training"]["device"],
+        study=lambda wildcards: shlex.quote(json.dumps(config)),
+    shell:
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots} cost"
+        " --config-json {params.study} --device {params.device} --out {output} > {log} 2>&1"
+
+
 rule scorecard:
     input:
         table_a1="results/tables/tableA.1.csv",
