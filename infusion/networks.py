@@ -104,11 +104,7 @@ class MLPOperator(nn.Module):
         self.mean_head = nn.Linear(hidden, dim)
         self.var_head = nn.Linear(hidden, dim)
         self.beta, self.variance_eps = beta, variance_eps
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
+        glorot_init(self)
 
     @classmethod
     def from_settings(cls, settings: ModelSettings, shape: tuple[int, int, int]):
@@ -128,6 +124,16 @@ class MLPOperator(nn.Module):
         for linear, norm in zip(self.linears, self.norms, strict=True):
             h = torch.relu(norm(linear(h), step))
         return gaussian_heads(self.mean_head(h), self.var_head(h), self.beta, self.variance_eps)
+
+
+def glorot_init(network: nn.Module) -> None:
+    """Glorot-uniform weights and zero biases for every dense and (transposed) convolution
+    layer (the authors' code); batch-norm parameters keep their own init."""
+    for module in network.modules():
+        if isinstance(module, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
 
 
 def gaussian_heads(
@@ -204,11 +210,7 @@ class ConvOperator(nn.Module):
         self.mean_head = upsampling(widths[-1], shape[0], kernel, bias=True)
         self.var_head = upsampling(widths[-1], shape[0], kernel, bias=True)
         self.beta, self.variance_eps = beta, variance_eps
-        for module in self.modules():
-            if isinstance(module, nn.Linear | nn.ConvTranspose2d):
-                nn.init.xavier_uniform_(module.weight)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
+        glorot_init(self)
 
     @classmethod
     def from_settings(cls, settings: ModelSettings, shape: tuple[int, int, int]):
