@@ -20,7 +20,7 @@ def number(value) -> str:
     return f"{float(value):g}"
 
 
-def test_dry_run_plans_one_train_job_per_grid_point(tmp_path):
+def test_dry_run_plans_one_train_job_per_grid_point_and_natural_dataset(tmp_path):
     folder = workflow_copy(tmp_path)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     expected = {
@@ -30,14 +30,35 @@ def test_dry_run_plans_one_train_job_per_grid_point(tmp_path):
         for omega in panel["omega"]
     }
     assert len(expected) == 46  # Table A.1's 35 rows + constant rates, shared points once
-    out = snakemake(folder, "-n").stdout
-    planned = re.findall(
-        r"rule train:.*?wildcards: dataset=(\w+), steps=(\d+), alpha=([\d.e-]+), omega=([\d.e-]+)",
+    # Section 3.5's final natural-image models, planned without TFD's or CelebA's files
+    natural = {("cifar10", "20", "0", "0.02"), ("celeba", "15", "0", "0.01"),
+               ("tfd", "15", "0", "0.01")}  # fmt: skip
+    assert not (folder / "data/TFD_48x48.mat").exists()
+    out = snakemake(folder, "-n", "-p").stdout
+    jobs = re.findall(
+        r"rule train:.*?wildcards: dataset=(\w+), steps=(\d+), alpha=([\d.e-]+),"
+        r" omega=([\d.e-]+).*?(infusion .*?)\n",
         out,
         flags=re.S,
     )
-    assert len(planned) == len(expected)
-    assert set(planned) == expected
+    planned = [job[:4] for job in jobs]
+    assert len(planned) == len(expected | natural)
+    assert set(planned) == expected | natural
+    # each dataset trains with its own operator and sizes (config natural_images)
+    shell = {job[0]: job[4] for job in jobs}
+    assert "--network conv" in shell["cifar10"] and "--network conv" in shell["celeba"]
+    assert "--network mlp" in shell["tfd"] and "--network mlp" in shell["mnist"]
+    epochs = {name: int(re.search(r"--epochs (\d+)", shell[name]).group(1)) for name in shell}
+    natural_config = config["natural_images"]
+    assert epochs["cifar10"] == natural_config["cifar10"]["training"]["epochs"]
+    assert epochs["mnist"] == epochs["tfd"] == config["training"]["epochs"]
+
+
+def test_disabled_natural_dataset_is_not_planned(tmp_path):
+    folder = workflow_copy(tmp_path)
+    (folder / "no-tfd.yaml").write_text(yaml.safe_dump({"data": {"tfd": {"enabled": False}}}))
+    out = snakemake(folder, "-n", "--configfile", "no-tfd.yaml").stdout
+    assert "dataset=celeba" in out and "dataset=tfd" not in out
 
 
 @pytest.mark.parametrize(
@@ -50,6 +71,9 @@ def test_dry_run_plans_one_train_job_per_grid_point(tmp_path):
         ({"training": {"epochs": "many"}}, "training.epochs"),
         ({"final": {"steps": 7, "alpha0": 0.0, "omega": 0.01}}, "final"),
         ({"resources": {"jobs_per_gpu": 0}}, "resources.jobs_per_gpu"),
+        ({"natural_images": {"tfd": {"steps": 15, "alpha0": 0.0, "omega": 0.01,
+                                     "training": {"epochs": 0}}}},
+         "natural_images.tfd.training.epochs"),
     ],
 )  # fmt: skip
 def test_invalid_config_stops_before_any_job_naming_the_key(tmp_path, overlay, key):

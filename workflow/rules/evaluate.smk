@@ -52,7 +52,7 @@ rule sample_grid_point:
 
 rule evaluate_likelihood:
     input:
-        model=lambda wildcards: final_file("model.pt"),
+        model=lambda wildcards: final_file("model.pt", wildcards.dataset),
         data="results/data/{dataset}.npz",
     output:
         "results/final/{dataset}/likelihood_{split}.json",
@@ -80,7 +80,7 @@ rule evaluate_likelihood:
 
 rule sample_final:
     input:
-        model=lambda wildcards: final_file("model.pt"),
+        model=lambda wildcards: final_file("model.pt", wildcards.dataset),
         data="results/data/{dataset}.npz",
     output:
         "results/final/{dataset}/samples.npz",
@@ -95,7 +95,7 @@ rule sample_final:
         gpu=1,
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
-        settings=flags("sampling"),
+        settings=lambda wildcards: flags("sampling", dataset=wildcards.dataset),
     shell:
         "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
         " sample --model {input.model} --data {input.data}"
