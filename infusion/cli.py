@@ -270,6 +270,7 @@ FIGURES = {
     "grid-curves": ("grid_curves", ["curves"]),
     "grid-means": ("grid_means", ["grid"]),
     "constant-vs-increasing": ("constant_vs_increasing", ["constant", "increasing"]),
+    "chains": ("chains", ["samples"]),
     "nearest-neighbours": ("nearest_neighbours", ["samples", "data"]),
 }
 

@@ -72,6 +72,24 @@ def final_file(name, dataset=DATASET):
     return f"{final_run(dataset)}/{name}"
 
 
+def output_dataset(name):
+    """The natural-image dataset that output `name` (e.g. figA.3) is made from, or None when
+    config natural_outputs leaves it out or its dataset is not run."""
+    dataset = config.get("natural_outputs", {}).get(name)
+    return dataset if dataset in NATURAL_DATASETS else None
+
+
+def natural_outputs():
+    """Every output of the natural-image part: each dataset's final model and Fig 3.5, and
+    the outputs of natural_outputs whose dataset runs."""
+    chain_figures = [name for name in ("figA.3", "figA.4") if output_dataset(name)]
+    return [
+        *(final_file("model.pt", dataset) for dataset in NATURAL_DATASETS),
+        *(f"results/figures/fig3.5-{dataset}.png" for dataset in NATURAL_DATASETS),
+        *(f"results/figures/{name}.png" for name in chain_figures),
+    ]
+
+
 def constant_run():
     constant = config["constant_rate"]
     return run_folder(constant["steps"], constant["alpha0"], 0.0)
@@ -158,10 +176,10 @@ def all_outputs():
     ]
     tables = ["tableA.1", "table3.1", "fig3.4", "runtimes", "scorecard"]
     return [
-        *(final_file("model.pt", dataset) for dataset in NATURAL_DATASETS),
         *(f"results/figures/{name}.png" for name in figures),
         *(f"results/tables/{name}.csv" for name in tables),
         "results/report/front_page.rst",
+        *natural_outputs(),
     ]
 
 

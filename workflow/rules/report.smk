@@ -272,3 +272,23 @@ rule figure_constant_vs_increasing:
     shell:
         "infusion figure constant-vs-increasing --constant {input.constant}"
         " --increasing {input.increasing} --out {output} > {log} 2>&1"
+
+
+rule figure_chains:
+    input:
+        lambda wildcards: f"results/final/{output_dataset('fig' + wildcards.figure)}/samples.npz",
+    output:
+        report(
+            "results/figures/fig{figure}.png",
+            caption="../report/figA.3-A.4.rst",
+            category="4. Figures",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        "results/logs/figures/fig{figure}.log",
+    wildcard_constraints:
+        figure=r"A\.3|A\.4",
+    conda:
+        "../envs/infusion.yaml"
+    shell:
+        "infusion figure chains --samples {input} --out {output} > {log} 2>&1"
