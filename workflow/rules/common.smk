@@ -79,6 +79,11 @@ def output_dataset(name):
     return dataset if dataset in NATURAL_DATASETS else None
 
 
+def natural_file(output, name):
+    """File `name` of results/final/<dataset>/ of the dataset that `output` is made from."""
+    return f"results/final/{output_dataset(output)}/{name}"
+
+
 def natural_outputs():
     """Every output of the natural-image part: each dataset's final model and Fig 3.5, and
     the outputs of natural_outputs whose dataset runs."""

@@ -276,7 +276,7 @@ rule figure_constant_vs_increasing:
 
 rule figure_chains:
     input:
-        lambda wildcards: f"results/final/{output_dataset('fig' + wildcards.figure)}/samples.npz",
+        lambda wildcards: natural_file(f"fig{wildcards.figure}", "samples.npz"),
     output:
         report(
             "results/figures/fig{figure}.png",
