@@ -339,6 +339,26 @@ def chains(samples_npz: PathArg, out: PathArg, rows: int = 8) -> None:
     _chain_figure(_chain_blocks(samples_npz, rows, ""), "Infusion and model sampling chains", out)
 
 
+def inpainting(inpainting_npz: PathArg, out: PathArg) -> None:
+    """Fig 3.6: per row, a test image, its top half over a bottom half from the prior, then
+    its completions.
+
+    ``inpainting_npz`` (``infusion inpaint``): ``shape``, ``images`` [n x d], ``starts`` and
+    ``completions`` [n x k x d]; the first start of each image is shown.
+    """
+    shape, images, starts, completions = _load(
+        inpainting_npz, "shape", "images", "starts", "completions"
+    )
+    pictures = np.concatenate([images[:, None], starts[:, :1], completions], axis=1)
+    pictures = _pictures(pictures, shape)
+    fig, ax = plt.subplots(figsize=_grid_size(*pictures.shape[:2]))
+    labels = ["test", "start"] + [str(j + 1) for j in range(completions.shape[1])]
+    _show(ax, pictures, col_labels=labels)
+    ax.set_xlabel("test image; top half over the prior; completions (last-step means)")
+    ax.set_title("Inpainting: the top half clamped through the sampling chain", fontsize=FONT + 2)
+    _save(fig, out)
+
+
 def nearest_training_images(
     queries: np.ndarray, train: np.ndarray, block: int = 4096
 ) -> np.ndarray:

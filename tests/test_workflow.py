@@ -15,7 +15,7 @@ from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
 MNIST_FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
 # the natural-image part on shapes16, the conv operator standing in for CIFAR-10 and CelebA
-FIGURES = [*MNIST_FIGURES, "fig3.5-shapes16", "figA.3", "figA.4"]
+FIGURES = [*MNIST_FIGURES, "fig3.5-shapes16", "figA.3", "figA.4", "fig3.6"]
 
 
 def number(value) -> str:

@@ -292,3 +292,21 @@ rule figure_chains:
         "../envs/infusion.yaml"
     shell:
         "infusion figure chains --samples {input} --out {output} > {log} 2>&1"
+
+
+rule figure_inpainting:
+    input:
+        lambda wildcards: natural_file("fig3.6", "inpainting.npz"),
+    output:
+        report(
+            "results/figures/fig3.6.png",
+            caption="../report/fig3.6.rst",
+            category="4. Figures",
+            labels={"figure": "3.6"},
+        ),
+    log:
+        "results/logs/figures/fig3.6.log",
+    conda:
+        "../envs/infusion.yaml"
+    shell:
+        "infusion figure inpainting --inpainting {input} --out {output} > {log} 2>&1"
