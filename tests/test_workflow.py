@@ -134,6 +134,33 @@ def test_tiny_study_tables_have_expected_rows_and_finite_numbers(tiny_study):
     assert (runtimes.rule == "train").sum() == distinct_runs and (runtimes.seconds > 0).all()
 
 
+@pytest.mark.slow
+def test_table_3_2_of_the_tiny_conv_model_with_random_inception_weights(tmp_path, random_weights):
+    folder = workflow_copy(tmp_path)
+    target = ["results/tables/table3.2.csv", "--cores", "1", "--configfile", TINY]
+    (folder / "table.yaml").write_text(
+        yaml.safe_dump({"natural_outputs": {"table3.2": "shapes16"}})
+    )
+    # Neither weights nor their MD5: the fetch job stops the run before any training.
+    stopped = snakemake(folder, *target, "table.yaml", check=False)
+    assert stopped.returncode != 0
+    said = (folder / "results/logs/fetch_inception_weights.log").read_text()
+    assert "inception.weights_md5" in said and "inception.weights" in said
+    assert "results/downloads/inception/weights-inception-2015-12-05-6726825d.pth" in said
+    assert not (folder / "results/runs").exists()
+
+    overlay = {"natural_outputs": {"table3.2": "shapes16"},
+               "inception": {"weights": str(random_weights)}}  # fmt: skip
+    (folder / "table.yaml").write_text(yaml.safe_dump(overlay))
+    snakemake(folder, *target, "table.yaml")
+    table = pd.read_csv(folder / "results/tables/table3.2.csv").set_index("model")
+    ours = table.loc[["Infusion training", "Real data"]]
+    assert (ours.inception_score >= 1).all() and np.isfinite(ours.inception_score_std).all()
+    assert (ours.images == 20).all() and (ours.splits == 2).all()
+    assert np.isfinite(table.loc["Infusion training", "fid"])
+    assert table.loc["Infusion training", "paper_inception_score"] == 4.62
+
+
 def test_interrupted_workflow_resumes_without_redoing_finished_points(tmp_path):
     folder = workflow_copy(tmp_path)
     # Longer runs than tiny's so that the interrupt lands during training.

@@ -5,6 +5,7 @@ import os
 import shlex
 
 from infusion.config import enabled_datasets, validate_config
+from infusion.inception import WEIGHTS_FILE
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -15,6 +16,7 @@ DOWNLOADS = "results/downloads"
 # The study's own `dataset` is left to the grid study (its sections, its `final`).
 NATURAL_DATASETS = [name for name in enabled_datasets(config) if name != DATASET]
 RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}"
+INCEPTION_DOWNLOAD = f"{DOWNLOADS}/inception/{WEIGHTS_FILE}"
 
 
 wildcard_constraints:
@@ -88,11 +90,26 @@ def natural_outputs():
     """Every output of the natural-image part: each dataset's final model and Fig 3.5, and
     the outputs of natural_outputs whose dataset runs."""
     figures = [name for name in ("figA.3", "figA.4", "fig3.6") if output_dataset(name)]
+    tables = ["table3.2"] if output_dataset("table3.2") else []
     return [
         *(final_file("model.pt", dataset) for dataset in NATURAL_DATASETS),
         *(f"results/figures/fig3.5-{dataset}.png" for dataset in NATURAL_DATASETS),
         *(f"results/figures/{name}.png" for name in figures),
+        *(f"results/tables/{name}.csv" for name in tables),
     ]
+
+
+def inception_weights():
+    """The Inception weights file: config inception.weights, else the fetched copy."""
+    return config["inception"]["weights"] or INCEPTION_DOWNLOAD
+
+
+def inception_weights_input(wildcards):
+    """The inception rules' weights input. A configured copy that is missing does not stop
+    the planning: `infusion inception` stops first with a message naming the file, the
+    config key and the URL (infusion.inception.resolve_weights)."""
+    path = inception_weights()
+    return [path] if path == INCEPTION_DOWNLOAD or os.path.exists(path) else []
 
 
 def constant_run():
