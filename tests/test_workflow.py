@@ -54,6 +54,24 @@ def test_dry_run_plans_one_train_job_per_grid_point_and_natural_dataset(tmp_path
     natural_config = config["natural_images"]
     assert epochs["cifar10"] == natural_config["cifar10"]["training"]["epochs"]
     assert epochs["mnist"] == epochs["tfd"] == config["training"]["epochs"]
+    # and the natural-image outputs are planned, their sources (TFD's file, Inception's
+    # weights) checked by the first jobs rather than by the planning
+    for output in ["fig3.5-cifar10.png", "fig3.5-celeba.png", "fig3.5-tfd.png", "figA.3.png",
+                   "figA.4.png", "fig3.6.png", "table3.2.csv"]:  # fmt: skip
+        assert f"results/{'tables' if output.endswith('csv') else 'figures'}/{output}" in out
+    assert "rule fetch_inception_weights:" in out and "prepare tfd" in out
+    assert "--samples 50000" in shell_of(out, "sample_final", "cifar10")
+    assert "--sampling-steps 15" in shell_of(out, "inpaint", "celeba")
+
+
+def shell_of(dry_run: str, rule: str, dataset: str) -> str:
+    """The shell command of the planned job of `rule` on `dataset` in `snakemake -n -p`."""
+    (job,) = [
+        job
+        for job in dry_run.split("\nrule ")[1:]
+        if job.startswith(f"{rule}:") and re.search(rf"wildcards: dataset={dataset}\b", job)
+    ]
+    return re.search(r"Shell command: (.*)", job).group(1)
 
 
 def test_disabled_natural_dataset_is_not_planned(tmp_path):
