@@ -94,6 +94,7 @@ def test_disabled_natural_dataset_is_not_planned(tmp_path):
         ({"natural_images": {"tfd": {"steps": 15, "alpha0": 0.0, "omega": 0.01,
                                      "training": {"epochs": 0}}}},
          "natural_images.tfd.training.epochs"),
+        ({"inception": {"weights": "nowhere/inception.pth"}}, "inception.weights"),
     ],
 )  # fmt: skip
 def test_invalid_config_stops_before_any_job_naming_the_key(tmp_path, overlay, key):

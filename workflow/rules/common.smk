@@ -5,7 +5,7 @@ import os
 import shlex
 
 from infusion.config import enabled_datasets, validate_config
-from infusion.inception import WEIGHTS_FILE
+from infusion.inception import WEIGHTS_FILE, WEIGHTS_URL
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -104,12 +104,18 @@ def inception_weights():
     return config["inception"]["weights"] or INCEPTION_DOWNLOAD
 
 
-def inception_weights_input(wildcards):
-    """The inception rules' weights input. A configured copy that is missing does not stop
-    the planning: `infusion inception` stops first with a message naming the file, the
-    config key and the URL (infusion.inception.resolve_weights)."""
-    path = inception_weights()
-    return [path] if path == INCEPTION_DOWNLOAD or os.path.exists(path) else []
+def check_inception_weights():
+    """A configured copy of the Inception weights that is missing stops the planning, naming
+    the file to place there (inception.weights is null by default: no check then)."""
+    path = config["inception"]["weights"]
+    if output_dataset("table3.2") and path and not os.path.exists(path):
+        raise ValueError(
+            f"config key 'inception.weights': {path} not found. Place {WEIGHTS_FILE} (from"
+            f" {WEIGHTS_URL}) there, or set it to null and give inception.weights_md5."
+        )
+
+
+check_inception_weights()
 
 
 def constant_run():

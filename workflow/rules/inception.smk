@@ -28,7 +28,7 @@ rule inception:
     input:
         samples="results/final/{dataset}/samples.npz",
         data="results/data/{dataset}.npz",
-        weights=inception_weights_input,
+        weights=inception_weights(),
     output:
         "results/final/{dataset}/inception_samples.json",
     log:
@@ -40,20 +40,19 @@ rule inception:
         gpu=1,
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
-        weights=inception_weights(),
         splits=" ".join(config["inception"]["real_splits"]),
         settings=flags("inception", omit=("weights", "weights_md5", "real_splits")),
     shell:
         "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
         " inception --samples {input.samples} --reference {input.data}"
-        " --reference-splits {params.splits} --weights {params.weights}"
+        " --reference-splits {params.splits} --weights {input.weights}"
         " --out {output} {params.settings} > {log} 2>&1"
 
 
 rule inception_real:
     input:
         data="results/data/{dataset}.npz",
-        weights=inception_weights_input,
+        weights=inception_weights(),
     output:
         "results/final/{dataset}/inception_real.json",
     log:
@@ -65,13 +64,12 @@ rule inception_real:
         gpu=1,
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
-        weights=inception_weights(),
         splits=" ".join(config["inception"]["real_splits"]),
         settings=flags("inception", omit=("weights", "weights_md5", "real_splits")),
     shell:
         "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
         " inception --data {input.data} --data-splits {params.splits}"
-        " --weights {params.weights} --out {output} {params.settings} > {log} 2>&1"
+        " --weights {input.weights} --out {output} {params.settings} > {log} 2>&1"
 
 
 rule table_3_2:
