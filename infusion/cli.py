@@ -28,7 +28,7 @@ from infusion.gpu_slots import gpu_slot
 
 log = logging.getLogger("infusion")
 # run inside a GPU slot with --gpu-slots N
-GPU_COMMANDS = ("train", "evaluate", "sample", "inception", "cost")
+GPU_COMMANDS = ("train", "evaluate", "sample", "inpaint", "inception", "cost")
 
 
 def cmd_prepare(args) -> None:
@@ -85,6 +85,22 @@ def cmd_sample(args) -> None:
         targets = torch.as_tensor(to_unit_interval(test))
     samples = draw_samples(model, settings, targets)
     write_npz(args.out, shape=np.array(model.shape), **samples)
+
+
+def cmd_inpaint(args) -> None:
+    import torch
+
+    from infusion.atomic import write_npz
+    from infusion.data import load, to_unit_interval
+    from infusion.inpainting import inpaint
+    from infusion.model import load_model
+    from infusion.training import resolve_device
+
+    settings = S.from_arguments(S.InpaintSettings, args)
+    model, _ = load_model(args.model, resolve_device(settings.device))
+    test = load(Path(args.data))["test"][: settings.images]
+    result = inpaint(model, torch.as_tensor(to_unit_interval(test)), settings)
+    write_npz(args.out, shape=np.array(model.shape), **result)
 
 
 def cmd_parzen(args) -> None:
@@ -288,6 +304,8 @@ FIGURES = {
     "grid-curves": ("grid_curves", ["curves"]),
     "grid-means": ("grid_means", ["grid"]),
     "constant-vs-increasing": ("constant_vs_increasing", ["constant", "increasing"]),
+    "chains": ("chains", ["samples"]),
+    "inpainting": ("inpainting", ["inpainting"]),
     "nearest-neighbours": ("nearest_neighbours", ["samples", "data"]),
 }
 
@@ -457,6 +475,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     S.add_arguments(p, S.SampleSettings)
     p.set_defaults(func=cmd_sample)
+
+    p = commands.add_parser(
+        "inpaint", help="complete test images' bottom halves (Fig 3.6)", formatter_class=defaults
+    )
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True, help="dataset whose test images are completed")
+    p.add_argument("--out", required=True)
+    S.add_arguments(p, S.InpaintSettings)
+    p.set_defaults(func=cmd_inpaint)
 
     p = commands.add_parser(
         "parzen", help="Parzen-window estimate (Fig 3.4)", formatter_class=defaults

@@ -8,9 +8,6 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-# The paper's natural-image datasets (Table 3.2, Fig 3.5, 3.6, A.3, A.4), in its order.
-NATURAL_IMAGE_DATASETS = ("cifar10", "celeba", "tfd")
-
 
 class ConfigError(ValueError):
     """An invalid study config; the message names the key."""
@@ -34,9 +31,13 @@ def validate_config(config: dict, schema_file: str | Path) -> None:
 
 
 def enabled_datasets(config: dict) -> list[str]:
-    """The natural-image datasets the study runs, in the paper's order.
+    """The natural-image datasets the study runs, in the config's order.
 
-    Those of :data:`NATURAL_IMAGE_DATASETS` whose config key ``data.<name>.enabled`` is true;
+    The entries of the config section ``natural_images`` whose key ``data.<name>.enabled`` is
+    not false (a dataset without a ``data`` entry, e.g. shapes16, is enabled);
     ``data.tfd.enabled: false`` skips TFD, whose file is not public.
     """
-    return [name for name in NATURAL_IMAGE_DATASETS if config["data"][name]["enabled"]]
+    data = config["data"]
+    return [
+        name for name in config.get("natural_images", {}) if data.get(name, {}).get("enabled", True)
+    ]

@@ -281,6 +281,38 @@ def grid_means(grid_csv: PathArg, out: PathArg, per_row: int = 10) -> None:
     _save(fig, out)
 
 
+def _chain_blocks(samples_npz: PathArg, rows: int, name: str) -> list[tuple]:
+    """[(title, images, chain columns)]: a ``samples.npz``'s first ``rows`` infusion chains
+    with their targets (chain columns T+1) and its model sampling chains (None)."""
+    infusion = _infusion_chains(samples_npz, rows)
+    sampling = _sampling_chains(samples_npz, rows)
+    return [
+        (f"{name}infusion chains", infusion, infusion.shape[1] - 2),
+        (f"{name}model sampling chains", sampling, None),
+    ]
+
+
+def _chain_figure(blocks: list[tuple], title: str, out: PathArg) -> None:
+    """One panel per block of :func:`_chain_blocks`, stacked, under ``title``."""
+    width = max(images.shape[1] for _, images, _ in blocks)
+    height = sum(images.shape[0] for _, images, _ in blocks)
+    fig, axes = plt.subplots(
+        len(blocks),
+        1,
+        figsize=_grid_size(height, width, extra_h=0.6 * len(blocks)),
+        layout="constrained",
+    )
+    for ax, (name, images, chain_columns) in zip(axes, blocks, strict=True):
+        if chain_columns is None:
+            labels = _step_labels(images.shape[1])
+        else:
+            labels = _step_labels(chain_columns, target=True)
+        _show(ax, images, col_labels=labels)
+        ax.set_title(name[0].upper() + name[1:], fontsize=FONT + 1)
+    fig.suptitle(title, fontsize=FONT + 3)
+    _save(fig, out)
+
+
 def constant_vs_increasing(
     constant_npz: PathArg, increasing_npz: PathArg, out: PathArg, rows: int = 4
 ) -> None:
@@ -291,25 +323,39 @@ def constant_vs_increasing(
     [K x steps x d]; the first ``rows`` chains of each kind are shown, the infusion chains
     with their target in the last column.
     """
-    blocks = []
-    for name, path in (("constant", constant_npz), ("increasing", increasing_npz)):
-        infusion = _infusion_chains(path, rows)
-        blocks.append((f"{name} rate: infusion chains", infusion, infusion.shape[1] - 2))
-        sampling = _sampling_chains(path, rows)
-        blocks.append((f"{name} rate: model sampling chains", sampling, None))
-    width = max(images.shape[1] for _, images, _ in blocks)
-    height = sum(images.shape[0] for _, images, _ in blocks)
-    fig, axes = plt.subplots(
-        4, 1, figsize=_grid_size(height, width, extra_h=2.4), layout="constrained"
+    blocks = [
+        *_chain_blocks(constant_npz, rows, "constant rate: "),
+        *_chain_blocks(increasing_npz, rows, "increasing rate: "),
+    ]
+    _chain_figure(blocks, "Constant vs. increasing infusion rate", out)
+
+
+def chains(samples_npz: PathArg, out: PathArg, rows: int = 8) -> None:
+    """Fig A.3 (CIFAR-10), A.4 (CelebA): one model's infusion chains, each with its test
+    target in the last column, above its model sampling chains.
+
+    ``samples_npz`` as for :func:`constant_vs_increasing`; the first ``rows`` of each kind.
+    """
+    _chain_figure(_chain_blocks(samples_npz, rows, ""), "Infusion and model sampling chains", out)
+
+
+def inpainting(inpainting_npz: PathArg, out: PathArg) -> None:
+    """Fig 3.6: per row, a test image, its top half over a bottom half from the prior, then
+    its completions.
+
+    ``inpainting_npz`` (``infusion inpaint``): ``shape``, ``images`` [n x d], ``starts`` and
+    ``completions`` [n x k x d]; the first start of each image is shown.
+    """
+    shape, images, starts, completions = _load(
+        inpainting_npz, "shape", "images", "starts", "completions"
     )
-    for ax, (title, images, chain_columns) in zip(axes, blocks, strict=True):
-        if chain_columns is None:
-            labels = _step_labels(images.shape[1])
-        else:
-            labels = _step_labels(chain_columns, target=True)
-        _show(ax, images, col_labels=labels)
-        ax.set_title(title.capitalize(), fontsize=FONT + 1)
-    fig.suptitle("Constant vs. increasing infusion rate", fontsize=FONT + 3)
+    pictures = np.concatenate([images[:, None], starts[:, :1], completions], axis=1)
+    pictures = _pictures(pictures, shape)
+    fig, ax = plt.subplots(figsize=_grid_size(*pictures.shape[:2]))
+    labels = ["test", "start"] + [str(j + 1) for j in range(completions.shape[1])]
+    _show(ax, pictures, col_labels=labels)
+    ax.set_xlabel("test image; top half over the prior; completions (last-step means)")
+    ax.set_title("Inpainting: the top half clamped through the sampling chain", fontsize=FONT + 2)
     _save(fig, out)
 
 

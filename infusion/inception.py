@@ -167,12 +167,13 @@ def fetch_weights(
     checksum ``md5``; a transfer with another checksum leaves no file. ``urls`` defaults to
     torch-fidelity's release URL (tests point it at a local server). Returns ``dest``.
     """
+    dest = Path(dest) if dest is not None else default_weights_path()
     if not md5:
         raise ValueError(
             f"no MD5 checksum given for {WEIGHTS_FILE}: set config key inception.weights_md5 "
-            "(--md5) to the md5sum of the file"
+            f"(--md5) to the md5sum of the file, or download it from {WEIGHTS_URL} and place "
+            f"it at {dest}, or anywhere with that path in config key {WEIGHTS_CONFIG_KEY}"
         )
-    dest = Path(dest) if dest is not None else default_weights_path()
     return download(WEIGHTS_FILE, urls or [WEIGHTS_URL], dest, md5)
 
 

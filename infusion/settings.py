@@ -114,6 +114,22 @@ class SampleSettings:
 
 
 @dataclass
+class InpaintSettings:
+    """Inpainting (Fig 3.6): top halves of test images clamped, bottom halves sampled."""
+
+    images: int = 8  # test images, the first ones (ours; the paper shows a few rows)
+    completions: int = 8  # sampling chains per image (ours)
+    sampling_steps: int = 15  # the CelebA model's training steps (ours)
+    sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
+    seed: int = 4
+    device: str = "auto"
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
+
+    def __post_init__(self):
+        check_precision(self.precision)
+
+
+@dataclass
 class ParzenSettings:
     """Parzen-window estimate (Fig 3.4; Breuleux et al. / Goodfellow et al. protocol)."""
 

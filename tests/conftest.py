@@ -1,11 +1,15 @@
-"""Shared fixtures: tiny models, the prepared `digits` dataset, the tiny study's results."""
+"""Shared fixtures: tiny models, the prepared `digits` dataset, the tiny study's results,
+random Inception weights."""
 
 from __future__ import annotations
+
+from unittest import mock
 
 import pytest
 import torch
 from workflow_runs import TINY, snakemake, workflow_copy
 
+from infusion import inception
 from infusion.data import prepare
 from infusion.model import InfusionModel
 from infusion.settings import ModelSettings
@@ -34,3 +38,28 @@ def tiny_study(tmp_path_factory):
     snakemake(folder, "--cores", "2", "--configfile", TINY)
     snakemake(folder, "--configfile", TINY, "--report", "results/report.html")
     return folder / "results"
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory):
+    """A weights file of torch-fidelity's inception-v3-compat with random values.
+
+    The last layer is scaled so that random images get visibly different logits.
+    """
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    torch.manual_seed(0)
+    module = "torch_fidelity.feature_extractor_inceptionv3"
+    with (
+        mock.patch(f"{module}.load_state_dict_from_url", return_value={}),
+        mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict"),
+    ):
+        net = FeatureExtractorInceptionV3(inception.FEATURE_EXTRACTOR, ["2048"])
+    probe = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
+    with torch.no_grad():
+        (features,) = net(probe)
+        spread = (features - features.mean(0)).norm(dim=1).mean()
+        net.fc.weight.copy_(torch.randn_like(net.fc.weight) * 3 / spread)
+    path = tmp_path_factory.mktemp("inception") / "random-inception.pth"
+    torch.save(net.state_dict(), path)
+    return path

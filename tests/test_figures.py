@@ -128,6 +128,20 @@ def test_constant_vs_increasing(tmp_path):
     check_png(out)
 
 
+def test_chains_of_rgb_images(tmp_path):
+    samples = write_samples(tmp_path / "s.npz", steps=6, infusion_steps=5, shape=(3, 16, 16))
+    out = tmp_path / "figA.3.png"
+    figures.chains(samples, out, rows=3)
+    check_png(out)
+    blocks = figures._chain_blocks(samples, 3, "")
+    infusion, sampling = (images for _, images, _ in blocks)
+    assert infusion.shape == (3, 5 + 1 + 2, 3, 16, 16)  # T+1 states, a blank, the target
+    assert sampling.shape == (3, 6 + 1, 3, 16, 16)  # z^(0), then 6 means
+    with np.load(samples) as arrays:
+        target = np.clip(arrays["infusion_targets"][1], 0, 1).reshape(3, 16, 16)
+    np.testing.assert_array_equal(infusion[1, -1], target)
+
+
 @pytest.mark.parametrize("block", [4096, 7, 1])
 def test_nearest_training_images_matches_brute_force(block):
     queries = RNG.normal(size=(9, 20)).astype(np.float32)

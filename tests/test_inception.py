@@ -166,29 +166,6 @@ def test_to_pixels_inverts_the_unit_interval_scaling():
 # --- the real Inception architecture with random weights ----------------------------------
 
 
-@pytest.fixture(scope="module")
-def random_weights(tmp_path_factory):
-    """A state dict of torch-fidelity's inception-v3-compat with random values.
-
-    The last layer is scaled so that random images get visibly different logits.
-    """
-    torch.manual_seed(0)
-    module = "torch_fidelity.feature_extractor_inceptionv3"
-    with (
-        mock.patch(f"{module}.load_state_dict_from_url", return_value={}),
-        mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict"),
-    ):
-        net = FeatureExtractorInceptionV3(inception.FEATURE_EXTRACTOR, ["2048"])
-    probe = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
-    with torch.no_grad():
-        (features,) = net(probe)
-        spread = (features - features.mean(0)).norm(dim=1).mean()
-        net.fc.weight.copy_(torch.randn_like(net.fc.weight) * 3 / spread)
-    path = tmp_path_factory.mktemp("inception") / "random-inception.pth"
-    torch.save(net.state_dict(), path)
-    return path
-
-
 @pytest.mark.slow
 def test_random_weight_inception_cli_gives_finite_is_and_fid(random_weights, tmp_path):
     """The real path on CPU: 6 images (resized to 299 x 299) and FID's eigenvalues of a
@@ -317,6 +294,8 @@ def test_fetch_weights_with_a_bad_checksum_leaves_no_file(server, tmp_path):
         inception.fetch_weights("0" * 32, dest, urls=[f"{server}/weights.pth"])
     assert list(dest.parent.iterdir()) == []
     with pytest.raises(ValueError, match="inception.weights_md5"):
+        inception.fetch_weights("", dest)
+    with pytest.raises(ValueError, match=f"place it at {dest}"):
         inception.fetch_weights("", dest)
 
 

@@ -470,6 +470,10 @@ def _config(**data_overrides) -> dict:
 def test_enabled_datasets_and_schema():
     assert enabled_datasets(_config()) == ["cifar10", "celeba", "tfd"]
     assert enabled_datasets(_config(tfd={"enabled": False})) == ["cifar10", "celeba"]
+    shapes = _config(cifar10={"enabled": False})
+    shapes["natural_images"] = {"shapes16": {"steps": 2, "alpha0": 0.0, "omega": 0.1}}
+    shapes["natural_images"] |= {"cifar10": _config()["natural_images"]["cifar10"]}
+    assert enabled_datasets(shapes) == ["shapes16"]  # no data entry: enabled
     validate_config(_config(celeba={"path": "/data/celeba", "urls": ["file:///x/"]}), SCHEMA)
     bad = [
         ({"tfd": {"enabled": "yes"}}, "data.tfd.enabled"),
@@ -490,23 +494,27 @@ def _workflow(folder: Path, overlay: dict) -> Path:
     return folder
 
 
-def _dry_run(folder: Path, *targets: str) -> subprocess.CompletedProcess:
-    command = ["snakemake", "-n", "-p", *targets, "--configfile", "overlay.yaml"]
+def _snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    command = ["snakemake", *args, "--configfile", "overlay.yaml"]
     return subprocess.run(command, cwd=folder, capture_output=True, text=True)
 
 
-def test_workflow_stops_planning_when_tfd_is_absent_and_passes_sources(tmp_path):
+def test_workflow_plans_tfd_without_its_file_then_stops_naming_it(tmp_path):
     folder = _workflow(tmp_path, {"data": {"celeba": {"urls": ["file:///mirror dir/celeba/"]}}})
-    absent = _dry_run(folder, "results/data/tfd.npz")
-    assert absent.returncode != 0
-    said = absent.stdout + absent.stderr
-    assert "Place the file TFD_48x48.mat" in said
-    assert "data/TFD_48x48.mat" in said and "data.tfd.path" in said
-    assert not (folder / "results").exists()
-
-    (folder / "data").mkdir()
-    (folder / "data" / "TFD_48x48.mat").write_bytes(b"placeholder")
-    planned = _dry_run(folder, "results/data/tfd.npz", "results/data/celeba.npz")
+    planned = _snakemake(folder, "-n", "-p", "results/data/tfd.npz", "results/data/celeba.npz")
     assert planned.returncode == 0, planned.stderr
     assert "--path data/TFD_48x48.mat" in planned.stdout
     assert "--url 'file:///mirror dir/celeba/'" in planned.stdout
+
+    absent = _snakemake(folder, "--cores", "1", "results/data/tfd.npz")
+    assert absent.returncode != 0
+    said = (folder / "results/logs/prepare_data/tfd.log").read_text()
+    assert "Place the file TFD_48x48.mat" in said
+    assert "data/TFD_48x48.mat" in said and "data.tfd.path" in said
+    assert not (folder / "results/data/tfd.npz").exists()
+
+    (folder / "data").mkdir()
+    (folder / "data" / "TFD_48x48.mat").write_bytes(b"placeholder")
+    planned = _snakemake(folder, "-n", "-p", "results/data/tfd.npz")
+    assert planned.returncode == 0, planned.stderr
+    assert "input: data/TFD_48x48.mat" in planned.stdout

@@ -14,14 +14,16 @@ import yaml
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
 RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s")  # of cost.csv
-FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
+MNIST_FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
+# the natural-image part on shapes16, the conv operator standing in for CIFAR-10 and CelebA
+FIGURES = [*MNIST_FIGURES, "fig3.5-shapes16", "figA.3", "figA.4", "fig3.6"]
 
 
 def number(value) -> str:
     return f"{float(value):g}"
 
 
-def test_dry_run_plans_one_train_job_per_grid_point(tmp_path):
+def test_dry_run_plans_one_train_job_per_grid_point_and_natural_dataset(tmp_path):
     folder = workflow_copy(tmp_path)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     expected = {
@@ -31,14 +33,53 @@ def test_dry_run_plans_one_train_job_per_grid_point(tmp_path):
         for omega in panel["omega"]
     }
     assert len(expected) == 46  # Table A.1's 35 rows + constant rates, shared points once
-    out = snakemake(folder, "-n").stdout
-    planned = re.findall(
-        r"rule train:.*?wildcards: dataset=(\w+), steps=(\d+), alpha=([\d.e-]+), omega=([\d.e-]+)",
+    # Section 3.5's final natural-image models, planned without TFD's or CelebA's files
+    natural = {("cifar10", "20", "0", "0.02"), ("celeba", "15", "0", "0.01"),
+               ("tfd", "15", "0", "0.01")}  # fmt: skip
+    assert not (folder / "data/TFD_48x48.mat").exists()
+    out = snakemake(folder, "-n", "-p").stdout
+    jobs = re.findall(
+        r"rule train:.*?wildcards: dataset=(\w+), steps=(\d+), alpha=([\d.e-]+),"
+        r" omega=([\d.e-]+).*?(infusion .*?)\n",
         out,
         flags=re.S,
     )
-    assert len(planned) == len(expected)
-    assert set(planned) == expected
+    planned = [job[:4] for job in jobs]
+    assert len(planned) == len(expected | natural)
+    assert set(planned) == expected | natural
+    # each dataset trains with its own operator and sizes (config natural_images)
+    shell = {job[0]: job[4] for job in jobs}
+    assert "--network conv" in shell["cifar10"] and "--network conv" in shell["celeba"]
+    assert "--network mlp" in shell["tfd"] and "--network mlp" in shell["mnist"]
+    epochs = {name: int(re.search(r"--epochs (\d+)", shell[name]).group(1)) for name in shell}
+    natural_config = config["natural_images"]
+    assert epochs["cifar10"] == natural_config["cifar10"]["training"]["epochs"]
+    assert epochs["mnist"] == epochs["tfd"] == config["training"]["epochs"]
+    # and the natural-image outputs are planned, their sources (TFD's file, Inception's
+    # weights) checked by the first jobs rather than by the planning
+    for output in ["fig3.5-cifar10.png", "fig3.5-celeba.png", "fig3.5-tfd.png", "figA.3.png",
+                   "figA.4.png", "fig3.6.png", "table3.2.csv"]:  # fmt: skip
+        assert f"results/{'tables' if output.endswith('csv') else 'figures'}/{output}" in out
+    assert "rule fetch_inception_weights:" in out and "prepare tfd" in out
+    assert "--samples 50000" in shell_of(out, "sample_final", "cifar10")
+    assert "--sampling-steps 15" in shell_of(out, "inpaint", "celeba")
+
+
+def shell_of(dry_run: str, rule: str, dataset: str) -> str:
+    """The shell command of the planned job of `rule` on `dataset` in `snakemake -n -p`."""
+    (job,) = [
+        job
+        for job in dry_run.split("\nrule ")[1:]
+        if job.startswith(f"{rule}:") and re.search(rf"wildcards: dataset={dataset}\b", job)
+    ]
+    return re.search(r"Shell command: (.*)", job).group(1)
+
+
+def test_disabled_natural_dataset_is_not_planned(tmp_path):
+    folder = workflow_copy(tmp_path)
+    (folder / "no-tfd.yaml").write_text(yaml.safe_dump({"data": {"tfd": {"enabled": False}}}))
+    out = snakemake(folder, "-n", "--configfile", "no-tfd.yaml").stdout
+    assert "dataset=celeba" in out and "dataset=tfd" not in out
 
 
 @pytest.mark.parametrize(
@@ -51,6 +92,10 @@ def test_dry_run_plans_one_train_job_per_grid_point(tmp_path):
         ({"training": {"epochs": "many"}}, "training.epochs"),
         ({"final": {"steps": 7, "alpha0": 0.0, "omega": 0.01}}, "final"),
         ({"resources": {"jobs_per_gpu": 0}}, "resources.jobs_per_gpu"),
+        ({"natural_images": {"tfd": {"steps": 15, "alpha0": 0.0, "omega": 0.01,
+                                     "training": {"epochs": 0}}}},
+         "natural_images.tfd.training.epochs"),
+        ({"inception": {"weights": "nowhere/inception.pth"}}, "inception.weights"),
     ],
 )  # fmt: skip
 def test_invalid_config_stops_before_any_job_naming_the_key(tmp_path, overlay, key):
@@ -126,6 +171,33 @@ def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_s
     assert table.stage.tolist() == direct.stage.tolist()
     assert table.jobs.tolist() == direct.jobs.tolist()
     assert table.hours.to_numpy() == pytest.approx(direct.hours.to_numpy(), rel=1e-12)
+
+
+@pytest.mark.slow
+def test_table_3_2_of_the_tiny_conv_model_with_random_inception_weights(tmp_path, random_weights):
+    folder = workflow_copy(tmp_path)
+    target = ["results/tables/table3.2.csv", "--cores", "1", "--configfile", TINY]
+    (folder / "table.yaml").write_text(
+        yaml.safe_dump({"natural_outputs": {"table3.2": "shapes16"}})
+    )
+    # Neither weights nor their MD5: the fetch job stops the run before any training.
+    stopped = snakemake(folder, *target, "table.yaml", check=False)
+    assert stopped.returncode != 0
+    said = (folder / "results/logs/fetch_inception_weights.log").read_text()
+    assert "inception.weights_md5" in said and "inception.weights" in said
+    assert "results/downloads/inception/weights-inception-2015-12-05-6726825d.pth" in said
+    assert not (folder / "results/runs").exists()
+
+    overlay = {"natural_outputs": {"table3.2": "shapes16"},
+               "inception": {"weights": str(random_weights)}}  # fmt: skip
+    (folder / "table.yaml").write_text(yaml.safe_dump(overlay))
+    snakemake(folder, *target, "table.yaml")
+    table = pd.read_csv(folder / "results/tables/table3.2.csv").set_index("model")
+    ours = table.loc[["Infusion training", "Real data"]]
+    assert (ours.inception_score >= 1).all() and np.isfinite(ours.inception_score_std).all()
+    assert (ours.images == 20).all() and (ours.splits == 2).all()
+    assert np.isfinite(table.loc["Infusion training", "fid"])
+    assert table.loc["Infusion training", "paper_inception_score"] == 4.62
 
 
 def test_interrupted_workflow_resumes_without_redoing_finished_points(tmp_path):

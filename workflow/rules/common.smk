@@ -1,18 +1,22 @@
 """Helpers shared by the rules: config validation, grid points, paths and CLI flags."""
 
 import json
+import os
 import shlex
 
 from infusion.config import enabled_datasets, validate_config
-from infusion.data import source_for
+from infusion.inception import WEIGHTS_FILE, WEIGHTS_URL
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
 DATASET = config["dataset"]
 DOWNLOADS = "results/downloads"
-# The natural-image datasets the study runs (config data.<name>.enabled; TFD can be skipped).
-NATURAL_DATASETS = enabled_datasets(config)
+# The natural-image datasets the study runs: the entries of config natural_images whose
+# data.<name>.enabled is not false (a disabled one, e.g. TFD without its file, is skipped).
+# The study's own `dataset` is left to the grid study (its sections, its `final`).
+NATURAL_DATASETS = [name for name in enabled_datasets(config) if name != DATASET]
 RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}"
+INCEPTION_DOWNLOAD = f"{DOWNLOADS}/inception/{WEIGHTS_FILE}"
 
 
 wildcard_constraints:
@@ -58,14 +62,60 @@ def grid_files(name):
     return [f"{run}/{name}" for run in grid_runs()]
 
 
-def final_run():
-    final = config["final"]
-    return run_folder(final["steps"], final["alpha0"], final["omega"])
+def final_run(dataset=DATASET):
+    """Run folder of a dataset's final model: the MNIST study's `final` for `dataset`, the
+    `natural_images` entry for the natural-image datasets (section 3.5)."""
+    final = config["final"] if dataset == DATASET else config["natural_images"][dataset]
+    return run_folder(final["steps"], final["alpha0"], final["omega"], dataset)
 
 
-def final_file(name):
-    """A file of the final model's run (input functions take wildcards: see the rules)."""
-    return f"{final_run()}/{name}"
+def final_file(name, dataset=DATASET):
+    """A file of a dataset's final run (input functions take wildcards: see the rules)."""
+    return f"{final_run(dataset)}/{name}"
+
+
+def output_dataset(name):
+    """The natural-image dataset that output `name` (e.g. figA.3) is made from, or None when
+    config natural_outputs leaves it out or its dataset is not run."""
+    dataset = config.get("natural_outputs", {}).get(name)
+    return dataset if dataset in NATURAL_DATASETS else None
+
+
+def natural_file(output, name):
+    """File `name` of results/final/<dataset>/ of the dataset that `output` is made from."""
+    return f"results/final/{output_dataset(output)}/{name}"
+
+
+def natural_outputs():
+    """Every output of the natural-image part: each dataset's final model and Fig 3.5, and
+    the outputs of natural_outputs whose dataset runs."""
+    figures = [name for name in ("figA.3", "figA.4", "fig3.6") if output_dataset(name)]
+    tables = ["table3.2"] if output_dataset("table3.2") else []
+    return [
+        *(final_file("model.pt", dataset) for dataset in NATURAL_DATASETS),
+        *(f"results/figures/fig3.5-{dataset}.png" for dataset in NATURAL_DATASETS),
+        *(f"results/figures/{name}.png" for name in figures),
+        *(f"results/tables/{name}.csv" for name in tables),
+    ]
+
+
+def inception_weights():
+    """The Inception weights file: config inception.weights, else the fetched copy."""
+    return config["inception"]["weights"] or INCEPTION_DOWNLOAD
+
+
+def check_inception_weights():
+    """A configured copy of the Inception weights that is missing stops the planning, naming
+    the file to place there (inception.weights is null by default: no check then)."""
+    path = config["inception"]["weights"]
+    if output_dataset("table3.2") and path and not os.path.exists(path):
+        raise ValueError(
+            f"config key 'inception.weights': {path} not found. Place {WEIGHTS_FILE} (from"
+            f" {WEIGHTS_URL}) there, or set it to null and give inception.weights_md5."
+        )
+
+
+check_inception_weights()
 
 
 def constant_run():
@@ -77,9 +127,20 @@ def constant_file(name):
     return f"{constant_run()}/{name}"
 
 
-def flags(section, omit=(), **overrides):
-    """CLI flags from a config section: {'batch_size': 512} -> '--batch-size 512'."""
-    values = {k: v for k, v in config[section].items() if k not in omit} | overrides
+def section(name, dataset=None):
+    """Config section `name` with the keys that natural_images.<dataset>.<name> replaces."""
+    entry = config["natural_images"].get(dataset, {}) if dataset != DATASET else {}
+    return config[name] | entry.get(name, {})
+
+
+def flags(name, omit=(), dataset=None, **overrides):
+    """CLI flags from a config section: {'batch_size': 512} -> '--batch-size 512'.
+
+    With `dataset`, the section as that dataset's natural_images entry changes it.
+    """
+    values = {
+        k: v for k, v in section(name, dataset).items() if k not in omit
+    } | overrides
     parts = []
     for key, value in values.items():
         items = value if isinstance(value, list) else [value]
@@ -94,16 +155,14 @@ def data_settings(dataset):
 
 
 def local_source(wildcards):
-    """prepare_data's input: the dataset's local file or folder ([] when downloaded).
+    """prepare_data's input: the dataset's local file or folder where it exists, else [].
 
-    Checks the dataset's source first, so that a missing local file (TFD) stops the planning
-    with a message naming the file, the path and the config key.
+    A missing local file (TFD, CelebA) does not stop the planning: prepare_data, a localrule
+    run first, checks the source before any work and stops with a message naming the file,
+    the path and the config key (infusion.data.source_for).
     """
-    settings = data_settings(wildcards.dataset)
-    source = source_for(
-        wildcards.dataset, DOWNLOADS, settings.get("urls"), settings.get("path")
-    )
-    return [str(source.path)] if source.path else []
+    path = data_settings(wildcards.dataset).get("path")
+    return [path] if path and os.path.exists(path) else []
 
 
 def source_flags(wildcards):
@@ -148,6 +207,7 @@ def all_outputs():
         *(f"results/figures/{name}.png" for name in figures),
         *(f"results/tables/{name}.csv" for name in tables),
         "results/report/front_page.rst",
+        *natural_outputs(),
     ]
 
 

@@ -1,7 +1,8 @@
 # Datasets are prepared once into results/data/{dataset}.npz. A localrule: cluster compute
 # nodes often have no internet, so downloads run where snakemake itself runs. Where the raw
-# files come from is the config section `data` (base URLs, a local path); a local path
-# that is missing stops the planning with a message saying what to place where.
+# files come from is the config section `data` (base URLs, a local path). A local file
+# that is missing (TFD, CelebA) does not stop the planning: the job, scheduled first, stops
+# before any work with a message saying which file to place where (and which config key).
 
 
 localrules:
@@ -15,6 +16,7 @@ rule prepare_data:
         "results/data/{dataset}.npz",
     log:
         "results/logs/prepare_data/{dataset}.log",
+    priority: 100
     conda:
         "../envs/infusion.yaml"
     params:

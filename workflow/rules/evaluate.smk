@@ -1,5 +1,6 @@
 # Scoring trained models: the test lower bound of every grid point (Table A.1), samples for
-# the figures, and the final model's likelihood estimates (Table 3.1) and Parzen (Fig 3.4).
+# the figures, and the final model's likelihood estimates (Table 3.1) and Parzen (Fig 3.4);
+# inpainting with a natural-image final model (Fig 3.6).
 
 
 rule evaluate_grid_point:
@@ -52,7 +53,7 @@ rule sample_grid_point:
 
 rule evaluate_likelihood:
     input:
-        model=lambda wildcards: final_file("model.pt"),
+        model=lambda wildcards: final_file("model.pt", wildcards.dataset),
         data="results/data/{dataset}.npz",
     output:
         "results/final/{dataset}/likelihood_{split}.json",
@@ -80,7 +81,7 @@ rule evaluate_likelihood:
 
 rule sample_final:
     input:
-        model=lambda wildcards: final_file("model.pt"),
+        model=lambda wildcards: final_file("model.pt", wildcards.dataset),
         data="results/data/{dataset}.npz",
     output:
         "results/final/{dataset}/samples.npz",
@@ -95,7 +96,7 @@ rule sample_final:
         gpu=1,
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
-        settings=flags("sampling"),
+        settings=lambda wildcards: flags("sampling", dataset=wildcards.dataset),
     shell:
         "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
         " sample --model {input.model} --data {input.data}"
@@ -120,3 +121,25 @@ rule parzen:
     shell:
         "infusion --threads {threads} parzen --samples {input.samples} --data {input.data}"
         " --out {output} --split test {params.settings} > {log} 2>&1"
+
+
+rule inpaint:
+    input:
+        model=lambda wildcards: final_file("model.pt", wildcards.dataset),
+        data="results/data/{dataset}.npz",
+    output:
+        "results/final/{dataset}/inpainting.npz",
+    log:
+        "results/logs/inpaint/{dataset}.log",
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        gpu=1,
+    params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
+        settings=flags("inpainting"),
+    shell:
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
+        " inpaint --model {input.model} --data {input.data}"
+        " --out {output} {params.settings} > {log} 2>&1"

@@ -296,3 +296,41 @@ rule figure_constant_vs_increasing:
     shell:
         "infusion figure constant-vs-increasing --constant {input.constant}"
         " --increasing {input.increasing} --out {output} > {log} 2>&1"
+
+
+rule figure_chains:
+    input:
+        lambda wildcards: natural_file(f"fig{wildcards.figure}", "samples.npz"),
+    output:
+        report(
+            "results/figures/fig{figure}.png",
+            caption="../report/figA.3-A.4.rst",
+            category="4. Figures",
+            labels={"figure": "{figure}"},
+        ),
+    log:
+        "results/logs/figures/fig{figure}.log",
+    wildcard_constraints:
+        figure=r"A\.3|A\.4",
+    conda:
+        "../envs/infusion.yaml"
+    shell:
+        "infusion figure chains --samples {input} --out {output} > {log} 2>&1"
+
+
+rule figure_inpainting:
+    input:
+        lambda wildcards: natural_file("fig3.6", "inpainting.npz"),
+    output:
+        report(
+            "results/figures/fig3.6.png",
+            caption="../report/fig3.6.rst",
+            category="4. Figures",
+            labels={"figure": "3.6"},
+        ),
+    log:
+        "results/logs/figures/fig3.6.log",
+    conda:
+        "../envs/infusion.yaml"
+    shell:
+        "infusion figure inpainting --inpainting {input} --out {output} > {log} 2>&1"

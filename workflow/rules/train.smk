@@ -1,4 +1,5 @@
-# One training run per grid point (dataset, steps, alpha0, omega). The checkpoint lives
+# One training run per grid point (dataset, steps, alpha0, omega), and per natural-image
+# dataset's final model (config natural_images, whose model and training keys it takes). The checkpoint lives
 # outside the declared outputs, so a killed job that runs again resumes where it stopped.
 
 
@@ -23,7 +24,9 @@ rule train:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         run=lambda wildcards, output: os.path.dirname(output.model),
         checkpoint="results/checkpoints/{dataset}/T{steps}-a{alpha}-w{omega}.pt",
-        settings=lambda wildcards: f"{flags('model')} {flags('training')}",
+        settings=lambda wildcards: " ".join(
+            flags(name, dataset=wildcards.dataset) for name in ("model", "training")
+        ),
     shell:
         "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
         " train --data {input.data} --out {params.run}"

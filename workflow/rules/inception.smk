@@ -1,0 +1,92 @@
+# Table 3.2: the Inception score of the table3.2 dataset's final-model samples (config
+# natural_outputs; CIFAR-10) with their FID against the real images, and of the real images
+# themselves (the anchor row), through torch-fidelity's Inception (infusion/inception.py).
+
+
+localrules:
+    fetch_inception_weights,
+    table_3_2,
+
+
+# Downloads run where snakemake runs; with no config inception.weights_md5 (and no local
+# copy in inception.weights) this job, scheduled first, stops the run saying what to do.
+rule fetch_inception_weights:
+    output:
+        INCEPTION_DOWNLOAD,
+    log:
+        "results/logs/fetch_inception_weights.log",
+    priority: 100
+    conda:
+        "../envs/infusion.yaml"
+    params:
+        md5=config["inception"]["weights_md5"] or "''",
+    shell:
+        "infusion fetch-inception-weights --md5 {params.md5} --out {output} > {log} 2>&1"
+
+
+rule inception:
+    input:
+        samples="results/final/{dataset}/samples.npz",
+        data="results/data/{dataset}.npz",
+        weights=inception_weights(),
+    output:
+        "results/final/{dataset}/inception_samples.json",
+    log:
+        "results/logs/inception/{dataset}-samples.log",
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        gpu=1,
+    params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
+        splits=" ".join(config["inception"]["real_splits"]),
+        settings=flags("inception", omit=("weights", "weights_md5", "real_splits")),
+    shell:
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
+        " inception --samples {input.samples} --reference {input.data}"
+        " --reference-splits {params.splits} --weights {input.weights}"
+        " --out {output} {params.settings} > {log} 2>&1"
+
+
+rule inception_real:
+    input:
+        data="results/data/{dataset}.npz",
+        weights=inception_weights(),
+    output:
+        "results/final/{dataset}/inception_real.json",
+    log:
+        "results/logs/inception/{dataset}-real.log",
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        gpu=1,
+    params:
+        gpu_slots=config["resources"]["jobs_per_gpu"],
+        splits=" ".join(config["inception"]["real_splits"]),
+        settings=flags("inception", omit=("weights", "weights_md5", "real_splits")),
+    shell:
+        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
+        " inception --data {input.data} --data-splits {params.splits}"
+        " --weights {input.weights} --out {output} {params.settings} > {log} 2>&1"
+
+
+rule table_3_2:
+    input:
+        samples=lambda wildcards: natural_file("table3.2", "inception_samples.json"),
+        real=lambda wildcards: natural_file("table3.2", "inception_real.json"),
+    output:
+        report(
+            "results/tables/table3.2.csv",
+            caption="../report/table3.2.rst",
+            category="2. Tables",
+            labels={"table": "3.2"},
+        ),
+    log:
+        "results/logs/table_3_2.log",
+    conda:
+        "../envs/infusion.yaml"
+    shell:
+        "infusion table-3-2 --samples {input.samples} --real {input.real}"
+        " --out {output} > {log} 2>&1"
