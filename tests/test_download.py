@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 
 import pytest
+from local_server import serve
 
 from infusion.download import DownloadError, download, md5sum
 
@@ -45,13 +45,8 @@ def server():
     """Yield ``(base_url, requests)``: the server's address and the paths it was asked for."""
     requests: list[str] = []
     handler = type("Handler", (_Handler,), {"requests": requests})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", requests
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serve(handler) as url:
+        yield url, requests
 
 
 def _get(urls, dest, md5=PAYLOAD_MD5):

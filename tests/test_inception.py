@@ -12,13 +12,13 @@ import hashlib
 import http.server
 import json
 import math
-import threading
 from unittest import mock
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from local_server import serve
 from scipy.stats import entropy
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
@@ -271,13 +271,8 @@ def server():
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serve(Handler) as url:
+        yield url
 
 
 def test_fetch_weights_lands_in_the_cache_torch_fidelity_reads(server, tmp_path, monkeypatch):

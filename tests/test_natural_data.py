@@ -7,16 +7,12 @@ of 178x218 JPEGs with a partition file, a .mat written by scipy) and served over
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import io
 import logging
 import pickle
 import shutil
 import subprocess
 import tarfile
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -25,6 +21,7 @@ import numpy as np
 import pytest
 import scipy.io
 import yaml
+from local_server import http_folder
 from PIL import Image
 
 from infusion import cli, data, natural_images
@@ -34,24 +31,6 @@ from infusion.download import DownloadError, md5sum
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
-
-
-@contextlib.contextmanager
-def http_folder(folder: Path):
-    """Serve ``folder`` on 127.0.0.1; yield its base URL."""
-    quiet = type(
-        "Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *args: None}
-    )
-    handler = functools.partial(quiet, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 def nothing_written(out: Path) -> bool:
