@@ -62,6 +62,12 @@ class StepBatchNorm(nn.Module):
             h, None, None, self.weight[s], self.bias[s], training=True, eps=self.eps
         )
 
+    def population_affine(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step ``step``'s population-mode normalisation as h * scale + shift, per feature."""
+        s = min(step, self.steps) - 1
+        scale = self.weight[s] * torch.rsqrt(self.population_var[s] + self.eps)
+        return scale, self.bias[s] - self.population_mean[s] * scale
+
     def accumulate(self) -> None:
         self._sums = torch.zeros(
             self.steps, 3, self.weight.shape[1], dtype=torch.float64, device=self.weight.device
@@ -122,7 +128,12 @@ class MLPOperator(nn.Module):
         """z: [N x dim], step in 1..; returns mean and variance, each [N x dim]."""
         h = z
         for linear, norm in zip(self.linears, self.norms, strict=True):
-            h = torch.relu(norm(linear(h), step))
+            if norm.mode == POPULATION:  # the normalisation folded into the product: one pass
+                scale, shift = norm.population_affine(step)
+                h = torch.addmm(shift, h, linear.weight.t() * scale)
+            else:
+                h = norm(linear(h), step)
+            h = h.relu_()  # in place: neither the product nor batch norm needs its output
         return gaussian_heads(self.mean_head(h), self.var_head(h), self.beta, self.variance_eps)
 
 
@@ -142,10 +153,11 @@ def gaussian_heads(
     """mean = sigmoid(head1), variance = beta * sigmoid(head2) + eps (paper section 3.5).
 
     The heads' outputs are cast to float32 (a no-op unless under bf16 autocast, see
-    infusion.precision), so the mean, the variance and its eps are float32 numbers.
+    infusion.precision), so the mean, the variance and its eps are float32 numbers. The
+    sigmoids overwrite the heads' outputs, which no backward pass needs.
     """
-    mean = torch.sigmoid(mean_logits.float())
-    var = beta * torch.sigmoid(var_logits.float()) + variance_eps
+    mean = mean_logits.float().sigmoid_()
+    var = var_logits.float().sigmoid_().mul(beta).add_(variance_eps)
     return mean, var
 
 

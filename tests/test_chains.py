@@ -114,3 +114,35 @@ def test_batch_norm_has_separate_parameters_per_step():
     with torch.no_grad():
         norm.bias[1] -= 5.0
     assert torch.equal(before, model.operator(z, 1)[0])
+
+
+def test_mlp_population_mode_matches_a_numpy_forward_pass():
+    """The MLP folds its population batch norm into the matrix product; the result must be
+    the layer-by-layer definition: relu((W h - mean) / sqrt(var + eps) * gamma + beta)."""
+    model = tiny_model(dim=6, steps=3)
+    op = model.operator
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for norm in op.norms:
+            for tensor in (norm.weight, norm.bias, norm.population_mean):
+                tensor.copy_(torch.randn(tensor.shape, generator=generator))
+            norm.population_var.copy_(torch.rand(norm.population_var.shape, generator=generator))
+    set_batch_norm_mode(op, POPULATION)
+    z = torch.rand(7, 6, generator=generator)
+    for step in (1, 3, 5):  # 5 > T: the last step's statistics
+        s = min(step, 3) - 1
+        h = z.double().numpy()
+        for linear, norm in zip(op.linears, op.norms, strict=True):
+            a = h @ linear.weight.double().detach().numpy().T
+            mean, var = norm.population_mean[s].double(), norm.population_var[s].double()
+            a = (a - mean.numpy()) / np.sqrt(var.numpy() + norm.eps)
+            h = np.maximum(a * norm.weight[s].double().detach().numpy()
+                           + norm.bias[s].double().detach().numpy(), 0.0)  # fmt: skip
+        logits = [h @ head.weight.double().detach().numpy().T + head.bias.double().detach().numpy()
+                  for head in (op.mean_head, op.var_head)]  # fmt: skip
+        expected_mean = 1 / (1 + np.exp(-logits[0]))
+        expected_var = op.beta / (1 + np.exp(-logits[1])) + op.variance_eps
+        with torch.no_grad():
+            mean, var = op(z, step)
+        np.testing.assert_allclose(mean.numpy(), expected_mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(var.numpy(), expected_var, rtol=1e-5, atol=1e-7)
