@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from infusion.chains import walk_infusion_chain
+from infusion.compilation import compile_operator
 from infusion.data import dequantize
 from infusion.estimators import draw_log_weights, isotropic_variance, lower_bound_and_importance
 from infusion.model import InfusionModel
@@ -68,7 +69,9 @@ def likelihood_table(
     valid_pixels: np.ndarray,
     settings: EvalSettings,
 ) -> dict:
-    """:func:`table_estimates` at ``settings.precision`` (see ``infusion.precision``)."""
+    """:func:`table_estimates` at ``settings.precision``, with the operator compiled as
+    ``settings.compile`` says (see ``infusion.precision``, ``infusion.compilation``)."""
+    compile_operator(model, settings.compile)
     with precision_context(settings.precision, model.prior_mean.device):
         return table_estimates(model, pixels, valid_pixels, settings)
 

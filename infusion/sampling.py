@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from infusion.chains import infusion_chain_states, sampling_chain
+from infusion.compilation import compile_operator
 from infusion.model import InfusionModel
 from infusion.networks import POPULATION, set_batch_norm_mode
 from infusion.precision import precision_context
@@ -15,7 +16,9 @@ from infusion.settings import SampleSettings
 def draw_samples(
     model: InfusionModel, settings: SampleSettings, targets: torch.Tensor | None = None
 ) -> dict[str, np.ndarray]:
-    """:func:`sample_chains` at ``settings.precision`` (see ``infusion.precision``)."""
+    """:func:`sample_chains` at ``settings.precision``, with the operator compiled as
+    ``settings.compile`` says (see ``infusion.precision``, ``infusion.compilation``)."""
+    compile_operator(model, settings.compile)
     with precision_context(settings.precision, model.prior_mean.device):
         return sample_chains(model, settings, targets)
 

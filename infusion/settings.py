@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+from infusion.compilation import check_compile_mode
 from infusion.precision import check_precision
 
 OBJECTIVES = ("denoising", "lower_bound")
@@ -67,9 +68,11 @@ class TrainSettings:
     parzen_sigma: float = 0.17  # its kernel width (paper: 0.17 for MNIST)
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
+    compile: str = "none"  # none, default or reduce-overhead (see infusion.compilation)
 
     def __post_init__(self):
         check_precision(self.precision)
+        check_compile_mode(self.compile)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.epochs < 1 or self.batch_size < 2:
@@ -90,9 +93,11 @@ class EvalSettings:
     seed: int = 1
     device: str = "auto"
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
+    compile: str = "none"  # none, default or reduce-overhead (see infusion.compilation)
 
     def __post_init__(self):
         check_precision(self.precision)
+        check_compile_mode(self.compile)
 
 
 @dataclass
@@ -108,9 +113,11 @@ class SampleSettings:
     seed: int = 2
     device: str = "auto"
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
+    compile: str = "none"  # none, default or reduce-overhead (see infusion.compilation)
 
     def __post_init__(self):
         check_precision(self.precision)
+        check_compile_mode(self.compile)
 
 
 @dataclass
