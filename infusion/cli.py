@@ -259,7 +259,15 @@ def cmd_cost(args) -> None:
 
     from infusion.atomic import atomic_path
     from infusion.config import validate_config
-    from infusion.cost import Rates, estimate_cost, measure_rates, measure_startup, merge_config
+    from infusion.cost import (
+        Rates,
+        estimate_cost,
+        measure_rates,
+        measure_startup,
+        merge_config,
+        natural_datasets,
+        natural_study,
+    )
 
     if args.config_json is not None:
         config = json.loads(args.config_json)
@@ -271,6 +279,7 @@ def cmd_cost(args) -> None:
     if schema.exists():  # in a source checkout (the workflow's schema is not packaged)
         validate_config(config, schema)
     given = (args.examples_per_s, args.chain_steps_per_s)
+    natural = natural_datasets(config)
     if None in given:
         log.info("timing the study's network on %s (a few seconds)", args.device)
         measured = measure_rates(config, args.device)
@@ -280,20 +289,28 @@ def cmd_cost(args) -> None:
             chain_steps_per_s=args.chain_steps_per_s or measured.chain_steps_per_s,
             startup_s=measured.startup_s if args.startup_s is None else args.startup_s,
         )
-    else:
+        natural_rates = {}
+        for dataset in natural:
+            log.info("timing the %s network on %s", dataset, args.device)
+            study = natural_study(config, dataset)
+            natural_rates[dataset] = measure_rates(study, args.device, startup_s=rates.startup_s)
+    else:  # the given rates stand for every network
         startup = measure_startup() if args.startup_s is None else args.startup_s
         rates = Rates(*given, startup)
+        natural_rates = dict.fromkeys(natural, rates)
+    for name, r in {config["dataset"]: rates, **natural_rates}.items():
+        print(
+            f"rates of the {name} network: {r.examples_per_s:.0f} training example-steps/s, "
+            f"{r.chain_steps_per_s:.0f} evaluation chain-steps/s, "
+            f"{r.startup_s:.1f} s start-up per job"
+        )
+    table = estimate_cost(config, rates, natural_rates)
     print(
-        f"rates ({config['model']['hidden']}-unit {config['model']['network']}, "
-        f"{config['dataset']}): {rates.examples_per_s:.0f} training example-steps/s, "
-        f"{rates.chain_steps_per_s:.0f} evaluation chain-steps/s, "
-        f"{rates.startup_s:.1f} s start-up per job"
+        table[["stage", "jobs", "hours"]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
     )
-    table = estimate_cost(config, rates)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     if args.out:
         with atomic_path(args.out) as tmp:
-            table.assign(**dataclasses.asdict(rates)).to_csv(tmp, index=False)
+            table.to_csv(tmp, index=False)
 
 
 # figure kind -> (function name in infusion.figures, the input flags it takes in order)
@@ -510,12 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--examples-per-s",
         type=float,
-        help="training example-steps per second of the study's network (default: measured)",
+        help="training example-steps per second of every network (default: measured)",
     )
     p.add_argument(
         "--chain-steps-per-s",
         type=float,
-        help="evaluation chain-steps per second of the study's network (default: measured)",
+        help="evaluation chain-steps per second of every network (default: measured)",
     )
     p.add_argument("--startup-s", type=float, help="start-up seconds per job (default: measured)")
     p.add_argument("--device", default="auto", help="where to measure the rates")

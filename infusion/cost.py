@@ -26,11 +26,17 @@ rather than arithmetic, are timed as they will run. Per stage:
 - sampling: the final model's samples x sampling_steps, every grid point's samples x its
   steps, plus their infusion chains.
 
+Each natural-image dataset the workflow trains (``natural_images``, enabled, not the study's
+own; TFD is left out, its sizes depend on the local file) adds two rows, its training and
+its samples, costed as above with its own settings (:func:`natural_study`) and rates timed
+on its own network: the conv operator on CIFAR-10 or CelebA images.
+
 Each stage adds ``startup_s`` per job. Left out: Parzen estimates (Fig 3.3's curve and Fig
-3.4), the per-step batch-norm pass over the training set after training, data preparation,
-figures and tables (minutes); and that a grid point's rate depends on its steps (a 1-step
-model pays the per-batch overhead of Adam over fewer example-steps than the final model).
-Hours are device-hours, one job at a time: jobs that run side by side share the device.
+3.4), Table 3.2's Inception forward passes, inpainting, the per-step batch-norm pass over
+the training set after training, data preparation, figures and tables (minutes); and that a
+grid point's rate depends on its steps (a 1-step model pays the per-batch overhead of Adam
+over fewer example-steps than the final model). Hours are device-hours, one job at a time:
+jobs that run side by side share the device.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ SPLIT_SIZES = {  # train / valid / test examples of each prepared dataset (infus
     "celeba": {"train": 162770, "valid": 19867, "test": 19962},
 }  # TFD's sizes depend on the local file, so it has no estimate
 MAX_CPU_CHAIN_BATCH = 4096  # chains per timed pass on a CPU: the rate is flat beyond this
+MAX_CPU_CONV_BATCH = 8  # conv examples or chains per timed pass on a CPU (seconds each)
+RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s", "device")
 
 
 @dataclass
@@ -86,15 +94,60 @@ def grid_points(config: dict) -> list[tuple[int, float, float]]:
     return list(dict.fromkeys(points))
 
 
-def estimate_cost(config: dict, rates: Rates) -> pd.DataFrame:
-    """Hours of each stage of the study ``config`` (config.yaml's structure); see the module
-    doc for the model. Columns ``stage, jobs, hours``; the last row is the total."""
-    if rates.examples_per_s <= 0 or rates.chain_steps_per_s <= 0 or rates.startup_s < 0:
-        raise ValueError("examples_per_s and chain_steps_per_s must be > 0, startup_s >= 0")
+def natural_study(config: dict, dataset: str) -> dict:
+    """The study as the jobs of ``natural_images.<dataset>`` see it (the workflow's
+    ``section``): the entry's model, training and sampling keys over the study's, its grid
+    point as ``final``, and no grid."""
+    entry = config["natural_images"][dataset]
+    view = {**config, "dataset": dataset, "grid": []}
+    view["final"] = {key: entry[key] for key in ("steps", "alpha0", "omega")}
+    for name in ("model", "training", "sampling"):
+        view[name] = config[name] | entry.get(name, {})
+    return view
+
+
+def natural_datasets(config: dict) -> list[str]:
+    """The natural-image datasets the workflow trains whose split sizes are known."""
+    from infusion.config import enabled_datasets
+
+    return [d for d in enabled_datasets(config) if d != config["dataset"] and d in SPLIT_SIZES]
+
+
+def estimate_cost(
+    config: dict, rates: Rates, natural_rates: dict[str, Rates] | None = None
+) -> pd.DataFrame:
+    """Hours of each stage of the study ``config`` (config.yaml's structure) at ``rates``, and
+    of each natural-image dataset in ``natural_rates`` at its own; see the module doc.
+    Columns ``stage, jobs, hours`` and each row's rates; the last row is the total."""
+    for r in (rates, *(natural_rates or {}).values()):
+        if r.examples_per_s <= 0 or r.chain_steps_per_s <= 0 or r.startup_s < 0:
+            raise ValueError("examples_per_s and chain_steps_per_s must be > 0, startup_s >= 0")
+    rows = [(*row, rates) for row in study_hours(config, rates)]
+    for dataset, r in (natural_rates or {}).items():
+        rows += [
+            (f"{dataset} {stage}", jobs, h, r)
+            for stage, jobs, h in study_hours(natural_study(config, dataset), r)
+        ]
+    table = pd.DataFrame(
+        [
+            (stage, jobs, h + jobs * r.startup_s / 3600, *(getattr(r, c) for c in RATE_COLUMNS))
+            for stage, jobs, h, r in rows
+        ],
+        columns=["stage", "jobs", "hours", *RATE_COLUMNS],
+    )
+    total = {"stage": "total", "jobs": table.jobs.sum(), "hours": table.hours.sum()}
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
+    """(stage, jobs, hours before start-up) of the stages train, grid_evaluation, evaluation
+    and sampling of ``config``'s dataset (a natural-image study view has no grid and runs
+    train and sampling only)."""
     if config["dataset"] not in SPLIT_SIZES:
         raise ValueError(f"no split sizes known for dataset {config['dataset']!r}")
     sizes = SPLIT_SIZES[config["dataset"]]
-    points = grid_points(config)
+    final_steps = int(config["final"]["steps"])
+    points = grid_points(config) or [(final_steps, 0.0, 0.0)]  # a natural study: its model
     training = config["training"]
 
     def hours(example_steps: float = 0.0, chain_steps: float = 0.0) -> float:
@@ -119,7 +172,6 @@ def estimate_cost(config: dict, rates: Rates) -> pd.DataFrame:
     )
 
     evaluation = config["evaluation"]
-    final_steps = int(config["final"]["steps"])
     table = sum(
         hours(
             chain_steps=(
@@ -132,23 +184,22 @@ def estimate_cost(config: dict, rates: Rates) -> pd.DataFrame:
     )
 
     sampling, grid_sampling = config["sampling"], config["grid_sampling"]
-    sample = hours(
+    final_samples = hours(
         chain_steps=sampling["samples"] * sampling["sampling_steps"]
         + sampling["infusion_targets"] * final_steps
-    ) + sum(
+    )
+    if not config["grid"]:  # a natural-image dataset: its one model's training and samples
+        return [("train", 1, train), ("sampling", 1, final_samples)]
+    sample = final_samples + sum(
         hours(chain_steps=(grid_sampling["samples"] + grid_sampling["infusion_targets"]) * t)
         for t, _, _ in points
     )
-
-    rows = [
+    return [
         ("train", len(points), train),
         ("grid_evaluation", len(points), grid_evaluation),
         ("evaluation", 2, table),
         ("sampling", 1 + len(points), sample),
     ]
-    rows = [(stage, jobs, h + jobs * rates.startup_s / 3600) for stage, jobs, h in rows]
-    rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows)))
-    return pd.DataFrame(rows, columns=["stage", "jobs", "hours"])
 
 
 def measure_startup(repeats: int = 1) -> float:
@@ -163,11 +214,14 @@ def measure_startup(repeats: int = 1) -> float:
     return best
 
 
-def measure_rates(config: dict, device: str = "auto", rounds: int = 3) -> Rates:
+def measure_rates(
+    config: dict, device: str = "auto", rounds: int = 3, startup_s: float | None = None
+) -> Rates:
     """Rates of the study's own network on ``device``: training steps at the training batch
     size and evaluation passes at the final evaluation's chain batch, at the final model's
     steps, on random data, the fastest of ``rounds`` after a warm-up each; and
-    :func:`measure_startup`."""
+    :func:`measure_startup` unless ``startup_s`` is given. On a CPU the conv operator is
+    timed on a few examples (``MAX_CPU_CONV_BATCH``), each taking seconds."""
     import torch
 
     from infusion.data import DATASETS
@@ -181,10 +235,12 @@ def measure_rates(config: dict, device: str = "auto", rounds: int = 3) -> Rates:
     dev = resolve_device(device)
     steps, batch = int(config["final"]["steps"]), int(config["training"]["batch_size"])
     chains = int(config["evaluation"]["chain_batch"])
+    settings = ModelSettings(**{**config["model"], "steps": steps})  # the study's own network
     if dev.type == "cpu":
         chains = min(chains, MAX_CPU_CHAIN_BATCH)
+        if settings.network == "conv":
+            batch, chains = min(batch, MAX_CPU_CONV_BATCH), min(chains, MAX_CPU_CONV_BATCH)
     torch.manual_seed(0)
-    settings = ModelSettings(**{**config["model"], "steps": steps})  # the study's own network
     model = InfusionModel(settings, DATASETS[config["dataset"]].shape)
     model = model.to(dev)
     optimizer = torch.optim.Adam(model.parameters())
@@ -204,4 +260,5 @@ def measure_rates(config: dict, device: str = "auto", rounds: int = 3) -> Rates:
         lambda: draw_log_weights(model, points, per_point, generator, chains), 1, dev, rounds
     )
     chain_steps_per_s = 4 * per_point * steps / evaluate
-    return Rates(examples_per_s, chain_steps_per_s, measure_startup(), str(dev))
+    startup = measure_startup() if startup_s is None else startup_s
+    return Rates(examples_per_s, chain_steps_per_s, startup, str(dev))

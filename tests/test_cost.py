@@ -11,7 +11,7 @@ import torch
 import yaml
 
 from infusion.cli import main
-from infusion.cost import Rates, estimate_cost, measure_rates, merge_config
+from infusion.cost import Rates, estimate_cost, measure_rates, merge_config, natural_datasets
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -25,7 +25,7 @@ def hours(config, stage):
 
 def test_total_row_sums_the_stages():
     table = estimate_cost(CONFIG, RATES)
-    assert list(table.columns) == ["stage", "jobs", "hours"]
+    assert list(table.columns[:3]) == ["stage", "jobs", "hours"]
     assert table["stage"].iloc[-1] == "total"
     assert table["hours"].iloc[-1] == pytest.approx(table["hours"].iloc[:-1].sum())
     assert table.set_index("stage").loc["train", "jobs"] == 46  # the paper's grid
@@ -102,10 +102,12 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
           "--chain-steps-per-s", "10000", "--startup-s", "0"])  # fmt: skip
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
-    assert lines[1].split() == ["stage", "jobs", "hours"]
+    assert lines[2].split() == ["stage", "jobs", "hours"]  # after the rates of two networks
     assert lines[-1].split()[0] == "total"
     # tiny: 5 points; train, grid evaluation, Table 3.1 (test and train), samples (+ final)
-    assert lines[-1].split()[1] == str(5 + 5 + 2 + 6)
+    # + the natural-image dataset shapes16: its training and its samples
+    assert lines[-1].split()[1] == str(5 + 5 + 2 + 6 + 2)
+    assert "shapes16 train" in out and "shapes16 sampling" in out
     assert "train" in out and "sampling" in out
 
 
@@ -118,6 +120,31 @@ def test_cli_writes_the_same_table_from_json_as_from_files(tmp_path):
     main(["cost", "--config-json", json.dumps(merged), *rates, "--out", str(tmp_path / "json.csv")])
     files = pd.read_csv(tmp_path / "files.csv")
     assert files.equals(pd.read_csv(tmp_path / "json.csv"))
-    expected = estimate_cost(merged, Rates(4000.0, 10000.0, 3.0))
+    given = Rates(4000.0, 10000.0, 3.0)
+    expected = estimate_cost(merged, given, {"shapes16": given})
     assert files.hours.tolist() == expected.hours.tolist()
-    assert (files.startup_s == 3).all() and (files.device == "given").all()
+    rows = files.iloc[:-1]  # the total row has no rates
+    assert (rows.startup_s == 3).all() and (rows.device == "given").all()
+
+
+def test_natural_image_rows_cost_their_own_settings_at_their_own_rates():
+    """CIFAR-10 and CelebA (TFD's sizes are unknown) add a training and a sampling row each,
+    from their natural_images entry: hours = epochs x train images x steps / rate + curves."""
+    slow = Rates(examples_per_s=100.0, chain_steps_per_s=1000.0, startup_s=10.0)
+    table = estimate_cost(CONFIG, RATES, {"cifar10": slow}).set_index("stage")
+    entry = CONFIG["natural_images"]["cifar10"]
+    epochs, steps = entry["training"]["epochs"], entry["steps"]
+    curves = 2 * entry["training"]["curve_examples"]
+    expected = (epochs * 45000 * steps / 100.0 + epochs * curves * steps / 1000.0 + 10) / 3600
+    assert table.loc["cifar10 train", "hours"] == pytest.approx(expected)
+    sampling = entry["sampling"]["samples"] * entry["sampling"]["sampling_steps"]
+    sampling += CONFIG["sampling"]["infusion_targets"] * steps
+    assert table.loc["cifar10 sampling", "hours"] == pytest.approx((sampling / 1000.0 + 10) / 3600)
+    assert table.loc["cifar10 train", "examples_per_s"] == 100.0
+    assert table.loc["train", "examples_per_s"] == RATES.examples_per_s
+    without = estimate_cost(CONFIG, RATES).set_index("stage")
+    assert table.loc["total", "hours"] == pytest.approx(
+        without.loc["total", "hours"]
+        + table.loc[["cifar10 train", "cifar10 sampling"], "hours"].sum()
+    )
+    assert natural_datasets(CONFIG) == ["cifar10", "celeba"]  # TFD: sizes unknown

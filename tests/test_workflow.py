@@ -13,7 +13,7 @@ import pytest
 import yaml
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
-RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s")  # of cost.csv
+RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s")  # of cost.csv (+ device)
 MNIST_FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
 # the natural-image part on shapes16, the conv operator standing in for CIFAR-10 and CelebA
 FIGURES = [*MNIST_FIGURES, "fig3.5-shapes16", "figA.3", "figA.4", "fig3.6"]
@@ -156,21 +156,35 @@ def test_tiny_study_tables_have_expected_rows_and_finite_numbers(tiny_study):
 
 def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_study, tmp_path):
     from infusion.cli import main
+    from infusion.cost import Rates, estimate_cost, merge_config
 
     table = pd.read_csv(tiny_study / "tables" / "cost.csv")
     assert "cost.csv" in (tiny_study / "report.html").read_text()
-    rates = {key: float(table[key].iloc[0]) for key in RATE_COLUMNS}
-    assert all(value > 0 for value in rates.values())
-    # The same config given as files to `infusion cost`, with the rates the workflow measured.
+    assert table.stage.tolist()[-3:] == ["shapes16 train", "shapes16 sampling", "total"]
+    study_rates, natural_rates = (
+        {key: float(table[key].iloc[row]) for key in RATE_COLUMNS} for row in (0, -3)
+    )
+    assert all(value > 0 for value in (*study_rates.values(), *natural_rates.values()))
+    assert natural_rates != study_rates  # the conv network was timed on its own
+    # The same config given as files to `infusion cost`, with the study network's rates the
+    # workflow measured (given rates stand for every network) ...
     flags = [
-        arg for key, value in rates.items() for arg in (f"--{key.replace('_', '-')}", repr(value))
+        arg
+        for key, value in study_rates.items()
+        for arg in (f"--{key.replace('_', '-')}", repr(value))
     ]
     main(["cost", "--config", str(REPO / "config.yaml"), "--configfile", str(REPO / TINY),
           *flags, "--out", str(tmp_path / "direct.csv")])  # fmt: skip
     direct = pd.read_csv(tmp_path / "direct.csv")
     assert table.stage.tolist() == direct.stage.tolist()
     assert table.jobs.tolist() == direct.jobs.tolist()
-    assert table.hours.to_numpy() == pytest.approx(direct.hours.to_numpy(), rel=1e-12)
+    study = ~table.stage.str.startswith("shapes16") & (table.stage != "total")
+    assert table.hours[study].to_numpy() == pytest.approx(direct.hours[study].to_numpy(), rel=1e-12)
+    # ... and the whole table from both networks' rates.
+    config = merge_config(yaml.safe_load((REPO / "config.yaml").read_text()),
+                          yaml.safe_load((REPO / TINY).read_text()))  # fmt: skip
+    expected = estimate_cost(config, Rates(**study_rates), {"shapes16": Rates(**natural_rates)})
+    assert table.hours.to_numpy() == pytest.approx(expected.hours.to_numpy(), rel=1e-12)
 
 
 @pytest.mark.slow
