@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy.special import xlogy
 
 from infusion.download import download
 
@@ -54,6 +53,8 @@ def inception_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float,
     chunk's mean row and 0 log 0 = 0. Returns the mean and the (population, ddof=0) standard
     deviation of the chunk scores, as Salimans et al.'s code and torch-fidelity report them.
     """
+    from scipy.special import xlogy  # here: the workflow imports this module to plan
+
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim != 2:
         raise ValueError(f"probabilities must be [N x K], got shape {p.shape}")

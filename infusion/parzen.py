@@ -35,16 +35,24 @@ def log_likelihood(
         )
     centre = mu.mean(0)  # distances are shift-invariant; centring keeps float32 accurate
     mu, x = mu - centre, x - centre
-    mu_sq = (mu * mu).sum(1)
     scale = -0.5 / sigma**2
+    scaled_mu_sq = scale * (mu * mu).sum(1)
     out = torch.empty(x.shape[0], dtype=torch.float64)
     for start in range(0, x.shape[0], block):
         xb = x[start : start + block]
-        xb_sq = (xb * xb).sum(1, keepdim=True)
+        scaled_xb_sq = scale * (xb * xb).sum(1, keepdim=True)
         acc = torch.full((xb.shape[0],), -math.inf, dtype=torch.float64, device=device)
         for first in range(0, mu.shape[0], block):
-            d2 = xb_sq - 2.0 * xb @ mu[first : first + block].T + mu_sq[first : first + block]
-            acc = torch.logaddexp(acc, torch.logsumexp(d2.clamp_min(0) * scale, 1).double())
+            # scale * ||x - mu||^2 in one product and two in-place passes; clamped at 0
+            # (a distance is never negative; rounding can make it so).
+            logits = torch.addmm(
+                scaled_mu_sq[first : first + block],
+                xb,
+                mu[first : first + block].T,
+                alpha=-2 * scale,
+            )
+            logits.add_(scaled_xb_sq).clamp_max_(0.0)
+            acc = torch.logaddexp(acc, torch.logsumexp(logits, 1).double())
         out[start : start + block] = acc.cpu()
     d = x.shape[1]
     return (out - math.log(mu.shape[0]) - d * math.log(sigma * math.sqrt(2 * math.pi))).numpy()
