@@ -24,10 +24,11 @@ import numpy as np
 import torch
 import yaml
 
+from infusion.compilation import compile_operator
 from infusion.estimators import draw_log_weights
 from infusion.evaluation import minibatch_lower_bound
 from infusion.model import InfusionModel
-from infusion.networks import POPULATION, set_batch_norm_mode
+from infusion.networks import BATCH, POPULATION, set_batch_norm_mode
 from infusion.objectives import denoising_loss
 from infusion.parzen import log_likelihood as parzen_log_likelihood
 from infusion.precision import precision_context
@@ -47,11 +48,16 @@ def emit(name: str, value: float, unit: str, **extra) -> None:
     print(json.dumps({"name": name, "value": round(value, 4), "unit": unit, **extra}), flush=True)
 
 
-def matmul_peak(device: torch.device, repeats: int) -> float:
-    """float32 FLOP/s of a large square-ish matrix product: the yardstick for the rest."""
+def matmul_peak(device: torch.device, rounds: int) -> float:
+    """float32 FLOP/s of a large square-ish matrix product: the yardstick for the rest.
+
+    Timed like the workloads, in rounds of about half a second (the fastest counted): the
+    speed of a virtual machine's cores wanders, and a single short call can catch a burst
+    that no workload of several seconds sustains."""
     n = 4096 if device.type == "cuda" else 1024
     a, b = torch.randn(n, 1200, device=device), torch.randn(1200, 1200, device=device)
-    seconds = timed(lambda: a @ b, repeats * 4, device)
+    calls = max(1, int(0.5 / seconds_per_call(lambda: a @ b, 4, device)))
+    seconds = seconds_per_call(lambda: a @ b, calls, device, rounds=rounds)
     return 2 * n * 1200 * 1200 / seconds
 
 
@@ -214,6 +220,12 @@ def workflow_overhead() -> None:
             subprocess.run(["snakemake", "-n", "--quiet", *extra], cwd=folder, check=True,
                            capture_output=True)  # fmt: skip
             emit(name, time.perf_counter() - start, "s")
+    # Snakemake's own start-up, before it reads our Snakefile: its executor plugins load at
+    # import (the SLURM plugin asks sacct/squeue for their status; with SLURM's client tools
+    # installed but no controller to answer, that waits for their time-outs).
+    import_snakemake = [sys.executable, "-c", "import snakemake.cli"]
+    emit("snakemake_import_s", best_seconds(import_snakemake), "s",
+         what="python + import snakemake.cli, part of every plan")  # fmt: skip
     job_startup()
 
 
@@ -258,7 +270,7 @@ def main() -> None:
     device = resolve_device(args.device)
     repeats = 1 if args.quick else 5
     torch.manual_seed(0)
-    peak = matmul_peak(device, repeats)
+    peak = matmul_peak(device, 2 * repeats)
     emit("matmul_peak_fp32", peak / 1e9, "GFLOP/s", device=str(device))
 
     steps, batch = 15, 512
@@ -304,6 +316,38 @@ def main() -> None:
     seconds = timed(lambda: draw_samples(model, settings), repeats, device)
     emit("sample_chains_per_s", chains / seconds, "chains/s", sampling_steps=30,
          device=str(device))  # fmt: skip
+
+    def evaluate(seed):
+        return draw_log_weights(
+            model, points, chains // 4, torch.Generator(device).manual_seed(seed), chains
+        )
+
+    # The same scoring and training step with the operator compiled (compile: default),
+    # scoring first: the training steps change the weights.
+    eager_bound = float(evaluate(9).total.mean())
+    compile_operator(model, "default")
+    start = time.perf_counter()
+    compiled_bound = float(evaluate(9).total.mean())
+    compile_seconds = time.perf_counter() - start
+    seconds = timed(lambda: evaluate(0), repeats, device)
+    flops = steps * mlp_flops_per_step(model, chains)[0] / seconds
+    emit("evaluate_compiled_chain_steps_per_s", chains * steps / seconds, "chain-steps/s",
+         **common, compile_seconds=round(compile_seconds, 2))  # fmt: skip
+    emit("evaluate_compiled_gflops", flops / 1e9, "GFLOP/s",
+         fraction_of_peak=round(flops / peak, 3), **common)  # fmt: skip
+    set_batch_norm_mode(model.operator, BATCH)
+    start = time.perf_counter()
+    train_step()
+    compile_seconds = time.perf_counter() - start
+    seconds = timed(train_step, repeats, device)
+    flops = steps * (forward + backward) / seconds
+    emit("train_mlp_compiled_examples_per_s", batch / seconds, "examples/s", **common,
+         compile_seconds=round(compile_seconds, 2))  # fmt: skip
+    emit("train_mlp_compiled_gflops", flops / 1e9, "GFLOP/s",
+         fraction_of_peak=round(flops / peak, 3), **common)  # fmt: skip
+    emit("lower_bound_compiled_vs_eager", compiled_bound - eager_bound, "nats",
+         eager=round(eager_bound, 4), chains=chains,
+         what="compiled minus eager, same draws")  # fmt: skip
 
     m = n = 10000 if not args.quick else 2000
     mu, pts = torch.rand(m, model.dim, device=device), torch.rand(n, model.dim, device=device)

@@ -27,6 +27,8 @@ def test_quick_benchmark_prints_well_formed_lines():
     for name in (
         "train_mlp_gflops",
         "evaluate_gflops",
+        "train_mlp_compiled_gflops",
+        "evaluate_compiled_gflops",
         "parzen_gflops",
         "train_conv_cifar10_gflops",
         "train_conv_celeba_gflops",
@@ -36,8 +38,9 @@ def test_quick_benchmark_prints_well_formed_lines():
                 "sample_chains_per_s", "parzen_pairs_per_s", "scaling_train_vs_steps",
                 "scaling_train_vs_examples", "scaling_evaluate_vs_chains",
                 "scaling_parzen_vs_samples", "plan_paper_study_s", "plan_1000_points_s",
-                "job_startup_s", "train_mlp_bf16_examples_per_s",
-                "lower_bound_fp32_vs_bf16", "train_conv_cifar10_examples_per_s",
+                "snakemake_import_s", "job_startup_s", "train_mlp_bf16_examples_per_s",
+                "lower_bound_fp32_vs_bf16", "lower_bound_compiled_vs_eager",
+                "train_conv_cifar10_examples_per_s",
                 "train_conv_celeba_examples_per_s", "startup_python_s", "startup_torch_s",
                 "startup_cli_help_s", "startup_table_job_s"}  # fmt: skip
     assert expected <= names
