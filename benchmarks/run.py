@@ -351,7 +351,7 @@ def main() -> None:
 
     m = n = 10000 if not args.quick else 2000
     mu, pts = torch.rand(m, model.dim, device=device), torch.rand(n, model.dim, device=device)
-    seconds = timed(lambda: parzen_log_likelihood(mu, pts, 0.17, 2000, device), 1, device)
+    seconds = timed(lambda: parzen_log_likelihood(mu, pts, 0.17, 2000, device), repeats, device)
     flops = 2 * m * n * model.dim / seconds
     emit("parzen_pairs_per_s", m * n / seconds, "pairs/s", samples=m, points=n)
     emit("parzen_gflops", flops / 1e9, "GFLOP/s", fraction_of_peak=round(flops / peak, 3))

@@ -38,13 +38,27 @@ def check_compile_mode(mode: str) -> None:
 
 
 def compile_operator(model: InfusionModel, mode: str) -> None:
-    """Compile ``model.operator`` in place (its parameters and state_dict keys unchanged)."""
+    """Compile ``model.operator``'s forward in place (parameters and state_dict unchanged).
+
+    Under ``reduce-overhead`` the forward returns copies of the graph's outputs: a CUDA graph
+    writes every replay into the same memory, and a step's mean and variance must outlive
+    the next step (the sampling chain keeps every step's mean).
+    """
     check_compile_mode(mode)
     if mode == "none":
         return
-    import torch._dynamo  # here, so that settings (and the CLI's --help) need no torch
+    import torch  # here, so that settings (and the CLI's --help) need no torch
 
     torch._dynamo.config.recompile_limit = max(
         torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT
     )
-    model.operator.compile(mode=None if mode == "default" else mode)
+    operator = model.operator
+    compiled = torch.compile(operator.forward, mode=None if mode == "default" else mode)
+    if mode == "default":
+        operator.forward = compiled
+        return
+
+    def forward(z, step):
+        return tuple(t.clone() for t in compiled(z, step))
+
+    operator.forward = forward
