@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
@@ -61,3 +62,19 @@ def test_bad_inputs_are_rejected():
         parzen.log_likelihood(np.zeros((2, 3)), np.zeros((2, 3)), 0.0)
     with pytest.raises(ValueError, match="must be"):
         parzen.log_likelihood(np.zeros((2, 3)), np.zeros((2, 4)), 0.1)
+
+
+def test_row_logsumexp_matches_scipy_across_the_underflow_range():
+    """Rows spanning thousands of nats (most terms far below exp(-87) of the largest), rows
+    of nearly equal terms, rows far below zero, and terms just around the cut: scipy's
+    float64 logsumexp to 1e-6 (relative and absolute). A cut at -5 would fail the last row."""
+    rng = np.random.default_rng(0)
+    rows = np.stack([
+        -rng.uniform(0, 3000, 500),
+        -rng.uniform(0, 1e-3, 500),
+        -5000.0 - rng.uniform(0, 200, 500),
+        np.r_[0.0, -88.0, -87.0, np.full(497, -1e4)],
+    ])  # fmt: skip
+    got = parzen.logsumexp_rows_(torch.as_tensor(rows, dtype=torch.float32)).double().numpy()
+    np.testing.assert_allclose(got, logsumexp(rows.astype(np.float32).astype(np.float64), axis=1),
+                               rtol=1e-6, atol=1e-6)  # fmt: skip
