@@ -304,13 +304,14 @@ def main() -> None:
     set_batch_norm_mode(model.operator, POPULATION)
     chains = (1024 if args.quick else 4096) if device.type == "cpu" else 65536
     points = torch.rand(4, model.dim, device=device)
+    scoring = common | {"batch": chains}  # chains per pass (4 points x chains / 4)
     seconds = timed(
         lambda: draw_log_weights(model, points, chains // 4, generator, chains), repeats, device
     )
     flops = steps * mlp_flops_per_step(model, chains)[0] / seconds
-    emit("evaluate_chain_steps_per_s", chains * steps / seconds, "chain-steps/s", **common)
+    emit("evaluate_chain_steps_per_s", chains * steps / seconds, "chain-steps/s", **scoring)
     emit("evaluate_gflops", flops / 1e9, "GFLOP/s", fraction_of_peak=round(flops / peak, 3),
-         **common)  # fmt: skip
+         **scoring)  # fmt: skip
 
     settings = SampleSettings(samples=chains, sampling_steps=30, batch=chains, device=str(device))
     seconds = timed(lambda: draw_samples(model, settings), repeats, device)
@@ -332,9 +333,9 @@ def main() -> None:
     seconds = timed(lambda: evaluate(0), repeats, device)
     flops = steps * mlp_flops_per_step(model, chains)[0] / seconds
     emit("evaluate_compiled_chain_steps_per_s", chains * steps / seconds, "chain-steps/s",
-         **common, compile_seconds=round(compile_seconds, 2))  # fmt: skip
+         **scoring, compile_seconds=round(compile_seconds, 2))  # fmt: skip
     emit("evaluate_compiled_gflops", flops / 1e9, "GFLOP/s",
-         fraction_of_peak=round(flops / peak, 3), **common)  # fmt: skip
+         fraction_of_peak=round(flops / peak, 3), **scoring)  # fmt: skip
     set_batch_norm_mode(model.operator, BATCH)
     start = time.perf_counter()
     train_step()
