@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import yaml
 
+from infusion.allocator import keep_freed_memory
 from infusion.compilation import compile_operator
 from infusion.estimators import draw_log_weights
 from infusion.evaluation import minibatch_lower_bound
@@ -268,6 +269,7 @@ def main() -> None:
     parser.add_argument("--skip-workflow", action="store_true", help="no snakemake timings")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    keep_freed_memory()  # as every `infusion` job does
     repeats = 1 if args.quick else 5
     torch.manual_seed(0)
     peak = matmul_peak(device, 2 * repeats)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from infusion import settings as S
+from infusion.allocator import keep_freed_memory
 from infusion.download import DownloadError
 from infusion.gpu_slots import gpu_slot
 
@@ -548,6 +549,7 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    keep_freed_memory()
     if args.threads > 0:
         import torch
 
