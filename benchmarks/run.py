@@ -36,7 +36,7 @@ from infusion.precision import precision_context
 from infusion.sampling import draw_samples
 from infusion.settings import ModelSettings, SampleSettings
 from infusion.timing import seconds_per_call
-from infusion.training import resolve_device
+from infusion.training import resolve_device, training_step
 
 
 def timed(fn, repeats: int, device: torch.device) -> float:
@@ -120,10 +120,7 @@ def conv_training(device: torch.device, repeats: int, quick: bool, peak: float) 
         generator = torch.Generator(device).manual_seed(0)
 
         def train_step(model=model, optimizer=optimizer, x=x, generator=generator):
-            loss = denoising_loss(model, x, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            training_step(model, optimizer, denoising_loss, x, generator)
 
         seconds = timed(train_step, repeats, device)
         forward, backward = conv_flops_per_step(model, batch)
@@ -282,11 +279,7 @@ def main() -> None:
     generator = torch.Generator(device).manual_seed(0)
 
     def train_step(precision="fp32", rows=batch):
-        with precision_context(precision, device):
-            loss = denoising_loss(model, x[:rows], generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        training_step(model, optimizer, denoising_loss, x[:rows], generator, precision)
 
     seconds = timed(train_step, repeats, device)
     forward, backward = mlp_flops_per_step(model, batch)

@@ -230,7 +230,7 @@ def measure_rates(
     from infusion.objectives import denoising_loss
     from infusion.settings import ModelSettings
     from infusion.timing import seconds_per_call
-    from infusion.training import resolve_device
+    from infusion.training import resolve_device, training_step
 
     dev = resolve_device(device)
     steps, batch = int(config["final"]["steps"]), int(config["training"]["batch_size"])
@@ -248,10 +248,7 @@ def measure_rates(
     x = torch.rand(batch, model.dim, device=dev)
 
     def train_step():
-        loss = denoising_loss(model, x, generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        training_step(model, optimizer, denoising_loss, x, generator)
 
     examples_per_s = batch * steps / seconds_per_call(train_step, 1, dev, rounds)
     per_point = max(1, chains // 4)  # 4 examples, their chains in one pass

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,22 @@ def epoch_generator(device: torch.device, seed: int, epoch: int, stream: int) ->
     """A generator that depends only on (seed, epoch, stream): per-epoch scoring draws are the
     same whether or not the run was resumed."""
     return torch.Generator(device).manual_seed(seed * 1_000_003 + epoch * 101 + stream)
+
+
+def training_step(model, optimizer, objective, x, generator, precision: str = "fp32") -> float:
+    """One optimisation step on the batch x: the objective's loss, its forward pass under
+    ``precision`` (the backward pass runs outside autocast), gradients and the optimizer's
+    update. Returns the loss; a non-finite loss raises FloatingPointError before any update.
+    """
+    with precision_context(precision, x.device):
+        loss = objective(model, x, generator)
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise FloatingPointError(f"non-finite loss ({value})")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return value
 
 
 def to_images(states: torch.Tensor, shape) -> np.ndarray:
@@ -155,17 +172,16 @@ class Trainer:
         )
         total = 0.0
         for i, rows in enumerate(progress):
-            with self.forward_precision():  # the backward pass runs outside autocast
-                loss = self.objective(model, self.x_train[rows], self.generator)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"non-finite loss ({float(loss.detach())}) at epoch {self.epoch + 1}, "
-                    f"batch {i + 1}; try a lower learning rate or a larger variance eps"
+            x = self.x_train[rows]
+            try:
+                total += training_step(
+                    model, self.optimizer, self.objective, x, self.generator, s.precision
                 )
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            total += float(loss.detach())
+            except FloatingPointError as error:
+                raise FloatingPointError(
+                    f"{error} at epoch {self.epoch + 1}, batch {i + 1}; try a lower learning "
+                    "rate or a larger variance eps"
+                ) from None
         return total / len(batches)
 
     def score(self, loss: float, seconds: float) -> dict:
