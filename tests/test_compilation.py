@@ -6,6 +6,7 @@ losses, bounds and trained weights after two epochs within 1e-4 relative.
 """
 
 import copy
+import logging
 
 import numpy as np
 import pandas as pd
@@ -69,29 +70,40 @@ def test_the_compiled_operator_matches_eager(build, mode):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, msg=name)
 
 
-def test_compiled_training_and_scoring_match_eager(digits_npz, tmp_path):
-    """Two epochs of denoising training, the curves, the kept weights and the test bound."""
+def test_compiled_training_and_scoring_match_eager(digits_npz, tmp_path, caplog):
+    """Two epochs of denoising training, the curves, the kept weights and the test bound;
+    also a run whose first epoch is eager and whose second resumes compiled from its
+    checkpoint (a resume may change ``compile``)."""
     data = load(digits_npz)
-    runs = {}
-    for mode in ("none", "default"):
-        settings = TrainSettings(epochs=2, batch_size=64, curve_examples=200, compile=mode)
+
+    def train(mode, epochs=2, name=None):
+        name = name or mode
+        settings = TrainSettings(epochs=epochs, batch_size=64, curve_examples=200, compile=mode)
         model = Trainer(
             ModelSettings(steps=3, omega=0.1, hidden=32),
             settings,
             data,
-            tmp_path / mode,
-            tmp_path / f"{mode}.pt",
+            tmp_path / name,
+            tmp_path / f"{name}.pt",
         ).run()
-        runs[mode] = model, pd.read_csv(tmp_path / mode / "metrics.csv")
-    (eager, eager_curves), (compiled, compiled_curves) = runs["none"], runs["default"]
+        return model, pd.read_csv(tmp_path / name / "metrics.csv")
+
+    eager, eager_curves = train("none")
+    train("none", epochs=1, name="switched")
+    runs = [train("default")]
+    with caplog.at_level(logging.INFO, logger="infusion.training"):
+        runs.append(train("default", name="switched"))
+    assert "resumed from" in caplog.text
     columns = ["loss", "train_lower_bound", "valid_lower_bound"]
-    np.testing.assert_allclose(
-        compiled_curves[columns].to_numpy()[1:], eager_curves[columns].to_numpy()[1:], rtol=1e-4
-    )
-    for (name, p), q in zip(
-        compiled.state_dict().items(), eager.state_dict().values(), strict=True
-    ):
-        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-4, msg=name)
+    for compiled, compiled_curves in runs:
+        assert len(compiled_curves) == 3  # epoch 0 (initialisation), 1, 2
+        np.testing.assert_allclose(
+            compiled_curves[columns].to_numpy()[1:], eager_curves[columns].to_numpy()[1:], rtol=1e-4
+        )
+        for (key, p), q in zip(
+            compiled.state_dict().items(), eager.state_dict().values(), strict=True
+        ):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-4, msg=key)
 
     x = torch.as_tensor(to_unit_interval(data["test"][:50]))
     bounds = []
