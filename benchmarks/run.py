@@ -53,11 +53,12 @@ def emit(name: str, value: float, unit: str, **extra) -> None:
 class Yardstick:
     """float32 FLOP/s of a large square-ish matrix product: the peak the rest is measured by.
 
-    Timed like the workloads, in rounds of about half a second (the fastest counted): a
-    single short call can catch a burst that no workload of several seconds sustains. The
-    speed of a virtual machine's cores also wanders over minutes (this project's 2-core
-    machine read 99 and 146 GFLOP/s in two runs), so each compute-bound line is timed
-    against rounds of the yardstick interleaved with its own calls (:meth:`timed`).
+    The speed of a virtual machine's cores wanders: over minutes (this project's 2-core
+    machine read 99 and 146 GFLOP/s at the starts of two runs), and in bursts that a
+    half-second product catches and a workload of several seconds does not (153 GFLOP/s
+    beside a scoring pass whose own speed had not moved). So each compute-bound line is
+    timed against yardstick rounds interleaved with its own calls, each round as long as
+    one of those calls (at least 0.5 s), the fastest of each counted (:meth:`timed`).
     """
 
     def __init__(self, device: torch.device):
@@ -65,22 +66,25 @@ class Yardstick:
         self.n = 4096 if device.type == "cuda" else 1024
         self.a = torch.randn(self.n, 1200, device=device)
         self.b = torch.randn(1200, 1200, device=device)
-        self.calls = max(1, int(0.5 / seconds_per_call(self.product, 4, device)))
+        self.product_seconds = seconds_per_call(self.product, 4, device)
 
     def product(self) -> torch.Tensor:
         return self.a @ self.b
 
-    def flops_per_s(self, rounds: int = 1) -> float:
-        seconds = seconds_per_call(self.product, self.calls, self.device, rounds, warm_up=False)
-        return 2 * self.n * 1200 * 1200 / seconds
+    def flops_per_s(self, seconds: float = 0.5, rounds: int = 1) -> float:
+        """The fastest of ``rounds`` rounds of products lasting about ``seconds`` each."""
+        calls = max(1, round(seconds / self.product_seconds))
+        per_call = seconds_per_call(self.product, calls, self.device, rounds, warm_up=False)
+        return 2 * self.n * 1200 * 1200 / per_call
 
     def timed(self, fn, repeats: int) -> tuple[float, float]:
-        """(seconds of the fastest of ``repeats`` calls of fn after a warm-up, the fastest
-        yardstick FLOP/s of the rounds run before each call)."""
-        fn()
+        """(seconds of the fastest of ``repeats`` calls of fn after a warm-up call, the
+        fastest yardstick FLOP/s of the rounds run before each call, each round as long as
+        the warm-up call, or 0.5 s)."""
+        round_seconds = max(0.5, seconds_per_call(fn, 1, self.device, warm_up=False))
         seconds, peak = float("inf"), 0.0
         for _ in range(repeats):
-            peak = max(peak, self.flops_per_s())
+            peak = max(peak, self.flops_per_s(round_seconds))
             seconds = min(seconds, seconds_per_call(fn, 1, self.device, warm_up=False))
         return seconds, peak
 
@@ -298,7 +302,7 @@ def main() -> None:
     repeats = 1 if args.quick else 5
     torch.manual_seed(0)
     yardstick = Yardstick(device)
-    emit("matmul_peak_fp32", yardstick.flops_per_s(2 * repeats) / 1e9, "GFLOP/s",
+    emit("matmul_peak_fp32", yardstick.flops_per_s(rounds=2 * repeats) / 1e9, "GFLOP/s",
          device=str(device))  # fmt: skip
 
     steps, batch = 15, 512
