@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from infusion.chains import walk_infusion_chain
-from infusion.densities import gaussian_log_density, infusion_log_ratio
+from infusion.densities import gaussian_log_density, infusion_log_ratio_sum
 from infusion.model import InfusionModel
 
 
@@ -66,8 +66,7 @@ def chain_log_weights(
     chain = x.new_zeros(x.shape[0])
     for s in walk_infusion_chain(model, x, generator, reparameterize):
         if s.z is not None:
-            log_ratio = infusion_log_ratio(s.z, s.mean, s.var, x, s.alpha, infusion_var)
-            chain = chain + log_ratio.sum(-1)
+            chain = chain + infusion_log_ratio_sum(s.z, s.mean, s.var, x, s.alpha, infusion_var)
         else:
             output = gaussian_log_density(x, s.mean, s.var).sum(-1)
             output_sse = ((x - s.mean) ** 2).sum(-1)

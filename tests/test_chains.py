@@ -8,16 +8,13 @@ import torch
 from conftest import tiny_model
 from scipy import stats
 
-from infusion import chains
 from infusion.chains import (
-    bernoulli_mask,
-    bernoulli_positions,
     infusion_rate,
     infusion_rates,
     sampling_chain,
     walk_infusion_chain,
 )
-from infusion.densities import gaussian_log_density, infusion_log_density, infusion_log_ratio
+from infusion.densities import gaussian_log_density, infusion_log_density, infusion_log_ratio_sum
 from infusion.networks import POPULATION, set_batch_norm_mode
 
 
@@ -38,26 +35,30 @@ def test_infusion_log_density_matches_brute_force(alpha):
 
 @pytest.mark.parametrize("alpha", [0.0, 0.03, 0.5, 1.0])
 @pytest.mark.parametrize("grad", [False, True])
-def test_infusion_log_ratio_is_log_p_minus_log_q(alpha, grad):
-    """The fused ratio against scipy, pixel by pixel, with and without autograd; targets
-    far from z (the infusion component underflows) included."""
+def test_infusion_log_ratio_sum_is_log_p_minus_log_q(alpha, grad):
+    """The fused ratio's row sums against scipy's pixel by pixel, with and without
+    autograd; targets far from z (the infusion component underflows) included."""
     rng = np.random.default_rng(2)
-    z, mean, x = rng.uniform(-0.2, 1.2, (3, 60))
-    x[:20] = z[:20] + rng.uniform(0.5, 1.0, 20)  # N(z; x, 1e-4) ~ exp(-1250) or less
-    var = rng.uniform(1e-4, 0.1, 60)
+    z, mean, x = rng.uniform(-0.2, 1.2, (3, 3, 20))
+    x[0] = z[0] + rng.uniform(0.5, 1.0, 20)  # N(z; x, 1e-4) ~ exp(-1250) or less
+    var = rng.uniform(1e-4, 0.1, (3, 20))
     z_t, mean_t, var_t, x_t = (torch.tensor(a, requires_grad=grad) for a in (z, mean, var, x))
-    got = infusion_log_ratio(z_t, mean_t, var_t, x_t, alpha, 1e-4)
+    got = infusion_log_ratio_sum(z_t, mean_t, var_t, x_t, alpha, 1e-4)
     with np.errstate(divide="ignore"):
         log_weights = np.log([1 - alpha, alpha])
-    for i in range(60):
-        log_p = stats.norm.logpdf(z[i], mean[i], math.sqrt(var[i]))
-        log_q = np.logaddexp(
-            log_weights[0] + log_p, log_weights[1] + stats.norm.logpdf(z[i], x[i], 0.01)
-        )
-        assert got[i].item() == pytest.approx(log_p - log_q, rel=1e-9, abs=1e-9)
+    assert got.shape == (3,)
+    for row in range(3):
+        expected = 0.0
+        for i in range(20):
+            log_p = stats.norm.logpdf(z[row, i], mean[row, i], math.sqrt(var[row, i]))
+            log_target = stats.norm.logpdf(z[row, i], x[row, i], 0.01)
+            expected += log_p - np.logaddexp(log_weights[0] + log_p, log_weights[1] + log_target)
+        assert got[row].item() == pytest.approx(expected, rel=1e-9, abs=1e-9)
     if grad and 0 < alpha:  # gradients reach z, mean and var (lower-bound training)
         inputs = (z_t, mean_t, var_t)
-        assert torch.autograd.gradcheck(lambda *a: infusion_log_ratio(*a, x_t, alpha, 1e-4), inputs)
+        assert torch.autograd.gradcheck(
+            lambda *a: infusion_log_ratio_sum(*a, x_t, alpha, 1e-4), inputs
+        )
 
 
 def test_gaussian_log_density_matches_scipy():
@@ -89,61 +90,6 @@ def test_fraction_of_infused_pixels_matches_alpha():
         assert abs(fraction - s.alpha) < 5 * sd + 1e-12, (s.t, fraction, s.alpha)
         # infused pixels lie within a few infusion standard deviations of the target
         assert (s.z[s.infused] - x[s.infused]).abs().max() < 0.01 * 6
-
-
-def assert_bernoulli_positions(positions: torch.Tensor, n: int, p: float) -> None:
-    """positions are the successes of n i.i.d. Bernoulli(p) trials: strictly increasing in
-    [0, n), as many as a binomial count allows, gaps geometric (chi-square against scipy's
-    geom) and successes spread evenly over ten blocks of the range."""
-    pos = positions.numpy()
-    assert positions.dtype == torch.long and np.all(np.diff(pos) > 0)
-    assert pos[0] >= 0 and pos[-1] < n
-    assert abs(len(pos) - n * p) < 5 * math.sqrt(n * p * (1 - p))
-    gaps = np.diff(pos, prepend=-1)
-    edges = np.unique(stats.geom.ppf(np.linspace(0, 0.99, 12)[1:], p))  # equal-mass bins
-    observed = np.histogram(gaps, bins=[1, *edges[1:], np.inf])[0]
-    cdf = stats.geom.cdf(np.array([0, *edges[1:] - 1, np.inf]), p)
-    expected = np.diff(cdf) * len(gaps)
-    assert stats.chisquare(observed, expected * observed.sum() / expected.sum()).pvalue > 1e-4
-    blocks = np.bincount(pos * 10 // n, minlength=10)
-    assert stats.chisquare(blocks).pvalue > 1e-4
-
-
-@pytest.mark.parametrize("p", [0.003, 0.07, 0.25, 0.5])
-def test_bernoulli_positions_are_geometric_gaps(p):
-    n = 300_000
-    positions = bernoulli_positions(n, p, torch.Generator().manual_seed(3))
-    assert_bernoulli_positions(positions, n, p)
-
-
-def test_bernoulli_positions_draws_more_rounds_until_the_end(monkeypatch):
-    """With no spare draws a round falls short about half the time: the rounds must join."""
-    monkeypatch.setattr(chains, "SPARE_DEVIATIONS", 0.0)
-    generator = torch.Generator().manual_seed(4)
-    n = 20_000
-    draws = torch.cat([bernoulli_positions(n, 0.05, generator) + i * n for i in range(20)])
-    assert_bernoulli_positions(draws, 20 * n, 0.05)
-
-
-def test_bernoulli_positions_edge_rates():
-    generator = torch.Generator().manual_seed(0)
-    assert bernoulli_positions(100, 0.0, generator).numel() == 0
-    assert torch.equal(bernoulli_positions(100, 1.0, generator), torch.arange(100))
-
-
-@pytest.mark.parametrize("p", [0.0, 0.01, 0.2, 0.4, 0.8, 0.97, 1.0])
-def test_bernoulli_mask_has_the_rate_everywhere(p):
-    """Sparse (rare outcome <= 0.25: 0.01, 0.2, 0.8, 0.97) and dense (0.4) masks alike."""
-    mask = bernoulli_mask((500, 300), p, torch.Generator().manual_seed(5))
-    assert mask.shape == (500, 300) and mask.dtype == torch.bool
-    if p in (0.0, 1.0):
-        assert bool(mask.all()) == (p == 1.0) and bool(mask.any()) == (p == 1.0)
-        return
-    assert abs(mask.float().mean().item() - p) < 5 * math.sqrt(p * (1 - p) / mask.numel())
-    rows = mask.sum(1).numpy().astype(float)  # binomial(300, p) per row: its variance
-    assert rows.var(ddof=1) == pytest.approx(300 * p * (1 - p), rel=0.25)  # 4 sd of 500 rows
-    columns = mask.sum(0).numpy()
-    assert stats.chisquare(columns).pvalue > 1e-4
 
 
 def test_sampling_chain_shapes_and_clamping():
