@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,26 @@ def test_conv_flop_count_matches_torchs_counter(shape, kernel):
     with FlopCounterMode(display=False) as counter:
         (mean.sum() + var.sum()).backward()
     assert run.conv_flops_per_step(model, 6) == (forward, counter.get_total_flops())
+
+
+def test_device_check_script_runs_end_to_end_in_its_quick_mode(digits_npz, tmp_path):
+    """The GPU session's prepared script, on a CPU with tiny sizes and no benchmarks: it
+    trains until its time is up, writes the model at the epoch reached, and scores it three
+    ways that must agree (compile reduce-overhead is compile default on a CPU)."""
+    out = tmp_path / "check"
+    env = {**os.environ, "OUT": str(out), "DEVICE": "cpu", "QUICK": "1", "BENCHMARKS": "0",
+           "TRAIN_SECONDS": "15", "TRAIN_COMPILE": "none", "DATA": str(digits_npz),
+           "PYTHON": sys.executable}  # fmt: skip
+    script = SCRIPT.parent / "device_check.sh"
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    epochs = int(result.stdout.split("stopped after epoch ")[1].split(";")[0])
+    assert epochs >= 1 and "resumed from" in result.stderr
+    metrics = (out / "metrics.csv").read_text().splitlines()[1:]  # epoch 0 (init) onwards
+    assert [int(row.split(",")[0]) for row in metrics] == list(range(epochs + 1))
+    tables = {p.stem: json.loads(p.read_text()) for p in out.glob("test-*.json")}
+    assert set(tables) == {"test-none-fp32", "test-reduce-overhead-fp32", "test-none-tf32"}
+    bounds = [t["lower_bound"]["mean"] for t in tables.values()]
+    assert max(bounds) - min(bounds) < 1e-3 * abs(bounds[0]), bounds
+    parzen = json.loads((out / "parzen.json").read_text())
+    assert parzen["sigma"] == 0.17 and f"after {epochs} epochs" in result.stdout
