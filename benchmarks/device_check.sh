@@ -30,6 +30,10 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
     bench=() hidden=1200 examples=1000 chains=1000 samples=10000
 fi
+if [ ! -f "$DATA" ]; then
+    echo "device_check: no dataset at $DATA (make it with infusion prepare, carry it)" >&2
+    exit 2
+fi
 mkdir -p "$OUT"
 work=$(mktemp -d)  # the model, its checkpoint and samples: kept out of $OUT, removed at exit
 trap 'rm -rf "$work"' EXIT
@@ -52,6 +56,10 @@ train=(train --data "$DATA" --out "$run" --checkpoint "$run.ckpt" --steps 15 --a
 status=0
 timeout "$TRAIN_SECONDS" "$PYTHON" -m infusion "${train[@]}" --epochs 100000 || status=$?
 [ "$status" = 0 ] || [ "$status" = 124 ] || exit "$status"
+if [ ! -f "$run.ckpt" ]; then
+    echo "device_check: no epoch finished in $TRAIN_SECONDS s; give TRAIN_SECONDS more" >&2
+    exit 3
+fi
 epochs=$("$PYTHON" -c "import sys, torch
 print(torch.load(sys.argv[1], weights_only=False)['epoch'])" "$run.ckpt")
 log "stopped after epoch $epochs; writing the model at that epoch"

@@ -91,3 +91,11 @@ def test_device_check_script_runs_end_to_end_in_its_quick_mode(digits_npz, tmp_p
     assert max(bounds) - min(bounds) < 1e-3 * abs(bounds[0]), bounds
     parzen = json.loads((out / "parzen.json").read_text())
     assert parzen["sigma"] == 0.17 and f"after {epochs} epochs" in result.stdout
+
+
+def test_device_check_script_names_a_missing_dataset_before_any_work(tmp_path):
+    env = {**os.environ, "OUT": str(tmp_path / "check"), "DATA": str(tmp_path / "none.npz")}
+    script = SCRIPT.parent / "device_check.sh"
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert result.returncode == 2 and "no dataset at" in result.stderr
+    assert str(tmp_path / "none.npz") in result.stderr and not (tmp_path / "check").exists()
