@@ -22,9 +22,15 @@ def infusion_rate(t: int, alpha0: float, omega: float) -> float:
 
 
 def infusion_rates(model: InfusionModel) -> list[float]:
-    """alpha^(0..T-1) of the model's infusion process: the rates of the T infused draws."""
+    """The rates of the T infused draws z~^(0..T-1) of the model's infusion process.
+
+    ``rate_index`` "paper": z~^(t) at alpha^(t) (section 3.3.2); "code": z~^(0) and z~^(1)
+    at alpha^(0), z~^(t) at alpha^(t-1) after (the authors' ``run_chaine_train_for`` draws
+    each step before adding omega). The bound's q uses the same rates as the draws.
+    """
     s = model.settings
-    return [infusion_rate(t, s.alpha0, s.omega) for t in range(s.steps)]
+    shift = {"paper": 0, "code": 1}[s.rate_index]
+    return [infusion_rate(max(t - shift, 0), s.alpha0, s.omega) for t in range(s.steps)]
 
 
 def infuse(

@@ -112,30 +112,39 @@ def cmd_parzen(args) -> None:
     from infusion.data import dequantize, load, to_unit_interval
 
     settings = S.from_arguments(S.ParzenSettings, args)
-    means = np.load(args.samples)["means"]
+    samples = np.load(args.samples)
     data = load(Path(args.data))
     generator = torch.Generator().manual_seed(settings.seed)
 
     def points(split, n):
         return dequantize(torch.as_tensor(to_unit_interval(data[split][:n])), generator).numpy()
 
-    sigma, scores = settings.sigma, {}
-    if sigma == 0:
-        sigma, scores = parzen.choose_sigma(
-            means, points("valid", settings.examples), settings.sigma_grid, settings.batch
-        )
-        log.info("sigma %.4g chosen on validation data", sigma)
-    values = parzen.log_likelihood(
-        means, points(args.split, settings.examples), sigma, settings.batch
-    )
+    valid = points("valid", settings.examples) if settings.sigma == 0 else None
+    scored = points(args.split, settings.examples)
+    # Both kernel centres of ParzenSettings.chain_steps; the chosen one is the headline.
+    estimates = {}
+    for centres, key in (("sampling", "means"), ("training", "training_steps_means")):
+        if key not in samples:
+            raise ValueError(f"{args.samples} has no {key!r} (rerun `infusion sample`)")
+        means = samples[key]
+        sigma, scores = settings.sigma, {}
+        if sigma == 0:
+            sigma, scores = parzen.choose_sigma(means, valid, settings.sigma_grid, settings.batch)
+            log.info("%s centres: sigma %.4g chosen on validation data", centres, sigma)
+        values = parzen.log_likelihood(means, scored, sigma, settings.batch)
+        estimates[centres] = {
+            "sigma": sigma,
+            "validation_scores": scores,
+            **parzen.summarise(values),
+        }
     write_json(
         args.out,
         {
-            "sigma": sigma,
-            "validation_scores": scores,
             "split": args.split,
-            "samples": len(means),
-            **parzen.summarise(values),
+            "samples": len(samples["means"]),
+            "chain_steps": settings.chain_steps,
+            **estimates[settings.chain_steps],
+            "by_chain_steps": estimates,
         },
     )
 
@@ -216,10 +225,10 @@ def cmd_aggregate(args) -> None:
 
     runs = []
     for item in args.run:
-        panel, sep, folder = item.partition("=")
+        panel, sep, folders = item.partition("=")
         if not sep:
-            raise ValueError(f"--run expects PANEL=RUN_FOLDER, got {item!r}")
-        runs.append((panel, folder))
+            raise ValueError(f"--run expects PANEL=RUN_FOLDER[,RUN_FOLDER ...], got {item!r}")
+        runs.append((panel, folders.split(",")))
     tables.aggregate_grid(runs, args.grid_out, args.curves_out)
 
 
@@ -234,6 +243,15 @@ def cmd_table(args) -> None:
         tables.fig_3_4(args.parzen, args.out)
     else:
         tables.runtimes(args.files, args.out)
+
+
+def cmd_fidelity(args) -> None:
+    from infusion import fidelity_outputs
+
+    if args.command == "fidelity-table":
+        fidelity_outputs.fidelity_table(args.row, args.out)
+    else:
+        fidelity_outputs.fidelity_figure(args.table, args.out)
 
 
 def cmd_scorecard(args) -> None:
@@ -384,26 +402,48 @@ def add_inception_commands(commands, defaults) -> None:
 def add_report_commands(commands, defaults) -> None:
     """Aggregation, tables, scorecard and figures: the report's side of the workflow."""
     p = commands.add_parser("aggregate", help="grid runs -> grid.csv and curves.csv")
-    p.add_argument("--run", action="append", required=True, metavar="PANEL=RUN_FOLDER")
+    p.add_argument(
+        "--run",
+        action="append",
+        required=True,
+        metavar="PANEL=RUN_FOLDER[,RUN_FOLDER ...]",
+        help="a grid point's run folder, or its folders under each seed (first seed first)",
+    )
     p.add_argument("--grid-out", required=True)
     p.add_argument("--curves-out", required=True)
     p.set_defaults(func=cmd_aggregate)
 
     tables = {
-        "table-a1": (["--grid"], "Table A.1 from grid.csv"),
-        "table-3-1": (["--test", "--train"], "Table 3.1 from the final model's estimates"),
-        "table-parzen": (["--parzen"], "Fig 3.4's Parzen table from parzen.json"),
+        "table-a1": (["--grid"], None, "Table A.1 from grid.csv"),
+        # several files: one per training seed, first seed first
+        "table-3-1": (["--test", "--train"], "+", "Table 3.1 from the final model's estimates"),
+        "table-parzen": (["--parzen"], "+", "Fig 3.4's Parzen table from parzen.json"),
     }
-    for command, (flags, help_text) in tables.items():
+    for command, (flags, nargs, help_text) in tables.items():
         p = commands.add_parser(command, help=help_text)
         for flag in flags:
-            p.add_argument(flag, required=True)
+            p.add_argument(flag, required=True, nargs=nargs)
         p.add_argument("--out", required=True)
         p.set_defaults(func=cmd_table)
     p = commands.add_parser("runtimes", help="per-job runtimes from snakemake benchmark files")
     p.add_argument("files", nargs="+")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_table)
+
+    p = commands.add_parser("fidelity-table", help="the fidelity ablation's table")
+    p.add_argument(
+        "--row",
+        action="append",
+        nargs=4,
+        required=True,
+        metavar=("VARIANT", "SEED", "LIKELIHOOD_JSON", "PARZEN_JSON"),
+    )
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_fidelity)
+    p = commands.add_parser("fidelity-figure", help="the fidelity ablation's figure")
+    p.add_argument("--table", required=True, help="fidelity.csv")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_fidelity)
 
     p = commands.add_parser("scorecard", help="the report's front page", formatter_class=defaults)
     for flag in (

@@ -29,8 +29,10 @@ def sample_chains(
     """Run ``settings.samples`` model sampling chains of ``settings.sampling_steps`` steps.
 
     Batch norm uses the population statistics of the training set. Returns float32 arrays:
-    ``means`` [S x d], the last step's means (what the figures and, in the authors' code,
-    Parzen use); ``draws`` [S x d], the last step's samples; ``chain_draws`` and
+    ``means`` [S x d], the last step's means (what the figures and, by default, Parzen
+    use); ``training_steps_means`` [S x d], the means after T steps, the model's training
+    steps (what the authors' code gives Parzen; the last step's when fewer steps are run);
+    ``draws`` [S x d], the last step's samples; ``chain_draws`` and
     ``chain_means`` [K x steps+1 x d] / [K x steps x d] for the first K = figure_chains chains.
     With ``targets`` [K2 x d], also ``infusion_chains`` [K2 x T+1 x d] (z~^(0..T-1) and the
     last step's mean, Fig A.2-A.4) and ``infusion_targets``.
@@ -38,11 +40,13 @@ def sample_chains(
     device = model.prior_mean.device
     set_batch_norm_mode(model.operator, POPULATION)
     generator = torch.Generator(device).manual_seed(settings.seed)
-    means, draws, chain_draws, chain_means = [], [], None, None
+    means, t_means, draws, chain_draws, chain_means = [], [], [], None, None
+    step_t = min(model.settings.steps, settings.sampling_steps)
     for start in range(0, settings.samples, settings.batch):
         n = min(settings.batch, settings.samples - start)
         z, m = sampling_chain(model, n, settings.sampling_steps, generator, settings.sampling_eps)
         means.append(m[-1].cpu())
+        t_means.append(m[step_t - 1].cpu())
         draws.append(z[-1].cpu())
         if chain_draws is None:
             k = settings.figure_chains
@@ -57,6 +61,7 @@ def sample_chains(
         }
     return out | {
         "means": torch.cat(means).numpy(),
+        "training_steps_means": torch.cat(t_means).numpy(),
         "draws": torch.cat(draws).numpy(),
         "chain_draws": chain_draws.numpy(),
         "chain_means": chain_means.numpy(),

@@ -15,6 +15,8 @@ from infusion.compilation import check_compile_mode
 from infusion.precision import check_precision
 
 OBJECTIVES = ("denoising", "lower_bound")
+RATE_INDEXINGS = ("paper", "code")  # see ModelSettings.rate_index
+PARZEN_CENTRES = ("sampling", "training")  # see ParzenSettings.chain_steps
 NETWORKS = ("mlp", "conv")  # the names of infusion.networks.NETWORKS
 
 
@@ -25,6 +27,10 @@ class ModelSettings:
     steps: int = 15  # T: transitions of the training chain (paper: 15 for the final MNIST model)
     alpha0: float = 0.0  # infusion rate at step 0
     omega: float = 0.01  # increment: alpha_t = alpha0 + t * omega, clipped to [0, 1]
+    # Which rate draws z~^(t): paper (alpha0 + t omega, section 3.3.2's alpha^(t) =
+    # alpha^(t-1) + omega) or code (alpha0 for z~^(0) and z~^(1), alpha0 + (t-1) omega after:
+    # run_chaine_train_for in the authors' run.py adds omega after each step's draw)
+    rate_index: str = "paper"
     network: str = "mlp"  # transition operator: mlp (MNIST, TFD) or conv (CIFAR-10, CelebA)
     hidden: int = 1200  # mlp: units per hidden layer (paper: 1200)
     layers: int = 2  # mlp: hidden layers (paper: 2)
@@ -45,6 +51,8 @@ class ModelSettings:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")
+        if self.rate_index not in RATE_INDEXINGS:
+            raise ValueError(f"rate_index must be one of {RATE_INDEXINGS}, got {self.rate_index!r}")
         if self.network not in NETWORKS:
             raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
         if min(self.hidden, self.layers, self.conv_channels, self.conv_kernel) < 1:
@@ -60,6 +68,10 @@ class TrainSettings:
     batch_size: int = 512  # authors' code
     lr: float = 1e-3  # Adam learning rate (authors' code: Adam defaults)
     seed: int = 0  # seeds parameters, data order and every chain
+    # Add U(0, 1/256) to each training target, redrawn every batch (the authors' run.py does,
+    # for training and validation targets; the paper's text does not say). Validation and
+    # test points are dequantized in any case (section 3.5.1).
+    dequantize_targets: bool = False
     curve_examples: int = 10000  # examples of train and valid scored per epoch (lower bound)
     chain_targets: int = 4  # fixed training targets whose infusion chain is kept (Fig 3.2)
     chain_epochs: int = 10  # keep those chains after init and the first N epochs
@@ -141,10 +153,20 @@ class ParzenSettings:
     """Parzen-window estimate (Fig 3.4; Breuleux et al. / Goodfellow et al. protocol)."""
 
     sigma: float = 0.17  # paper: 0.17 for MNIST; 0 chooses sigma on validation data
+    # Kernel centres: the means of the last sampling step (sampling, sampling_steps of the
+    # samples file) or of step T, the model's training steps (training: the authors' run.py,
+    # run_chaine_samples_for(num_steps)). Both are estimated; this one is Fig 3.4's number.
+    chain_steps: str = "sampling"
     sigma_grid: list[float] = field(default_factory=lambda: [10 ** (-1 + i / 9) for i in range(10)])
     examples: int = 10000  # test points scored
     batch: int = 1000  # test points per block (memory bound, never N x M x d)
     seed: int = 3
+
+    def __post_init__(self):
+        if self.chain_steps not in PARZEN_CENTRES:
+            raise ValueError(
+                f"chain_steps must be one of {PARZEN_CENTRES}, got {self.chain_steps!r}"
+            )
 
 
 @dataclass
@@ -165,6 +187,14 @@ class InceptionSettings:
             raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
 
 
+def parse_bool(text: str) -> bool:
+    """'true' / 'false' (any case, as YAML and Python spell them) -> bool."""
+    value = {"true": True, "false": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
     """Add one ``--flag`` per dataclass field, typed and defaulted from the field."""
     for f in dataclasses.fields(cls):
@@ -172,6 +202,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
         flag = "--" + f.name.replace("_", "-")
         if isinstance(default, list):
             parser.add_argument(flag, type=float, nargs="+", default=default)
+        elif isinstance(default, bool):
+            parser.add_argument(flag, type=parse_bool, default=default, metavar="true|false")
         else:
             parser.add_argument(flag, type=type(default), default=default)
 

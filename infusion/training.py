@@ -173,6 +173,8 @@ class Trainer:
         total = 0.0
         for i, rows in enumerate(progress):
             x = self.x_train[rows]
+            if s.dequantize_targets:
+                x = dequantize(x, self.generator)
             try:
                 total += training_step(
                     model, self.optimizer, self.objective, x, self.generator, s.precision

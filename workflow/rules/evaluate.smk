@@ -5,14 +5,14 @@
 
 rule evaluate_grid_point:
     input:
-        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/model.pt",
+        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}/model.pt",
         data="results/data/{dataset}.npz",
     output:
-        "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/test_bound.json",
+        "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}/test_bound.json",
     log:
-        "results/logs/evaluate_grid_point/{dataset}/T{steps}-a{alpha}-w{omega}.log",
+        "results/logs/evaluate_grid_point/{dataset}/T{steps}-a{alpha}-w{omega}{tag}.log",
     benchmark:
-        "results/benchmarks/evaluate_grid_point/{dataset}-T{steps}-a{alpha}-w{omega}.tsv"
+        "results/benchmarks/evaluate_grid_point/{dataset}-T{steps}-a{alpha}-w{omega}{tag}.tsv"
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
@@ -29,12 +29,12 @@ rule evaluate_grid_point:
 
 rule sample_grid_point:
     input:
-        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/model.pt",
+        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}/model.pt",
         data="results/data/{dataset}.npz",
     output:
-        "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}/samples.npz",
+        "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}/samples.npz",
     log:
-        "results/logs/sample_grid_point/{dataset}/T{steps}-a{alpha}-w{omega}.log",
+        "results/logs/sample_grid_point/{dataset}/T{steps}-a{alpha}-w{omega}{tag}.log",
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
@@ -53,14 +53,14 @@ rule sample_grid_point:
 
 rule evaluate_likelihood:
     input:
-        model=lambda wildcards: final_file("model.pt", wildcards.dataset),
+        model=lambda wildcards: final_file("model.pt", wildcards.dataset, wildcards.tag),
         data="results/data/{dataset}.npz",
     output:
-        "results/final/{dataset}/likelihood_{split}.json",
+        "results/final/{dataset}{tag}/likelihood_{split}.json",
     log:
-        "results/logs/evaluate_likelihood/{dataset}-{split}.log",
+        "results/logs/evaluate_likelihood/{dataset}{tag}-{split}.log",
     benchmark:
-        "results/benchmarks/evaluate_likelihood/{dataset}-{split}.tsv"
+        "results/benchmarks/evaluate_likelihood/{dataset}{tag}-{split}.tsv"
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
@@ -81,14 +81,14 @@ rule evaluate_likelihood:
 
 rule sample_final:
     input:
-        model=lambda wildcards: final_file("model.pt", wildcards.dataset),
+        model=lambda wildcards: final_file("model.pt", wildcards.dataset, wildcards.tag),
         data="results/data/{dataset}.npz",
     output:
-        "results/final/{dataset}/samples.npz",
+        "results/final/{dataset}{tag}/samples.npz",
     log:
-        "results/logs/sample_final/{dataset}.log",
+        "results/logs/sample_final/{dataset}{tag}.log",
     benchmark:
-        "results/benchmarks/sample_final/{dataset}.tsv"
+        "results/benchmarks/sample_final/{dataset}{tag}.tsv"
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
@@ -105,14 +105,14 @@ rule sample_final:
 
 rule parzen:
     input:
-        samples="results/final/{dataset}/samples.npz",
+        samples="results/final/{dataset}{tag}/samples.npz",
         data="results/data/{dataset}.npz",
     output:
-        "results/final/{dataset}/parzen.json",
+        "results/final/{dataset}{tag}/parzen.json",
     log:
-        "results/logs/parzen/{dataset}.log",
+        "results/logs/parzen/{dataset}{tag}.log",
     benchmark:
-        "results/benchmarks/parzen/{dataset}.tsv"
+        "results/benchmarks/parzen/{dataset}{tag}.tsv"
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
