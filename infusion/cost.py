@@ -48,6 +48,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from infusion import fidelity
+
 SPLIT_SIZES = {  # train / valid / test examples of each prepared dataset (infusion.data)
     "mnist": {"train": 50000, "valid": 10000, "test": 10000},
     "mnist5k": {"train": 4000, "valid": 500, "test": 500},
@@ -157,23 +159,25 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
     curves = min(training["curve_examples"], sizes["train"]) + min(
         training["curve_examples"], sizes["valid"]
     )
-    train = sum(
-        hours(training["epochs"] * sizes["train"] * t, training["epochs"] * curves * t)
-        for t, _, _ in points
-    )
+    seeds = len(training["seeds"])  # every run is trained once per seed
+
+    def train_hours(t: int) -> float:
+        return hours(training["epochs"] * sizes["train"] * t, training["epochs"] * curves * t)
+
+    train = seeds * sum(train_hours(t) for t, _, _ in points)
 
     def isotropic(section: dict) -> int:
         return section.get("isotropic_examples", 0) * section.get("isotropic_chains", 10)
 
     grid_eval = config["grid_evaluation"]
     per_point = grid_eval["examples"] * grid_eval["chains"] * grid_eval["repetitions"]
-    grid_evaluation = sum(
+    grid_evaluation = seeds * sum(
         hours(chain_steps=(per_point + isotropic(grid_eval)) * t) for t, _, _ in points
     )
 
     evaluation = config["evaluation"]
-    table = sum(
-        hours(
+    split_hours = {
+        split: hours(
             chain_steps=(
                 evaluation[f"{split}_examples"] * evaluation["chains"] * evaluation["repetitions"]
                 + isotropic(evaluation)
@@ -181,7 +185,8 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
             * final_steps
         )
         for split in ("test", "train")
-    )
+    }
+    table = seeds * sum(split_hours.values())
 
     sampling, grid_sampling = config["sampling"], config["grid_sampling"]
     final_samples = hours(
@@ -190,16 +195,24 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
     )
     if not config["grid"]:  # a natural-image dataset: its one model's training and samples
         return [("train", 1, train), ("sampling", 1, final_samples)]
-    sample = final_samples + sum(
-        hours(chain_steps=(grid_sampling["samples"] + grid_sampling["infusion_targets"]) * t)
-        for t, _, _ in points
+    sample = seeds * (
+        final_samples
+        + sum(
+            hours(chain_steps=(grid_sampling["samples"] + grid_sampling["infusion_targets"]) * t)
+            for t, _, _ in points
+        )
     )
-    return [
-        ("train", len(points), train),
-        ("grid_evaluation", len(points), grid_evaluation),
-        ("evaluation", 2, table),
-        ("sampling", 1 + len(points), sample),
+    stages = [
+        ("train", seeds * len(points), train),
+        ("grid_evaluation", seeds * len(points), grid_evaluation),
+        ("evaluation", 2 * seeds, table),
+        ("sampling", seeds * (1 + len(points)), sample),
     ]
+    ablation = len(fidelity.ablation_tags(config))  # its extra runs: train, test estimates, samples
+    if ablation:
+        per_run = train_hours(final_steps) + split_hours["test"] + final_samples
+        stages.append(("fidelity", 3 * ablation, ablation * per_run))
+    return stages
 
 
 def measure_startup(repeats: int = 1) -> float:

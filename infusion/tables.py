@@ -39,9 +39,13 @@ STUDY_KEYS = (
     "parzen_samples", "notes",
 )  # fmt: skip
 
+# Over training seeds (config training.seeds): how many, the mean and the std (ddof 1; NaN
+# for one seed) of a quantity; the other columns describe the first seed's run.
+SEED_COLUMNS = ["seeds", "seed_mean", "seed_std"]
 GRID_COLUMNS = [
     "panel", "steps", "alpha0", "omega", "rate", "best_epoch", "best_valid_lower_bound",
-    "test_lower_bound", "paper_test_lower_bound", "difference", "train_seconds", "run",
+    "test_lower_bound", "paper_test_lower_bound", "difference", *SEED_COLUMNS,
+    "train_seconds", "run",
 ]  # fmt: skip
 CURVE_COLUMNS = [
     "panel", "steps", "alpha0", "omega", "rate", "epoch", "train_lower_bound",
@@ -49,20 +53,27 @@ CURVE_COLUMNS = [
 ]  # fmt: skip
 TABLE_A1_COLUMNS = [
     "panel", "steps", "schedule", "rate", "paper_test_lower_bound", "test_lower_bound",
-    "difference", "best_epoch",
+    "difference", *SEED_COLUMNS, "best_epoch",
 ]  # fmt: skip
 TABLE_3_1_COLUMNS = [
     "model", "estimator", "paper_test_mean", "paper_test_std", "test_mean", "test_std",
     "paper_train_mean", "paper_train_std", "train_mean", "train_std", "test_difference",
-    "train_difference", "examples_test", "examples_train", "chains",
+    "train_difference", "seeds", "test_seed_mean", "test_seed_std", "train_seed_mean",
+    "train_seed_std", "examples_test", "examples_train", "chains",
 ]  # fmt: skip
 FIG_3_4_COLUMNS = [
-    "model", "paper_mean", "paper_stderr", "mean", "stderr", "difference", "sigma", "samples",
+    "model", "paper_mean", "paper_stderr", "mean", "stderr", "difference", *SEED_COLUMNS,
+    "sigma", "samples",
 ]  # fmt: skip
 RUNTIME_COLUMNS = ["rule", "job", "seconds", "max_rss_mb"]
-SCORECARD_COLUMNS = ["quantity", "paper", "ours", "difference", "note"]
+SCORECARD_COLUMNS = [
+    "quantity", "paper", "ours", "difference", *SEED_COLUMNS, "within_seed_spread", "note",
+]  # fmt: skip
+SPREAD_STDS = 2  # a paper number lies within our seed spread: |paper - seed mean| <= 2 std
 # Integer columns that may hold NaN (rows the study did not run): nullable in pandas.
-INT_COLUMNS = ("steps", "best_epoch", "examples_test", "examples_train", "chains", "samples")
+INT_COLUMNS = (
+    "steps", "best_epoch", "examples_test", "examples_train", "chains", "samples", "seeds",
+)  # fmt: skip
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -118,6 +129,17 @@ def _paper_lower_bound(panel: str, steps: int, rate: float) -> float:
     return next((value for r, value in rows.items() if _same_rate(r, rate)), math.nan)
 
 
+def _paths(paths: PathLike | list[PathLike]) -> list[PathLike]:
+    """One path or a list of them (one per training seed, first seed first)."""
+    return [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+
+
+def seed_statistics(values: list[float]) -> dict:
+    """:data:`SEED_COLUMNS` of one quantity's values over training seeds."""
+    series = pd.Series(values, dtype=float)
+    return {"seeds": len(series), "seed_mean": series.mean(), "seed_std": series.std(ddof=1)}
+
+
 def _fmt(value: float, signed: bool = False) -> str:
     """A number with 2 decimals (with its sign when ``signed``); NaN as an em dash."""
     if pd.isna(value):
@@ -133,16 +155,27 @@ def _rst_escape(text: str) -> str:
 # --- Table A.1 and Fig A.1 ----------------------------------------------------------------
 
 
-def _load_run(panel: str, run: PathLike) -> tuple[dict, pd.DataFrame]:
-    """One grid row and the run's training curve, tagged with the panel's axes."""
-    _check_panel(panel)
-    run = Path(run)
-    summary = _read_json(run / "summary.json")
-    metrics = pd.read_csv(run / "metrics.csv")
+def _test_lower_bound(run: Path) -> float:
     bound_path = run / "test_bound.json"
     bound = _read_json(bound_path)
     _expect_split(bound["settings"]["split"], "test", bound_path)
+    return bound["lower_bound"]["mean"]
+
+
+def _load_run(panel: str, runs: PathLike | list[PathLike]) -> tuple[dict, pd.DataFrame]:
+    """One grid row and the run's training curve, tagged with the panel's axes.
+
+    ``runs``: the grid point's run folder, or its folders under each training seed (first
+    seed first: its run fills the row and the curve, all give the seed columns)."""
+    _check_panel(panel)
+    run, *others = (Path(r) for r in _paths(runs))
+    summary = _read_json(run / "summary.json")
+    metrics = pd.read_csv(run / "metrics.csv")
     model = summary["model_settings"]
+    for other in others:
+        other_model = _read_json(other / "summary.json")["model_settings"]
+        if other_model != model:
+            raise ValueError(f"{other} is not the grid point of {run} under another seed")
     axes = {
         "panel": panel,
         "steps": model["steps"],
@@ -150,7 +183,7 @@ def _load_run(panel: str, run: PathLike) -> tuple[dict, pd.DataFrame]:
         "omega": model["omega"],
         "rate": model[_rate_name(panel)],
     }
-    test = bound["lower_bound"]["mean"]
+    test = _test_lower_bound(run)
     reference = _paper_lower_bound(panel, axes["steps"], axes["rate"])
     row = axes | {
         "best_epoch": summary["best_epoch"],
@@ -158,6 +191,7 @@ def _load_run(panel: str, run: PathLike) -> tuple[dict, pd.DataFrame]:
         "test_lower_bound": test,
         "paper_test_lower_bound": reference,
         "difference": test - reference,
+        **seed_statistics([test, *(_test_lower_bound(r) for r in others)]),
         "train_seconds": summary["train_seconds"],
         "run": str(run),
     }
@@ -184,8 +218,9 @@ def aggregate_grid(
 ) -> pd.DataFrame:
     """Tidy the grid of training runs into ``grid.csv`` and ``curves.csv``.
 
-    ``runs`` lists (panel letter, run folder); a run may appear under several panels (the
-    omega = 0 point of a 10-step increasing grid is also the alpha0 = 0 point of the
+    ``runs`` lists (panel letter, run folder), or (panel letter, [its folder under each
+    training seed, first seed first]) for the seed columns; a run may appear under several
+    panels (the omega = 0 point of a 10-step increasing grid is also the alpha0 = 0 point of the
     constant one) and then gives one row per panel. ``grid.csv`` has one row per entry
     (:data:`GRID_COLUMNS`), sorted by panel and rate, where ``rate`` is the rate the panel
     varies and ``difference`` = ours - paper (NaN where Table A.1 lists no value);
@@ -226,7 +261,7 @@ def table_a1(grid_csv: PathLike, out: PathLike) -> pd.DataFrame:
     table = pd.concat([grid, pd.DataFrame(skipped)], ignore_index=True)
     table["steps"] = table["steps"].fillna(table["panel"].map(paper.PANEL_STEPS)).astype("Int64")
     table["schedule"] = table["panel"].map(_schedule)
-    table["best_epoch"] = table["best_epoch"].astype("Int64")
+    table = table.astype({"best_epoch": "Int64", "seeds": "Int64"})
     table = table.sort_values(["panel", "rate"], kind="stable", ignore_index=True)
     return _write_csv(table[TABLE_A1_COLUMNS], out)
 
@@ -234,21 +269,33 @@ def table_a1(grid_csv: PathLike, out: PathLike) -> pd.DataFrame:
 # --- Table 3.1 and Fig 3.4 ----------------------------------------------------------------
 
 
-def table_3_1(test_json: PathLike, train_json: PathLike, out: PathLike) -> pd.DataFrame:
+def table_3_1(
+    test_json: PathLike | list[PathLike], train_json: PathLike | list[PathLike], out: PathLike
+) -> pd.DataFrame:
     """Table 3.1 beside ours (:data:`TABLE_3_1_COLUMNS`).
 
     ``test_json`` and ``train_json`` are ``infusion evaluate`` outputs of the final model on
-    the test and train splits. The paper's AIS rows come first with NaN ours; the three
-    infusion rows take mean and std from ``iso_importance``, ``importance`` and
-    ``lower_bound`` (NaN when the isotropic estimate was skipped). ``examples_*`` and
-    ``chains`` describe our evaluation and are filled on the infusion rows only.
+    the test and train splits, or lists of them, one per training seed (first seed first):
+    the first fills ``*_mean`` and ``*_std`` (over repetitions), all of them ``seeds`` and
+    ``*_seed_mean``, ``*_seed_std`` (over the seeds' means). The paper's AIS rows come
+    first with NaN ours; the three infusion rows take mean and std from ``iso_importance``,
+    ``importance`` and ``lower_bound`` (NaN when the isotropic estimate was skipped).
+    ``examples_*`` and ``chains`` describe our evaluation and are filled on the infusion rows
+    only.
     """
-    paths = {"test": test_json, "train": train_json}
-    results = {split: _read_json(path) for split, path in paths.items()}
-    for split, result in results.items():
-        _expect_split(result["settings"]["split"], split, paths[split])
+    seed_paths = {"test": _paths(test_json), "train": _paths(train_json)}
+    if len(seed_paths["test"]) != len(seed_paths["train"]):
+        raise ValueError("table 3.1 needs as many test as train estimates (one per seed)")
+    seed_results = {
+        split: [_read_json(path) for path in paths] for split, paths in seed_paths.items()
+    }
+    for split, found in seed_results.items():
+        for path, result in zip(seed_paths[split], found, strict=True):
+            _expect_split(result["settings"]["split"], split, path)
+    paths = {split: found[0] for split, found in seed_paths.items()}
+    results = {split: found[0] for split, found in seed_results.items()}
     if results["test"]["chains"] != results["train"]["chains"]:
-        raise ValueError(f"{test_json} and {train_json} use different numbers of chains")
+        raise ValueError(f"{paths['test']} and {paths['train']} use different numbers of chains")
     rows = []
     for model, estimator, *published in paper.TABLE_3_1:
         key = TABLE_3_1_KEYS.get((model, estimator))
@@ -257,36 +304,51 @@ def table_3_1(test_json: PathLike, train_json: PathLike, out: PathLike) -> pd.Da
             results.items(), (published[:2], published[2:]), strict=True
         ):
             ours = result.get(key) or {}  # {} for AIS rows and a skipped isotropic estimate
+            seeds = seed_statistics(
+                [(r.get(key) or {}).get("mean", math.nan) for r in seed_results[split]]
+            )
             row |= {
                 f"paper_{split}_mean": mean,
                 f"paper_{split}_std": std,
                 f"{split}_mean": ours.get("mean", math.nan),
                 f"{split}_std": ours.get("std", math.nan),
+                f"{split}_seed_mean": seeds["seed_mean"],
+                f"{split}_seed_std": seeds["seed_std"],
+                "seeds": seeds["seeds"] if key else None,
                 f"examples_{split}": result["examples"] if key else None,
             }
         rows.append(row | {"chains": results["test"]["chains"] if key else None})
     table = pd.DataFrame(rows)
     for split in paths:
         table[f"{split}_difference"] = table[f"{split}_mean"] - table[f"paper_{split}_mean"]
-    table = table.astype({"examples_test": "Int64", "examples_train": "Int64", "chains": "Int64"})
+    table = table.astype(
+        {"examples_test": "Int64", "examples_train": "Int64", "chains": "Int64", "seeds": "Int64"}
+    )
     return _write_csv(table[TABLE_3_1_COLUMNS], out)
 
 
-def fig_3_4(parzen_json: PathLike, out: PathLike) -> pd.DataFrame:
+def fig_3_4(parzen_json: PathLike | list[PathLike], out: PathLike) -> pd.DataFrame:
     """The Parzen-window comparison of Fig 3.4 beside ours (:data:`FIG_3_4_COLUMNS`).
 
-    ``parzen_json`` is an ``infusion parzen`` output on the test split; its mean, standard
-    error, sigma and sample count fill the "Infusion training" row, the published baselines
-    keep NaN ours.
+    ``parzen_json`` is an ``infusion parzen`` output on the test split, or a list of them,
+    one per training seed (first seed first); the first one's mean, standard error, sigma
+    and sample count fill the "Infusion training" row, all of them its seed columns; the
+    published baselines keep NaN ours.
     """
-    result = _read_json(parzen_json)
-    _expect_split(result["split"], "test", parzen_json)
+    paths = _paths(parzen_json)
+    found = [_read_json(path) for path in paths]
+    for path, result in zip(paths, found, strict=True):
+        _expect_split(result["split"], "test", path)
+    result = found[0]
     table = pd.DataFrame(paper.FIG_3_4, columns=["model", "paper_mean", "paper_stderr"])
     table = table.reindex(columns=FIG_3_4_COLUMNS)
+    ours = table["model"] == OURS
     for column in ("mean", "stderr", "sigma", "samples"):
-        table.loc[table["model"] == OURS, column] = result[column]
+        table.loc[ours, column] = result[column]
+    for column, value in seed_statistics([r["mean"] for r in found]).items():
+        table.loc[ours, column] = value
     table["difference"] = table["mean"] - table["paper_mean"]
-    table["samples"] = table["samples"].astype("Int64")
+    table = table.astype({"samples": "Int64", "seeds": "Int64"})
     return _write_csv(table[FIG_3_4_COLUMNS], out)
 
 
@@ -372,7 +434,8 @@ def _scorecard_rows(a1: pd.DataFrame, t31: pd.DataFrame, f34: pd.DataFrame) -> p
     """Every paper number we reproduced, ours beside it (:data:`SCORECARD_COLUMNS`).
 
     Rows without ours (skipped grid points, AIS baselines, a skipped isotropic estimate)
-    are left out.
+    are left out. ``within_seed_spread``: whether |paper - seed mean| <= :data:`SPREAD_STDS`
+    seed std, where two or more seeds ran and the paper lists a value (else empty).
     """
     rows = []
     for r in a1[a1["test_lower_bound"].notna()].itertuples():
@@ -384,6 +447,7 @@ def _scorecard_rows(a1: pd.DataFrame, t31: pd.DataFrame, f34: pd.DataFrame) -> p
                 "paper": r.paper_test_lower_bound,
                 "ours": r.test_lower_bound,
                 "difference": r.difference,
+                **_seed_cells(r.seeds, r.seed_mean, r.seed_std),
                 "note": f"best epoch {r.best_epoch}{listed}",
             }
         )
@@ -395,6 +459,7 @@ def _scorecard_rows(a1: pd.DataFrame, t31: pd.DataFrame, f34: pd.DataFrame) -> p
                     "paper": r[f"paper_{split}_mean"],
                     "ours": r[f"{split}_mean"],
                     "difference": r[f"{split}_difference"],
+                    **_seed_cells(r["seeds"], r[f"{split}_seed_mean"], r[f"{split}_seed_std"]),
                     "note": f"std {_fmt(r[f'paper_{split}_std'])} (paper), "
                     f"{_fmt(r[f'{split}_std'])} (ours); "
                     f"{r[f'examples_{split}']} examples, {r['chains']} chains",
@@ -407,11 +472,21 @@ def _scorecard_rows(a1: pd.DataFrame, t31: pd.DataFrame, f34: pd.DataFrame) -> p
                 "paper": r.paper_mean,
                 "ours": r.mean,
                 "difference": r.difference,
+                **_seed_cells(r.seeds, r.seed_mean, r.seed_std),
                 "note": f"stderr {_fmt(r.paper_stderr)} (paper), {_fmt(r.stderr)} (ours); "
                 f"sigma = {r.sigma:g}, {r.samples} samples",
             }
         )
-    return pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+    card = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+    spread = card["seed_std"] * SPREAD_STDS
+    within = (card["paper"] - card["seed_mean"]).abs() <= spread
+    known = card["paper"].notna() & (card["seeds"] >= 2)
+    card["within_seed_spread"] = within.where(known).astype("boolean")
+    return card
+
+
+def _seed_cells(seeds, mean: float, std: float) -> dict:
+    return {"seeds": seeds, "seed_mean": mean, "seed_std": std}
 
 
 def _rst_table(card: pd.DataFrame) -> str:

@@ -91,7 +91,8 @@ def test_aggregate_grid_rates_and_paper_values(tmp_path, grid):
     written = pd.read_csv(tmp_path / "grid.csv")
     assert list(written.columns) == [
         "panel", "steps", "alpha0", "omega", "rate", "best_epoch", "best_valid_lower_bound",
-        "test_lower_bound", "paper_test_lower_bound", "difference", "train_seconds", "run",
+        "test_lower_bound", "paper_test_lower_bound", "difference", "seeds", "seed_mean",
+        "seed_std", "train_seconds", "run",
     ]  # fmt: skip
     assert written.panel.tolist() == ["a", "b", "c", "e", "e"]
     assert written.rate.tolist() == pytest.approx([0.3, 0.1, 0.0, 0.0, 0.08])
@@ -142,7 +143,7 @@ def test_table_a1_lists_skipped_rows_and_keeps_both_panels(tmp_path, grid):
     table = tables.table_a1(tmp_path / "grid.csv", tmp_path / "tableA.1.csv")
     assert list(pd.read_csv(tmp_path / "tableA.1.csv").columns) == [
         "panel", "steps", "schedule", "rate", "paper_test_lower_bound", "test_lower_bound",
-        "difference", "best_epoch",
+        "difference", "seeds", "seed_mean", "seed_std", "best_epoch",
     ]  # fmt: skip
     b = table[table.panel == "b"]
     assert b.rate.tolist() == pytest.approx(sorted(paper.TABLE_A1["b"]))
@@ -176,7 +177,8 @@ def test_table_3_1_takes_numbers_from_the_json(tmp_path, bound_jsons):
     assert list(pd.read_csv(tmp_path / "table3.1.csv").columns) == [
         "model", "estimator", "paper_test_mean", "paper_test_std", "test_mean", "test_std",
         "paper_train_mean", "paper_train_std", "train_mean", "train_std", "test_difference",
-        "train_difference", "examples_test", "examples_train", "chains",
+        "train_difference", "seeds", "test_seed_mean", "test_seed_std", "train_seed_mean",
+        "train_seed_std", "examples_test", "examples_train", "chains",
     ]  # fmt: skip
     assert len(table) == len(paper.TABLE_3_1)
     ais = table[table.estimator == "AIS"]
@@ -206,8 +208,8 @@ def parzen_json(tmp_path):
 def test_fig_3_4_sets_ours_on_the_infusion_row(tmp_path, parzen_json):
     table = tables.fig_3_4(parzen_json, tmp_path / "fig3.4.csv")
     assert list(pd.read_csv(tmp_path / "fig3.4.csv").columns) == [
-        "model", "paper_mean", "paper_stderr", "mean", "stderr", "difference", "sigma",
-        "samples",
+        "model", "paper_mean", "paper_stderr", "mean", "stderr", "difference", "seeds",
+        "seed_mean", "seed_std", "sigma", "samples",
     ]  # fmt: skip
     assert len(table) == 7
     ours = table[table["mean"].notna()]
@@ -280,7 +282,8 @@ def test_scorecard_renders_and_shows_every_paper_number(tmp_path, grid, bound_js
     card = tables.scorecard(*paths, STUDY)
 
     assert list(pd.read_csv(tmp_path / "card.csv").columns) == [
-        "quantity", "paper", "ours", "difference", "note",
+        "quantity", "paper", "ours", "difference", "seeds", "seed_mean", "seed_std",
+        "within_seed_spread", "note",
     ]  # fmt: skip
     assert len(card) == a1.test_lower_bound.notna().sum() + 2 * 3 + 1
     assert card.ours.notna().all()

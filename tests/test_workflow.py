@@ -1,5 +1,6 @@
 """The Snakemake workflow: planning, config validation, an end-to-end tiny study, resume."""
 
+import json
 import math
 import os
 import re
@@ -151,7 +152,73 @@ def test_tiny_study_tables_have_expected_rows_and_finite_numbers(tiny_study):
     assert np.isfinite(card.ours).all()
 
     runtimes = pd.read_csv(tables / "runtimes.csv")
-    assert (runtimes.rule == "train").sum() == distinct_runs and (runtimes.seconds > 0).all()
+    seeds = config["training"]["seeds"]
+    assert (runtimes.rule == "train").sum() == distinct_runs * len(seeds)
+    assert (runtimes.seconds > 0).all()
+
+
+def test_tiny_study_seed_columns_are_the_mean_and_std_of_each_seeds_run(tiny_study):
+    """tiny.yaml trains every run under two seeds: Table A.1's, Table 3.1's and Fig 3.4's
+    seed columns against numpy over the runs' own JSON files (read here), and the seeds
+    really differ."""
+    config = yaml.safe_load((REPO / TINY).read_text())
+    assert config["training"]["seeds"] == [0, 1]
+    a1 = pd.read_csv(tiny_study / "tables" / "tableA.1.csv")
+    row = a1[(a1.panel == "b") & (a1.rate == 0.1)].iloc[0]
+    bounds = [
+        json.loads((tiny_study / f"runs/digits/T3-a0-w0.1{tag}/test_bound.json").read_text())
+        for tag in ("", "_seed1")
+    ]
+    values = [b["lower_bound"]["mean"] for b in bounds]
+    assert values[0] != values[1]
+    assert row.test_lower_bound == pytest.approx(values[0])
+    assert (row.seeds, row.seed_mean) == (2, pytest.approx(np.mean(values)))
+    assert row.seed_std == pytest.approx(np.std(values, ddof=1))
+    summaries = [
+        json.loads((tiny_study / f"runs/digits/T3-a0-w0.1{tag}/summary.json").read_text())
+        for tag in ("", "_seed1")
+    ]
+    assert [s["train_settings"]["seed"] for s in summaries] == [0, 1]
+    t31 = pd.read_csv(tiny_study / "tables" / "table3.1.csv")
+    lower = t31[t31.estimator == "lower bound"].iloc[0]
+    finals = [
+        json.loads((tiny_study / f"final/digits{tag}/likelihood_test.json").read_text())
+        for tag in ("", "_seed1")
+    ]
+    expected = [f["lower_bound"]["mean"] for f in finals]
+    assert lower.test_seed_mean == pytest.approx(np.mean(expected))
+    parzen = pd.read_csv(tiny_study / "tables" / "fig3.4.csv").iloc[-1]
+    parzens = [
+        json.loads((tiny_study / f"final/digits{tag}/parzen.json").read_text())["mean"]
+        for tag in ("", "_seed1")
+    ]
+    assert parzen.seed_std == pytest.approx(np.std(parzens, ddof=1))
+
+
+def test_tiny_study_runs_the_fidelity_ablation(tiny_study):
+    """Every variant's row, from runs trained with the variant's settings (read back from
+    each run's summary), and its Parzen value at the variant's centres; table and figure in
+    the report."""
+    table = pd.read_csv(tiny_study / "tables" / "fidelity.csv").set_index("variant")
+    assert list(table.index) == ["paper", "rate_index", "layers", "dequantize_targets",
+                                 "parzen_centres", "code"]  # fmt: skip
+    assert np.isfinite(table[["test_lower_bound", "importance_sampling", "parzen"]]).all().all()
+    runs = tiny_study / "runs/digits"
+    code = json.loads(
+        (
+            runs / "T3-a0-w0.1_rate_index-code_layers-1_dequantize_targets-true/summary.json"
+        ).read_text()
+    )
+    assert code["model_settings"]["rate_index"] == "code"
+    assert code["model_settings"]["layers"] == 1
+    assert code["train_settings"]["dequantize_targets"] is True
+    # the Parzen switch trains nothing: the paper run's estimates at the other centres
+    assert table.loc["parzen_centres", "test_lower_bound"] == table.loc["paper", "test_lower_bound"]
+    parzen = json.loads((tiny_study / "final/digits/parzen.json").read_text())
+    assert table.loc["parzen_centres", "parzen"] == parzen["by_chain_steps"]["training"]["mean"]
+    assert table.loc["paper", "parzen"] == parzen["by_chain_steps"]["sampling"]["mean"]
+    report = (tiny_study / "report.html").read_text()
+    assert "fidelity.png" in report and "fidelity.csv" in report
 
 
 def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_study, tmp_path):

@@ -2,9 +2,11 @@
 
 import json
 import os
+import re
 import shlex
 
 from infusion.config import enabled_datasets, validate_config
+from infusion.fidelity import ablation_runs, run_tags, seed_tags
 from infusion.inception import WEIGHTS_FILE, WEIGHTS_URL
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -15,7 +17,11 @@ DOWNLOADS = "results/downloads"
 # data.<name>.enabled is not false (a disabled one, e.g. TFD without its file, is skipped).
 # The study's own `dataset` is left to the grid study (its sections, its `final`).
 NATURAL_DATASETS = [name for name in enabled_datasets(config) if name != DATASET]
-RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}"
+# A run folder's tag: empty for the study's settings and first seed, else the training seed
+# and fidelity switches it changes (infusion/fidelity.py); each tag -> the values it changes.
+RUN_TAGS = run_tags(config)
+SEED_TAGS = seed_tags(config)
+RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}"
 INCEPTION_DOWNLOAD = f"{DOWNLOADS}/inception/{WEIGHTS_FILE}"
 
 
@@ -25,6 +31,7 @@ wildcard_constraints:
     alpha=r"[0-9.e-]+",
     omega=r"[0-9.e-]+",
     split=r"test|train",
+    tag="(?:" + "|".join(re.escape(tag) for tag in RUN_TAGS) + ")",
 
 
 def number(value):
@@ -32,9 +39,13 @@ def number(value):
     return f"{float(value):g}"
 
 
-def run_folder(steps, alpha0, omega, dataset=DATASET):
+def run_folder(steps, alpha0, omega, dataset=DATASET, tag=""):
     return RUN.format(
-        dataset=dataset, steps=int(steps), alpha=number(alpha0), omega=number(omega)
+        dataset=dataset,
+        steps=int(steps),
+        alpha=number(alpha0),
+        omega=number(omega),
+        tag=tag,
     )
 
 
@@ -53,13 +64,18 @@ def panel_runs():
 
 
 def grid_runs():
-    """Distinct run folders of the grid, in config order."""
+    """Distinct run folders of the grid (first seed), in config order."""
     return list(dict.fromkeys(run for _, run in panel_runs()))
 
 
-def grid_files(name):
-    """One file of every distinct grid run, e.g. grid_files("summary.json")."""
-    return [f"{run}/{name}" for run in grid_runs()]
+def grid_files(name, tags=("",)):
+    """One file of every distinct grid run under each tag, e.g. grid_files("summary.json")."""
+    return [f"{run}{tag}/{name}" for run in grid_runs() for tag in tags]
+
+
+def seed_runs(run):
+    """A run folder under every training seed, first seed first, comma-separated."""
+    return ",".join(f"{run}{tag}" for tag in SEED_TAGS)
 
 
 def final_run(dataset=DATASET):
@@ -69,9 +85,14 @@ def final_run(dataset=DATASET):
     return run_folder(final["steps"], final["alpha0"], final["omega"], dataset)
 
 
-def final_file(name, dataset=DATASET):
+def final_file(name, dataset=DATASET, tag=""):
     """A file of a dataset's final run (input functions take wildcards: see the rules)."""
-    return f"{final_run(dataset)}/{name}"
+    return f"{final_run(dataset)}{tag}/{name}"
+
+
+def final_seed_files(name):
+    """results/final/<dataset><tag>/<name> of the study's final model under every seed."""
+    return [f"results/final/{DATASET}{tag}/{name}" for tag in SEED_TAGS]
 
 
 def output_dataset(name):
@@ -133,6 +154,24 @@ def section(name, dataset=None):
     return config[name] | entry.get(name, {})
 
 
+def train_flags(wildcards):
+    """The model and training flags of a run: its dataset's sections, changed by its tag."""
+    changed = RUN_TAGS[wildcards.tag]
+    return " ".join(
+        flags(
+            name,
+            omit=("seeds",),
+            dataset=wildcards.dataset,
+            **{
+                key: value
+                for (section, key), value in changed.items()
+                if section == name
+            },
+        )
+        for name in ("model", "training")
+    )
+
+
 def flags(name, omit=(), dataset=None, **overrides):
     """CLI flags from a config section: {'batch_size': 512} -> '--batch-size 512'.
 
@@ -192,6 +231,23 @@ def check_named_points():
 check_named_points()
 
 
+def fidelity_rows():
+    """--row flags of the fidelity table: variant, seed and the run's test estimates."""
+    return " ".join(
+        f"--row {variant} {seed} results/final/{DATASET}{tag}/likelihood_test.json"
+        f" results/final/{DATASET}{tag}/parzen.json"
+        for variant, seed, tag in ablation_runs(config)
+    )
+
+
+def fidelity_inputs():
+    return [
+        f"results/final/{DATASET}{tag}/{name}"
+        for _, _, tag in ablation_runs(config)
+        for name in ("likelihood_test.json", "parzen.json")
+    ]
+
+
 def all_outputs():
     figures = [
         "fig3.1",
@@ -208,6 +264,11 @@ def all_outputs():
         *(f"results/tables/{name}.csv" for name in tables),
         "results/report/front_page.rst",
         *natural_outputs(),
+        *(
+            ["results/tables/fidelity.csv", "results/figures/fidelity.png"]
+            if config["fidelity"]["enabled"]
+            else []
+        ),
     ]
 
 

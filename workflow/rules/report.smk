@@ -13,8 +13,8 @@ localrules:
 
 rule aggregate_grid:
     input:
-        summaries=grid_files("summary.json"),
-        bounds=grid_files("test_bound.json"),
+        summaries=grid_files("summary.json", SEED_TAGS),
+        bounds=grid_files("test_bound.json", SEED_TAGS),
     output:
         grid="results/tables/grid.csv",
         curves="results/tables/curves.csv",
@@ -23,7 +23,7 @@ rule aggregate_grid:
     conda:
         "../envs/infusion.yaml"
     params:
-        runs=" ".join(f"--run {panel}={run}" for panel, run in panel_runs()),
+        runs=" ".join(f"--run {panel}={seed_runs(run)}" for panel, run in panel_runs()),
     shell:
         "infusion aggregate {params.runs} --grid-out {output.grid}"
         " --curves-out {output.curves} > {log} 2>&1"
@@ -49,8 +49,8 @@ rule table_a1:
 
 rule table_3_1:
     input:
-        test=f"results/final/{DATASET}/likelihood_test.json",
-        train=f"results/final/{DATASET}/likelihood_train.json",
+        test=final_seed_files("likelihood_test.json"),
+        train=final_seed_files("likelihood_train.json"),
     output:
         report(
             "results/tables/table3.1.csv",
@@ -63,12 +63,13 @@ rule table_3_1:
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion table-3-1 --test {input.test} --train {input.train} --out {output} > {log} 2>&1"
+        "infusion table-3-1 --test {input.test} --train {input.train} --out {output}"
+        " > {log} 2>&1"
 
 
 rule table_parzen:
     input:
-        f"results/final/{DATASET}/parzen.json",
+        final_seed_files("parzen.json"),
     output:
         report(
             "results/tables/fig3.4.csv",
@@ -87,20 +88,26 @@ rule table_parzen:
 rule runtimes:
     input:
         train=[
-            f"results/benchmarks/train/{DATASET}-{run.split('/')[-1]}.tsv"
+            f"results/benchmarks/train/{DATASET}-{run.split('/')[-1]}{tag}.tsv"
             for run in grid_runs()
+            for tag in SEED_TAGS
         ],
         evaluate=[
-            f"results/benchmarks/evaluate_grid_point/{DATASET}-{run.split('/')[-1]}.tsv"
+            f"results/benchmarks/evaluate_grid_point/{DATASET}-{run.split('/')[-1]}{tag}.tsv"
             for run in grid_runs()
+            for tag in SEED_TAGS
         ],
         final=expand(
             "results/benchmarks/{stage}.tsv",
             stage=[
-                f"evaluate_likelihood/{DATASET}-test",
-                f"evaluate_likelihood/{DATASET}-train",
-                f"sample_final/{DATASET}",
-                f"parzen/{DATASET}",
+                f"{stage}/{DATASET}{tag}{split}"
+                for tag in SEED_TAGS
+                for stage, split in (
+                    ("evaluate_likelihood", "-test"),
+                    ("evaluate_likelihood", "-train"),
+                    ("sample_final", ""),
+                    ("parzen", ""),
+                )
             ],
         ),
     output:

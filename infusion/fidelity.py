@@ -1,0 +1,127 @@
+"""The paper's text against the authors' released code: the switches, the ablation's
+variants, and the run tags that name a variant's (and a seed's) training run.
+
+The paper's numbers were produced by the authors' code (bordesf/Infusion, ``run.py``). Where
+it differs from the text, both behaviours are config keys (the text is the default); each
+difference is a :class:`Switch`. The ablation (config section ``fidelity``) trains the final
+model with no switch flipped (``paper``), each alone, and all together (``code``).
+
+A run tag is the suffix of a run folder
+(``results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}``):
+empty for the study's own settings and first seed; otherwise ``_<key>-<value>`` for each
+training switch whose value differs from the study's (``_layers-1``), then ``_seed<N>`` for
+another seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One difference: the config key (``section.key``), its value in the paper's text and in
+    the authors' code, and where each comes from."""
+
+    name: str
+    section: str
+    key: str
+    paper: object
+    code: object
+    source: str
+
+    @property
+    def trains(self) -> bool:
+        """Whether the switch changes the trained model (else only its scoring)."""
+        return self.section in ("model", "training")
+
+
+SWITCHES = (
+    Switch(
+        "rate_index", "model", "rate_index", "paper", "code",
+        "z~(t) drawn at alpha0 + t omega (section 3.3.2) or, as run_chaine_train_for draws "
+        "before adding omega, z~(0) and z~(1) at alpha0 and z~(t) at alpha0 + (t-1) omega",
+    ),
+    Switch(
+        "layers", "model", "layers", 2, 1,
+        "two hidden layers of 1,200 units (sections 3.5, A.1) or one (build_MLP_mnist_bn)",
+    ),
+    Switch(
+        "dequantize_targets", "training", "dequantize_targets", False, True,
+        "training targets as they are (the text is silent) or plus U(0, 1/256) each batch "
+        "(run.py's training loop)",
+    ),
+    Switch(
+        "parzen_centres", "parzen", "chain_steps", "sampling", "training",
+        "Parzen centres from the sampling chains' last step (30 steps for the 15-step model, "
+        "as the paper's figures) or from step T (run_chaine_samples_for(num_steps))",
+    ),
+)  # fmt: skip
+SWITCH_NAMES = tuple(s.name for s in SWITCHES)
+VARIANTS = ("paper", *SWITCH_NAMES, "code")
+
+
+def variant_values(variant: str) -> dict[tuple[str, str], object]:
+    """{(section, key): value} of every switch in ``variant``: the paper's value except the
+    flipped ones (one switch for a switch's name, all for ``code``)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown fidelity variant {variant!r}; expected one of {VARIANTS}")
+    flipped = SWITCH_NAMES if variant == "code" else (variant,)
+    return {(s.section, s.key): s.code if s.name in flipped else s.paper for s in SWITCHES}
+
+
+def run_tag(config: dict, values: dict[tuple[str, str], object], seed: int) -> str:
+    """The tag of a training run with the config's sections changed by ``values`` (only the
+    training switches count: a scoring switch trains the same model) and trained with
+    ``seed``; empty for the config's own settings and first seed."""
+    parts = []
+    for s in SWITCHES:
+        value = values.get((s.section, s.key), config[s.section][s.key])
+        if s.trains and value != config[s.section][s.key]:
+            parts.append(f"_{s.key}-{str(value).lower()}")
+    if seed != config["training"]["seeds"][0]:
+        parts.append(f"_seed{seed}")
+    return "".join(parts)
+
+
+def seed_tags(config: dict) -> list[str]:
+    """The tags of the study's own runs, one per training seed (first: "")."""
+    return [run_tag(config, {}, seed) for seed in config["training"]["seeds"]]
+
+
+def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
+    """Every run tag the study trains -> the config values it changes (its seed under
+    ``("training", "seed")``): the study's own seeds, and the ablation's runs when
+    ``fidelity.enabled``."""
+    tags = {
+        tag: {("training", "seed"): seed}
+        for tag, seed in zip(seed_tags(config), config["training"]["seeds"], strict=True)
+    }
+    if config["fidelity"]["enabled"]:
+        for variant in VARIANTS:
+            values = variant_values(variant)
+            for seed in config["fidelity"]["seeds"]:
+                trained = {
+                    (section, key): value
+                    for (section, key), value in values.items()
+                    if section in ("model", "training") and value != config[section][key]
+                }
+                tags.setdefault(
+                    run_tag(config, values, seed), trained | {("training", "seed"): seed}
+                )
+    return tags
+
+
+def ablation_runs(config: dict) -> list[tuple[str, int, str]]:
+    """(variant, seed, run tag) of every row of the ablation table, in table order."""
+    return [
+        (variant, seed, run_tag(config, variant_values(variant), seed))
+        for variant in VARIANTS
+        for seed in config["fidelity"]["seeds"]
+    ]
+
+
+def ablation_tags(config: dict) -> list[str]:
+    """The tags of the runs the ablation trains beyond the study's own seeds."""
+    own = seed_tags(config)
+    return [tag for tag in run_tags(config) if tag not in own]

@@ -1,0 +1,314 @@
+"""The paper's text against the authors' code: the switches (rate indexing, training-target
+dequantization, Parzen's centres), the ablation's variants and run tags, its table."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import tiny_model
+from scipy import stats
+from scipy.special import logsumexp
+from workflow_runs import REPO
+
+from infusion import fidelity
+from infusion.chains import infusion_rates, sampling_chain, walk_infusion_chain
+from infusion.fidelity_outputs import fidelity_summary, fidelity_table
+from infusion.objectives import chain_log_weights
+from infusion.settings import ModelSettings, TrainSettings
+
+INFUSION_VAR = 1e-4
+
+
+def paper_schedule(steps, alpha0, omega):
+    """Section 3.3.2: z~(t) at alpha(t) = alpha(t-1) + omega, alpha(0) = alpha0."""
+    rates, rate = [], alpha0
+    for _ in range(steps):
+        rates.append(min(rate, 1.0))
+        rate += omega
+    return rates
+
+
+def code_schedule(steps, alpha0, omega):
+    """run.py: get_first_term draws z~(0) at alpha0; then each pass of
+    run_chaine_train_for's loop draws the next z~ at the current rate and adds omega
+    afterwards. T draws in all (the last pass draws with rate 0: the chain's end)."""
+    rates = [alpha0]  # get_first_term
+    rate = alpha0
+    for _ in range(steps - 1):  # passes i = 0 .. T-2 draw z~(i+1)
+        rates.append(min(rate, 1.0))
+        rate += omega
+    return rates
+
+
+def test_schedules_of_the_final_models_as_the_issue_states():
+    assert paper_schedule(15, 0.0, 0.01) == pytest.approx([0.01 * t for t in range(15)])
+    assert code_schedule(15, 0.0, 0.01) == pytest.approx([0.0, *(0.01 * t for t in range(14))])
+    assert code_schedule(5, 0.0, 0.2) == pytest.approx([0, 0, 0.2, 0.4, 0.6])
+    assert paper_schedule(5, 0.0, 0.2) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
+
+
+@pytest.mark.parametrize("index, schedule", [("paper", paper_schedule), ("code", code_schedule)])
+@pytest.mark.parametrize("steps, alpha0, omega", [(15, 0.0, 0.01), (5, 0.1, 0.15), (4, 0.3, 0.4)])
+def test_infusion_rates_follow_the_indexing(index, schedule, steps, alpha0, omega):
+    model = tiny_model(steps=steps, alpha0=alpha0, omega=omega, rate_index=index)
+    assert infusion_rates(model) == pytest.approx(schedule(steps, alpha0, omega), abs=1e-12)
+
+
+@pytest.mark.parametrize("index, schedule", [("paper", paper_schedule), ("code", code_schedule)])
+def test_the_chain_draws_at_the_indexing_rates(index, schedule):
+    """The fraction of pixels the chain actually infuses at each step, over 200,000 draws a
+    step, lies within 5 standard errors of the schedule's rate."""
+    steps, alpha0, omega = 5, 0.1, 0.15
+    model = tiny_model(dim=50, steps=steps, alpha0=alpha0, omega=omega, rate_index=index)
+    x = torch.rand(4000, 50, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        drawn = [s.infused.float().mean().item() for s in walk_infusion_chain(model, x, generator)
+                 if s.infused is not None]  # fmt: skip
+    expected = schedule(steps, alpha0, omega)
+    assert len(drawn) == steps
+    for fraction, rate in zip(drawn, expected, strict=True):
+        assert abs(fraction - rate) < 5 * math.sqrt(rate * (1 - rate) / x.numel()) + 1e-9
+
+
+@pytest.mark.parametrize("index, schedule", [("paper", paper_schedule), ("code", code_schedule)])
+def test_the_bound_scores_q_at_the_rates_drawn_with(index, schedule):
+    """chain_log_weights' chain term against scipy: log p(t) - log q(t) per pixel with q the
+    mixture at the schedule's rate, on the chain's own draws (same generator seed)."""
+    steps = 4
+    model = tiny_model(dim=6, steps=steps, alpha0=0.2, omega=0.25, rate_index=index).double()
+    x = torch.rand(7, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        walked = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(4)))
+        weights = chain_log_weights(model, x, torch.Generator().manual_seed(4))
+    rates = schedule(steps, 0.2, 0.25)
+    expected = np.zeros(7)
+    xs = x.numpy()
+    for s in walked[:-1]:  # t = 0 .. T-1: the infused draws
+        z = s.z.numpy()
+        mean = np.broadcast_to(s.mean.numpy(), z.shape)
+        sd = np.sqrt(np.broadcast_to(s.var.numpy(), z.shape))
+        log_p = stats.norm.logpdf(z, mean, sd)
+        a = rates[s.t]
+        log_q = np.logaddexp(np.log1p(-a) + log_p, np.log(a) + stats.norm.logpdf(z, xs, 0.01))
+        expected += (log_p - log_q).sum(1)
+    np.testing.assert_allclose(weights.chain.numpy(), expected, rtol=1e-6)
+
+
+def test_rate_index_and_parzen_centres_reject_unknown_names():
+    with pytest.raises(ValueError, match="rate_index"):
+        ModelSettings(rate_index="paper+1")
+    from infusion.settings import ParzenSettings
+
+    with pytest.raises(ValueError, match="chain_steps"):
+        ParzenSettings(chain_steps="last")
+
+
+def captured_targets(digits_npz, tmp_path, dequantize_targets):
+    """The training targets one epoch hands to the objective, and the training set."""
+    from infusion.data import load
+    from infusion.training import Trainer
+
+    trainer = Trainer(
+        ModelSettings(steps=2, hidden=8),
+        TrainSettings(epochs=1, batch_size=128, curve_examples=50, parzen_every=0,
+                      dequantize_targets=dequantize_targets),
+        load(digits_npz), tmp_path, tmp_path / "ckpt.pt",
+    )  # fmt: skip
+    seen = []
+
+    def objective(model, x, generator):
+        seen.append(x.clone())
+        return sum(p.sum() for p in model.parameters()) * 0.0
+
+    trainer.objective = objective
+    trainer.train_epoch()
+    return torch.cat(seen).double(), trainer.x_train.double()
+
+
+def test_training_targets_are_exact_pixels_by_default(digits_npz, tmp_path):
+    targets, _ = captured_targets(digits_npz, tmp_path, False)
+    scaled = targets * 256
+    assert torch.equal(scaled, scaled.round())  # k / 256 exactly: no noise
+
+
+def test_dequantized_training_targets_get_uniform_noise_of_one_level(digits_npz, tmp_path):
+    """run.py: batch[0] + U(0, 1/256): each target pixel k/256 + u/256, u ~ U(0, 1), drawn
+    afresh (a Kolmogorov-Smirnov test of u against the uniform law; neighbours uncorrelated)."""
+    targets, x_train = captured_targets(digits_npz, tmp_path, True)
+    scaled = targets * 256
+    levels, u = scaled.floor(), (scaled - scaled.floor()).flatten().numpy()
+    assert set(levels.unique().tolist()) <= set((x_train * 256).round().unique().tolist())
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.02  # a fresh draw per pixel
+
+
+def test_samples_keep_the_means_after_the_training_steps(tmp_path):
+    """training_steps_means: what a T-step sampling chain's last means are (the authors'
+    Parzen centres), from a chain of more steps on the same generator seed."""
+    from infusion.sampling import sample_chains
+    from infusion.settings import SampleSettings
+
+    model = tiny_model(dim=5, steps=3)
+    settings = SampleSettings(samples=40, sampling_steps=7, figure_chains=2, batch=40, seed=5)
+    out = sample_chains(model, settings)
+    short = SampleSettings(samples=40, sampling_steps=3, figure_chains=2, batch=40, seed=5)
+    t_step = sample_chains(model, short)["means"]
+    np.testing.assert_array_equal(out["training_steps_means"], t_step)
+    assert not np.allclose(out["means"], t_step)
+    _, means = sampling_chain(model, 40, 3, torch.Generator().manual_seed(5), 1e-5)
+    np.testing.assert_allclose(out["training_steps_means"], means[-1].numpy(), rtol=1e-6)
+
+
+def reference_parzen(centres, points, sigma):
+    d = points.shape[1]
+    sq = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+    return (
+        logsumexp(-sq / (2 * sigma**2), axis=1)
+        - math.log(len(centres))
+        - d * math.log(sigma * math.sqrt(2 * math.pi))
+    )
+
+
+@pytest.mark.parametrize("chain_steps", ["sampling", "training"])
+def test_parzen_command_scores_both_centres(digits_npz, tmp_path, chain_steps):
+    from infusion.cli import main
+    from infusion.data import dequantize, load, to_unit_interval
+
+    rng = np.random.default_rng(0)
+    means = rng.uniform(0, 1, (60, 64)).astype(np.float32)
+    t_means = rng.uniform(0, 1, (60, 64)).astype(np.float32)
+    np.savez(tmp_path / "s.npz", means=means, training_steps_means=t_means)
+    out = tmp_path / "p.json"
+    main(["parzen", "--samples", str(tmp_path / "s.npz"), "--data", str(digits_npz),
+          "--out", str(out), "--split", "test", "--examples", "30", "--seed", "3",
+          "--sigma", "0.3", "--chain-steps", chain_steps])  # fmt: skip
+    result = json.loads(out.read_text())
+    test = load(digits_npz)["test"][:30]
+    points = dequantize(torch.as_tensor(to_unit_interval(test)), torch.Generator().manual_seed(3))
+    points = points.double().numpy()
+    for centres, array in (("sampling", means), ("training", t_means)):
+        expected = reference_parzen(array.astype(np.float64), points, 0.3).mean()
+        assert result["by_chain_steps"][centres]["mean"] == pytest.approx(expected, rel=1e-5)
+    headline = result["by_chain_steps"][chain_steps]["mean"]
+    assert result["chain_steps"] == chain_steps and result["mean"] == headline
+
+
+def test_variants_flip_one_switch_each_and_code_flips_all():
+    paper = fidelity.variant_values("paper")
+    assert paper == {("model", "rate_index"): "paper", ("model", "layers"): 2,
+                     ("training", "dequantize_targets"): False,
+                     ("parzen", "chain_steps"): "sampling"}  # fmt: skip
+    code = fidelity.variant_values("code")
+    assert code == {("model", "rate_index"): "code", ("model", "layers"): 1,
+                    ("training", "dequantize_targets"): True,
+                    ("parzen", "chain_steps"): "training"}  # fmt: skip
+    for name in fidelity.SWITCH_NAMES:
+        changed = {k for k, v in fidelity.variant_values(name).items() if v != paper[k]}
+        assert len(changed) == 1
+    with pytest.raises(ValueError, match="unknown fidelity variant"):
+        fidelity.variant_values("papers")
+
+
+def test_switch_defaults_are_the_papers_text_and_the_overlay_the_code():
+    """config.yaml and the settings' defaults hold the text's values; authors-code.yaml
+    every switch's code value (parsed here from the files)."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    overlay = yaml.safe_load((REPO / "workflow/configs/authors-code.yaml").read_text())
+    assert ModelSettings().rate_index == "paper" and ModelSettings().layers == 2
+    assert TrainSettings().dequantize_targets is False
+    for switch in fidelity.SWITCHES:
+        assert config[switch.section][switch.key] == switch.paper, switch.name
+        assert overlay[switch.section][switch.key] == switch.code, switch.name
+
+
+def study(**fidelity_section):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["fidelity"] = {"enabled": True, "seeds": [0, 1, 2]} | fidelity_section
+    return config
+
+
+def test_run_tags_name_what_differs_from_the_study():
+    config = study()
+    tags = fidelity.run_tags(config)
+    # the study's own first-seed run; 3 seeds x 4 training variants (paper, 3 switches...)
+    assert "" in tags and tags[""] == {("training", "seed"): 0}
+    assert tags["_layers-1_seed2"] == {("model", "layers"): 1, ("training", "seed"): 2}
+    all_code = "_rate_index-code_layers-1_dequantize_targets-true"
+    assert tags[all_code + "_seed1"] == {
+        ("model", "rate_index"): "code", ("model", "layers"): 1,
+        ("training", "dequantize_targets"): True, ("training", "seed"): 1,
+    }  # fmt: skip
+    # 5 trained variants (the Parzen switch trains the paper's model) x 3 seeds
+    assert len(tags) == 15
+    assert len(fidelity.ablation_tags(config)) == 14  # the paper variant's seed 0 is the study's
+    runs = fidelity.ablation_runs(config)
+    assert len(runs) == 6 * 3
+    assert {tag for v, _, tag in runs if v == "parzen_centres"} == {"", "_seed1", "_seed2"}
+
+
+def test_run_tags_under_the_authors_code_overlay_flip_back_to_the_text():
+    config = study()
+    for switch in fidelity.SWITCHES:
+        config[switch.section][switch.key] = switch.code
+    tags = fidelity.run_tags(config)
+    assert tags["_rate_index-paper_layers-2_dequantize_targets-false"] == {
+        ("model", "rate_index"): "paper", ("model", "layers"): 2,
+        ("training", "dequantize_targets"): False, ("training", "seed"): 0,
+    }  # fmt: skip
+    assert ("code", 0, "") in fidelity.ablation_runs(config)
+
+
+def test_study_seeds_get_tags_and_the_disabled_ablation_none():
+    config = study(enabled=False)
+    config["training"]["seeds"] = [3, 0]
+    assert fidelity.run_tags(config) == {
+        "": {("training", "seed"): 3},
+        "_seed0": {("training", "seed"): 0},
+    }
+
+
+def write_estimates(folder, name, lower_bound, importance, sampling, training):
+    likelihood = folder / f"{name}-l.json"
+    parzen = folder / f"{name}-p.json"
+    likelihood.write_text(json.dumps({"settings": {"split": "test"},
+                                      "lower_bound": {"mean": lower_bound},
+                                      "importance": {"mean": importance}}))  # fmt: skip
+    parzen.write_text(json.dumps({"split": "test", "by_chain_steps": {
+        "sampling": {"mean": sampling}, "training": {"mean": training}}}))  # fmt: skip
+    return str(likelihood), str(parzen)
+
+
+def test_fidelity_table_takes_each_variants_parzen_centres(tmp_path):
+    rows, values = [], {}
+    for i, variant in enumerate(fidelity.VARIANTS):
+        for seed in (0, 1):
+            numbers = (100.0 + i + seed, 110.0 + i, 50.0 + seed, 70.0 + seed)
+            values[variant, seed] = numbers
+            rows.append((variant, str(seed), *write_estimates(tmp_path, f"{variant}{seed}",
+                                                              *numbers)))  # fmt: skip
+    table = fidelity_table(rows, tmp_path / "fidelity.csv")
+    read = table.set_index(["variant", "seed"])
+    for (variant, seed), (lb, is_, sampling, training) in values.items():
+        assert read.loc[(variant, seed), "test_lower_bound"] == lb
+        assert read.loc[(variant, seed), "importance_sampling"] == is_
+        expected = training if variant in ("parzen_centres", "code") else sampling
+        assert read.loc[(variant, seed), "parzen"] == expected
+    assert "model.layers: 1" in read.loc[("layers", 0), "changes"]
+    assert read.loc[("paper", 0), "changes"].startswith("none")
+    summary = fidelity_summary(table)
+    assert list(summary.index) == list(fidelity.VARIANTS)
+    assert summary.loc["code", ("test_lower_bound", "mean")] == pytest.approx(105.5)
+    assert summary.loc["code", ("test_lower_bound", "std")] == pytest.approx(
+        np.std([105, 106], ddof=1)
+    )
+
+
+def test_fidelity_caption_names_every_switch():
+    caption = (REPO / "workflow/report/fidelity.rst").read_text()
+    for switch in fidelity.SWITCHES:
+        assert f"{switch.section}.{switch.key}" in caption, switch.name
+        assert f"**{switch.name}**" in caption
