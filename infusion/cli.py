@@ -186,10 +186,10 @@ def cmd_inception(args) -> None:
     if args.reference:
         reference = _real_images(args.reference, args.reference_splits)
         source |= {"reference": args.reference, "reference_splits": args.reference_splits}
-    weights = inception.resolve_weights(args.weights)
     result = inception.score_images(
         images,
-        weights=weights,
+        weights=args.weights,
+        weights_sha256=args.weights_sha256,
         reference=reference,
         splits=settings.splits,
         batch=settings.batch,
@@ -201,10 +201,7 @@ def cmd_inception(args) -> None:
         result["inception_score_std"],
         f", FID {result[inception.FID_KEY]:.3f}" if reference is not None else "",
     )
-    write_json(
-        args.out,
-        {"settings": dataclasses.asdict(settings), "weights": str(weights), **source, **result},
-    )
+    write_json(args.out, {"settings": dataclasses.asdict(settings), **source, **result})
 
 
 def cmd_table_3_2(args) -> None:
@@ -216,7 +213,7 @@ def cmd_table_3_2(args) -> None:
 def cmd_fetch_inception_weights(args) -> None:
     from infusion.inception import fetch_weights
 
-    path = fetch_weights(args.md5, args.out, args.url or None)
+    path = fetch_weights(args.md5, args.out, args.url or None, args.weights_sha256)
     log.info("Inception weights at %s", path)
 
 
@@ -358,6 +355,12 @@ def cmd_figure(args) -> None:
 
 def add_inception_commands(commands, defaults) -> None:
     """The Inception score and FID of Table 3.2, and the download of Inception's weights."""
+    from infusion.inception import WEIGHTS_SHA256_PREFIX
+
+    sha256_help = (
+        "leading hex digits the weights' SHA-256 must have (config inception.weights_sha256; "
+        "default: the official file's, from its name)"
+    )
     p = commands.add_parser(
         "inception",
         help="Inception score and FID of samples or real images (Table 3.2)",
@@ -376,6 +379,7 @@ def add_inception_commands(commands, defaults) -> None:
         help="Inception weights file (config inception.weights; default: torch-fidelity's "
         "cached copy in torch.hub.get_dir()/checkpoints)",
     )
+    p.add_argument("--weights-sha256", default=WEIGHTS_SHA256_PREFIX, help=sha256_help)
     p.add_argument("--out", required=True, help="metrics JSON")
     S.add_arguments(p, S.InceptionSettings)
     p.set_defaults(func=cmd_inception)
@@ -385,7 +389,8 @@ def add_inception_commands(commands, defaults) -> None:
         help="download torch-fidelity's Inception weights (checksummed)",
         formatter_class=defaults,
     )
-    p.add_argument("--md5", required=True, help="MD5 of the weights file")
+    p.add_argument("--md5", help="MD5 of the weights file, checked too (config weights_md5)")
+    p.add_argument("--weights-sha256", default=WEIGHTS_SHA256_PREFIX, help=sha256_help)
     p.add_argument(
         "--url", action="append", default=[], help="URL (repeatable; default torch-fidelity's)"
     )

@@ -2,8 +2,8 @@
 
 A download streams into a temporary file beside its destination (see
 :func:`infusion.atomic.atomic_path`) and is renamed into place only after its length and
-MD5 checksum have been verified, so an interrupted or corrupt transfer never leaves a file
-that looks complete.
+checksums (the MD5, the leading digits of the SHA-256, or both) have been verified, so an
+interrupted or corrupt transfer never leaves a file that looks complete.
 """
 
 from __future__ import annotations
@@ -34,39 +34,83 @@ class _ChecksumMismatch(DownloadError):
     """The file arrived complete but with the wrong content; retrying the same URL won't help."""
 
 
-def md5sum(path: str | os.PathLike) -> str:
-    """Return the hexadecimal MD5 digest of the file at ``path``."""
-    digest = hashlib.md5()
+class Digests:
+    """The MD5 and SHA-256 of bytes fed chunk by chunk: one pass over the data gives both."""
+
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5()
+        self._sha256 = hashlib.sha256()
+
+    def update(self, chunk: bytes) -> None:
+        self._md5.update(chunk)
+        self._sha256.update(chunk)
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    def mismatch(self, md5: str | None = None, sha256_prefix: str | None = None) -> str | None:
+        """What differs from the expected ``md5`` and leading digits of the SHA-256, or None.
+
+        Each expectation that is None is not checked. The text reads "expected md5 A, got B;
+        expected sha256 prefix P, got Q" for those that fail.
+        """
+        problems = []
+        if md5 is not None and self.md5 != md5:
+            problems.append(f"expected md5 {md5}, got {self.md5}")
+        if sha256_prefix is not None and not self.sha256.startswith(sha256_prefix):
+            actual = self.sha256[: len(sha256_prefix)]
+            problems.append(f"expected sha256 prefix {sha256_prefix}, got {actual}")
+        return "; ".join(problems) or None
+
+
+def file_digests(path: str | os.PathLike) -> Digests:
+    """The :class:`Digests` of the file at ``path``."""
+    digests = Digests()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(CHUNK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
+            digests.update(block)
+    return digests
+
+
+def md5sum(path: str | os.PathLike) -> str:
+    """Return the hexadecimal MD5 digest of the file at ``path``."""
+    return file_digests(path).md5
 
 
 def download(
     name: str,
     urls: list[str],
     dest: Path,
-    md5: str,
+    md5: str | None = None,
     *,
+    sha256_prefix: str | None = None,
     timeout: float = 60,
     retries: int = 3,
     backoff: float = 1.0,
 ) -> Path:
     """Download ``name`` to ``dest`` from the first of ``urls`` that delivers it intact.
 
-    If ``dest`` already exists with checksum ``md5`` nothing is fetched. Otherwise each URL
+    Intact: of checksum ``md5`` and with a SHA-256 starting with ``sha256_prefix`` (the
+    leading hex digits torch.hub puts in its file names), each checked when given; at least
+    one must be. If ``dest`` already exists intact nothing is fetched. Otherwise each URL
     (canonical first, then mirrors; ``http(s)://`` or ``file://``) gets up to ``retries``
     attempts, sleeping ``backoff * 2**attempt`` seconds between them. A checksum mismatch or
     an HTTP 4xx answer moves on to the next URL at once, since retrying cannot fix them.
 
     Raises :class:`DownloadError` naming ``name`` and each URL with its last error when no
     URL delivers the file; a checksum mismatch is reported with the expected and actual
-    MD5. No partial or temporary file is left behind.
+    digests. No partial or temporary file is left behind.
     """
+    if md5 is None and sha256_prefix is None:
+        raise ValueError(f"{name}: no checksum given to verify the download against")
     dest = Path(dest)
     if dest.exists():
-        if md5sum(dest) == md5:
+        if file_digests(dest).mismatch(md5, sha256_prefix) is None:
             log.info("%s: already present at %s", name, dest)
             return dest
         log.warning("%s: %s has the wrong checksum; downloading it again", name, dest)
@@ -77,7 +121,7 @@ def download(
             if attempt:
                 time.sleep(backoff * 2 ** (attempt - 1))
             try:
-                _fetch(name, url, dest, md5, timeout)
+                _fetch(name, url, dest, md5, sha256_prefix, timeout)
                 return dest
             except (OSError, http.client.HTTPException, DownloadError) as err:
                 errors[url] = err
@@ -101,11 +145,13 @@ def _is_permanent(err: Exception) -> bool:
     )
 
 
-def _fetch(name: str, url: str, dest: Path, md5: str, timeout: float) -> None:
-    """Make one attempt to stream ``url`` into ``dest``, verifying length and checksum."""
+def _fetch(
+    name: str, url: str, dest: Path, md5: str | None, sha256_prefix: str | None, timeout: float
+) -> None:
+    """Make one attempt to stream ``url`` into ``dest``, verifying length and checksums."""
     log.info("%s: downloading from %s", name, url)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    digest = hashlib.md5()
+    digests = Digests()
     received = 0
     next_report = PROGRESS_EVERY_BYTES
     with atomic_path(dest) as tmp:
@@ -113,14 +159,14 @@ def _fetch(name: str, url: str, dest: Path, md5: str, timeout: float) -> None:
             announced = response.headers.get("Content-Length")
             while chunk := response.read(CHUNK_BYTES):
                 out.write(chunk)
-                digest.update(chunk)
+                digests.update(chunk)
                 received += len(chunk)
                 if received >= next_report:
                     log.info("%s: %d bytes received", name, received)
                     next_report += PROGRESS_EVERY_BYTES
         if announced is not None and received < int(announced):
             raise DownloadError(f"truncated transfer: received {received} of {announced} bytes")
-        actual = digest.hexdigest()
-        if actual != md5:
-            raise _ChecksumMismatch(f"checksum mismatch: expected md5 {md5}, got {actual}")
+        mismatch = digests.mismatch(md5, sha256_prefix)
+        if mismatch is not None:
+            raise _ChecksumMismatch(f"checksum mismatch: {mismatch}")
         log.info("%s: %d bytes received from %s, checksum verified", name, received, url)

@@ -12,7 +12,9 @@ Three parts, one job each:
 - :func:`inception_score`: the math on class probabilities (numpy), the reference definition.
 - :func:`score_images`: IS and optionally FID of uint8 images through ``torch-fidelity``.
 - :func:`fetch_weights`: the checksummed download of the Inception weights into the cache
-  that ``torch-fidelity`` reads (``torch.hub.get_dir()/checkpoints``).
+  that ``torch-fidelity`` reads (``torch.hub.get_dir()/checkpoints``); the file's SHA-256
+  must start with the digits in its torch.hub name (:data:`WEIGHTS_SHA256_PREFIX`), and so
+  must that of every weights file scored with (:func:`resolve_weights`), whatever its name.
 
 Images go in as uint8 arrays [N x C x H x W] with C = 1 (repeated to 3 channels) or 3; model
 samples (floats in [0, 1], ``pixels / 256`` as in :func:`infusion.data.to_unit_interval`) are
@@ -23,18 +25,36 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
-from infusion.download import download
+from infusion.download import download, file_digests
 
 log = logging.getLogger(__name__)
+
+
+def hub_sha256_prefix(file_name: str) -> str:
+    """The leading SHA-256 digits in a torch.hub checkpoint name: ``name-<digits>.ext``.
+
+    torch.hub names its checkpoints so (``load_state_dict_from_url(..., check_hash=True)``
+    checks them): the part after the last ``-`` and before the extension, 8 to 64 lowercase
+    hex digits. Raises ValueError naming ``file_name`` when it has none.
+    """
+    stem = file_name.rsplit(".", 1)[0]
+    digits = stem.rsplit("-", 1)[-1] if "-" in stem else ""
+    if not re.fullmatch(r"[0-9a-f]{8,64}", digits):
+        raise ValueError(f"{file_name}: no SHA-256 prefix in the name (name-<hex digits>.pth)")
+    return digits
+
 
 # torch-fidelity 0.4's converted TensorFlow Inception weights (its URL_INCEPTION_V3). The file
 # name carries the first digits of the file's SHA-256, as torch.hub names its checkpoints.
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{WEIGHTS_FILE}"
+WEIGHTS_SHA256_PREFIX = hub_sha256_prefix(WEIGHTS_FILE)  # what the official file's hash begins
+WEIGHTS_SHA256_KEY = "inception.weights_sha256"  # the config key expecting another prefix
 FEATURE_EXTRACTOR = "inception-v3-compat"
 WEIGHTS_CONFIG_KEY = "inception.weights"  # the config key naming a local copy of the weights
 IS_KEYS = ("inception_score_mean", "inception_score_std")  # torch-fidelity's result keys
@@ -134,11 +154,16 @@ def default_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
 
 
-def resolve_weights(weights: str | os.PathLike | None) -> Path:
+def resolve_weights(
+    weights: str | os.PathLike | None, sha256_prefix: str = WEIGHTS_SHA256_PREFIX
+) -> Path:
     """The weights file to load: ``weights`` if given, else torch-fidelity's cached copy.
 
     Raises FileNotFoundError naming the file expected, where to put it, and the config key
     and flag that name a local copy, when neither exists (nothing is downloaded here).
+    The file's content must have a SHA-256 starting with ``sha256_prefix`` (the official
+    file's by default), whatever the file's name: else ValueError naming the file and both
+    prefixes.
     """
     if weights is not None:
         path = Path(weights)
@@ -148,34 +173,40 @@ def resolve_weights(weights: str | os.PathLike | None) -> Path:
                 f"{WEIGHTS_CONFIG_KEY} / --weights); it should be {WEIGHTS_FILE} from "
                 f"{WEIGHTS_URL}"
             )
-        return path
-    cached = default_weights_path()
-    if not cached.is_file():
-        raise FileNotFoundError(
-            f"Inception weights not found: place {WEIGHTS_FILE} (from {WEIGHTS_URL}) at "
-            f"{cached}, e.g. with `infusion fetch-inception-weights --md5 ...`, or name a "
-            f"local copy with config key {WEIGHTS_CONFIG_KEY} (--weights)"
+    else:
+        path = default_weights_path()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Inception weights not found: place {WEIGHTS_FILE} (from {WEIGHTS_URL}) at "
+                f"{path}, e.g. with `infusion fetch-inception-weights`, or name a local copy "
+                f"with config key {WEIGHTS_CONFIG_KEY} (--weights)"
+            )
+    mismatch = file_digests(path).mismatch(sha256_prefix=sha256_prefix)
+    if mismatch is not None:
+        raise ValueError(
+            f"{path}: not the Inception weights {WEIGHTS_FILE}: {mismatch} (checked on the "
+            f"content; for other weights set config key {WEIGHTS_SHA256_KEY} / "
+            f"--weights-sha256)"
         )
-    return cached
+    return path
 
 
 def fetch_weights(
-    md5: str, dest: str | os.PathLike | None = None, urls: list[str] | None = None
+    md5: str | None = None,
+    dest: str | os.PathLike | None = None,
+    urls: list[str] | None = None,
+    sha256_prefix: str = WEIGHTS_SHA256_PREFIX,
 ) -> Path:
     """Download the Inception weights to ``dest`` (default :func:`default_weights_path`).
 
-    Uses :func:`infusion.download.download`: nothing is fetched when ``dest`` already has
-    checksum ``md5``; a transfer with another checksum leaves no file. ``urls`` defaults to
-    torch-fidelity's release URL (tests point it at a local server). Returns ``dest``.
+    Uses :func:`infusion.download.download`: the file's SHA-256 must start with
+    ``sha256_prefix`` (the digits in the official file's name) and, when ``md5`` is given,
+    its MD5 must be ``md5``; nothing is fetched when ``dest`` already passes, and a transfer
+    that fails leaves no file. ``urls`` defaults to torch-fidelity's release URL (tests point
+    it at a local server). Returns ``dest``.
     """
     dest = Path(dest) if dest is not None else default_weights_path()
-    if not md5:
-        raise ValueError(
-            f"no MD5 checksum given for {WEIGHTS_FILE}: set config key inception.weights_md5 "
-            f"(--md5) to the md5sum of the file, or download it from {WEIGHTS_URL} and place "
-            f"it at {dest}, or anywhere with that path in config key {WEIGHTS_CONFIG_KEY}"
-        )
-    return download(WEIGHTS_FILE, urls or [WEIGHTS_URL], dest, md5)
+    return download(WEIGHTS_FILE, urls or [WEIGHTS_URL], dest, md5, sha256_prefix=sha256_prefix)
 
 
 # --- scoring ------------------------------------------------------------------------------
@@ -185,6 +216,7 @@ def score_images(
     images: np.ndarray,
     *,
     weights: str | os.PathLike | None = None,
+    weights_sha256: str = WEIGHTS_SHA256_PREFIX,
     reference: np.ndarray | None = None,
     splits: int = 10,
     batch: int = 100,
@@ -195,9 +227,10 @@ def score_images(
 
     ``images`` and ``reference``: uint8 [N x C x H x W], C = 1 or 3. The images are scored in
     order (``samples_shuffle=False``) in ``splits`` splits, by torch-fidelity's
-    ``feature_extractor`` loaded from ``weights`` (see :func:`resolve_weights`) on ``device``
-    ("auto": CUDA when available). Nothing is cached on disk. Returns
-    ``{"inception_score_mean", "inception_score_std", "images", "splits"}`` plus
+    ``feature_extractor`` loaded from ``weights`` (see :func:`resolve_weights`, which checks
+    that their SHA-256 starts with ``weights_sha256``) on ``device`` ("auto": CUDA when
+    available). Nothing is cached on disk. Returns ``{"inception_score_mean",
+    "inception_score_std", "images", "splits", "weights"}`` (the file used) plus
     ``{"frechet_inception_distance", "reference_images"}`` with a reference.
     """
     import torch
@@ -208,7 +241,10 @@ def score_images(
         inputs["input2"] = _dataset(reference)
     if not 1 <= splits <= len(images):
         raise ValueError(f"splits must lie in [1, {len(images)} images], got {splits}")
-    path = resolve_weights(weights) if feature_extractor == FEATURE_EXTRACTOR else weights
+    if feature_extractor == FEATURE_EXTRACTOR:
+        path = resolve_weights(weights, weights_sha256)
+    else:
+        path = weights
     cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for but CUDA is not available")
@@ -237,6 +273,7 @@ def score_images(
         verbose=True,  # torch-fidelity's progress bar on stderr
     )
     result = {key: metrics[key] for key in IS_KEYS} | {"images": len(images), "splits": splits}
+    result["weights"] = None if path is None else str(path)
     if reference is not None:
         result |= {FID_KEY: metrics[FID_KEY], "reference_images": len(reference)}
     return result

@@ -12,6 +12,7 @@ from infusion.download import DownloadError, download, md5sum
 
 PAYLOAD = bytes(range(256)) * 64
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
+PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
 WRONG_MD5 = "0" * 32
 
 
@@ -127,3 +128,43 @@ def test_existing_corrupt_file_is_replaced(server, tmp_path):
     dest.write_bytes(b"stale")
     _get([f"{base}/good.bin"], dest)
     assert dest.read_bytes() == PAYLOAD
+
+
+def test_sha256_prefix_alone_verifies_a_download(server, tmp_path):
+    base, _ = server
+    dest = tmp_path / "payload.bin"
+    download("payload.bin", [f"{base}/good.bin"], dest, sha256_prefix=PAYLOAD_SHA256[:8])
+    assert dest.read_bytes() == PAYLOAD
+    assert [p.name for p in tmp_path.iterdir()] == ["payload.bin"]
+
+
+def test_sha256_prefix_mismatch_names_both_prefixes_and_leaves_nothing(server, tmp_path):
+    base, requests = server
+    wrong = "6726825d"
+    assert not PAYLOAD_SHA256.startswith(wrong)
+    with pytest.raises(DownloadError) as info:
+        download("payload.bin", [f"{base}/good.bin"], tmp_path / "payload.bin",
+                 PAYLOAD_MD5, sha256_prefix=wrong, retries=2, backoff=0)  # fmt: skip
+    message = str(info.value)
+    assert f"expected sha256 prefix {wrong}, got {PAYLOAD_SHA256[:8]}" in message
+    assert "md5" not in message, "the MD5 matched: only the SHA-256 is reported"
+    assert requests == ["/good.bin"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_file_with_the_right_md5_but_another_sha256_is_replaced(server, tmp_path):
+    base, requests = server
+    dest = tmp_path / "payload.bin"
+    dest.write_bytes(PAYLOAD)
+    download("payload.bin", [f"{base}/good.bin"], dest, PAYLOAD_MD5,
+             sha256_prefix=PAYLOAD_SHA256[:8])  # fmt: skip
+    assert requests == []
+    with pytest.raises(DownloadError, match="expected sha256 prefix"):
+        download("payload.bin", [f"{base}/good.bin"], dest, PAYLOAD_MD5,
+                 sha256_prefix="0" * 8, retries=1)  # fmt: skip
+    assert requests == ["/good.bin"], "the present file failed its SHA-256: fetched again"
+
+
+def test_a_download_needs_some_checksum(tmp_path):
+    with pytest.raises(ValueError, match="payload.bin: no checksum"):
+        download("payload.bin", ["file:///nowhere"], tmp_path / "payload.bin")

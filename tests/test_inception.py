@@ -189,6 +189,7 @@ def test_random_weight_inception_cli_gives_finite_is_and_fid(random_weights, tmp
             ["--log-level", "WARNING", "inception", "--samples", str(tmp_path / "samples.npz")]
             + ["--reference", str(tmp_path / "data.npz"), "--reference-splits", "train", "valid"]
             + ["--weights", str(random_weights), "--images", "4", "--splits", "2"]
+            + ["--weights-sha256", hashlib.sha256(random_weights.read_bytes()).hexdigest()[:8]]
             + ["--batch", "4", "--device", "cpu", "--out", str(out)]
         )
     result = json.loads(out.read_text())
@@ -252,15 +253,26 @@ def test_inception_command_rejects_bad_inputs(flags, message, digits_npz, tmp_pa
 
 PAYLOAD = bytes(range(256)) * 16
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
+PAYLOAD_PREFIX = hashlib.sha256(PAYLOAD).hexdigest()[:8]  # what a hub name would carry
+SERVED = f"weights-test-{PAYLOAD_PREFIX}.pth"
+
+
+def test_official_weights_name_gives_the_sha256_prefix_torch_hub_checks():
+    assert inception.WEIGHTS_SHA256_PREFIX == "6726825d"  # torch-fidelity's release name
+    assert inception.hub_sha256_prefix("resnet18-f37072fd.pth") == "f37072fd"  # torchvision's
+    assert inception.hub_sha256_prefix(SERVED) == PAYLOAD_PREFIX
+    for name in ("weights.pth", "weights-inception.pth", "model-6726825.pth"):
+        with pytest.raises(ValueError, match=f"{name}: no SHA-256 prefix"):
+            inception.hub_sha256_prefix(name)
 
 
 @pytest.fixture
 def server():
-    """A local HTTP server serving ``/weights.pth``; yields its base URL."""
+    """A local HTTP server serving ``/SERVED``; yields its base URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
-            if self.path != "/weights.pth":
+            if self.path != f"/{SERVED}":
                 self.send_error(404)
                 return
             self.send_response(200)
@@ -275,32 +287,64 @@ def server():
         yield url
 
 
-def test_fetch_weights_lands_in_the_cache_torch_fidelity_reads(server, tmp_path, monkeypatch):
+def test_fetch_weights_needs_no_md5_and_lands_in_the_cache_torch_fidelity_reads(
+    server, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    path = inception.fetch_weights(PAYLOAD_MD5, urls=[f"{server}/weights.pth"])
+    expected = inception.hub_sha256_prefix(SERVED)
+    path = inception.fetch_weights(urls=[f"{server}/{SERVED}"], sha256_prefix=expected)
     assert path == inception.default_weights_path()
     assert path.read_bytes() == PAYLOAD
-    assert inception.resolve_weights(None) == path
+    assert inception.resolve_weights(None, PAYLOAD_PREFIX) == path
 
 
-def test_fetch_weights_with_a_bad_checksum_leaves_no_file(server, tmp_path):
+def test_fetch_weights_of_another_sha256_or_md5_leaves_no_file(server, tmp_path):
     dest = tmp_path / "cache" / inception.WEIGHTS_FILE
-    with pytest.raises(DownloadError, match="checksum mismatch"):
-        inception.fetch_weights("0" * 32, dest, urls=[f"{server}/weights.pth"])
+    url = f"{server}/{SERVED}"
+    with pytest.raises(DownloadError) as error:
+        inception.fetch_weights(dest=dest, urls=[url])  # the official file's prefix expected
+    assert f"expected sha256 prefix 6726825d, got {PAYLOAD_PREFIX}" in str(error.value)
     assert list(dest.parent.iterdir()) == []
-    with pytest.raises(ValueError, match="inception.weights_md5"):
-        inception.fetch_weights("", dest)
-    with pytest.raises(ValueError, match=f"place it at {dest}"):
-        inception.fetch_weights("", dest)
+    with pytest.raises(DownloadError, match=f"expected md5 {'0' * 32}, got {PAYLOAD_MD5}"):
+        inception.fetch_weights("0" * 32, dest, [url], sha256_prefix=PAYLOAD_PREFIX)
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_local_weights_are_checked_by_content_whatever_their_name(tmp_path, digits_npz, caplog):
+    copy = tmp_path / "my-inception-copy.pth"
+    copy.write_bytes(PAYLOAD)
+    assert inception.resolve_weights(copy, PAYLOAD_PREFIX) == copy
+    with pytest.raises(ValueError) as error:
+        inception.resolve_weights(copy)  # the official file's prefix expected
+    message = str(error.value)
+    assert str(copy) in message
+    assert f"expected sha256 prefix 6726825d, got {PAYLOAD_PREFIX}" in message
+    assert "inception.weights_sha256" in message
+    hub_named = tmp_path / inception.WEIGHTS_FILE  # the official name does not make it pass
+    hub_named.write_bytes(PAYLOAD)
+    with pytest.raises(ValueError, match="expected sha256 prefix 6726825d"):
+        inception.resolve_weights(hub_named)
+
+    out = tmp_path / "inception.json"
+    command = ["inception", "--data", str(digits_npz), "--images", "20", "--out", str(out)]
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--weights", str(copy)])
+    assert stop.value.code == 1 and str(copy) in caplog.text and "6726825d" in caplog.text
+    assert not out.exists()
 
 
 def test_fetch_command_downloads_to_the_cache_or_to_out(server, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    command = ["fetch-inception-weights", "--md5", PAYLOAD_MD5, "--url", f"{server}/weights.pth"]
-    main(command)
+    command = ["fetch-inception-weights", "--url", f"{server}/{SERVED}"]
+    main([*command, "--weights-sha256", PAYLOAD_PREFIX])
     assert inception.default_weights_path().read_bytes() == PAYLOAD
-    main([*command, "--out", str(tmp_path / "weights.pth")])
+    main([*command, "--weights-sha256", PAYLOAD_PREFIX, "--md5", PAYLOAD_MD5]
+         + ["--out", str(tmp_path / "weights.pth")])  # fmt: skip
     assert md5sum(tmp_path / "weights.pth") == PAYLOAD_MD5
+    for wrong in (["--out"], ["--weights-sha256", PAYLOAD_PREFIX, "--md5", "0" * 32, "--out"]):
+        with pytest.raises(SystemExit):  # the official file's SHA-256 expected; a wrong MD5
+            main([*command, *wrong, str(tmp_path / "wrong.pth")])
+        assert not (tmp_path / "wrong.pth").exists()
 
 
 # --- Table 3.2 ----------------------------------------------------------------------------

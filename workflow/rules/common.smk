@@ -7,7 +7,7 @@ import shlex
 
 from infusion.config import enabled_datasets, validate_config
 from infusion.fidelity import ablation_runs, run_tags, seed_tags
-from infusion.inception import WEIGHTS_FILE, WEIGHTS_URL
+from infusion.inception import WEIGHTS_FILE, WEIGHTS_SHA256_PREFIX, WEIGHTS_URL
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -125,6 +125,17 @@ def inception_weights():
     return config["inception"]["weights"] or INCEPTION_DOWNLOAD
 
 
+def inception_sha256():
+    """The leading SHA-256 digits the weights must have: config, else the official file's."""
+    return config["inception"]["weights_sha256"] or WEIGHTS_SHA256_PREFIX
+
+
+def inception_md5_flag():
+    """--md5 with config inception.weights_md5 for the fetch, nothing when it is null."""
+    md5 = config["inception"]["weights_md5"]
+    return f"--md5 {md5}" if md5 else ""
+
+
 def check_inception_weights():
     """A configured copy of the Inception weights that is missing stops the planning, naming
     the file to place there (inception.weights is null by default: no check then)."""
@@ -132,7 +143,7 @@ def check_inception_weights():
     if output_dataset("table3.2") and path and not os.path.exists(path):
         raise ValueError(
             f"config key 'inception.weights': {path} not found. Place {WEIGHTS_FILE} (from"
-            f" {WEIGHTS_URL}) there, or set it to null and give inception.weights_md5."
+            f" {WEIGHTS_URL}) there, or set it to null to download it."
         )
 
 

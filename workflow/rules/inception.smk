@@ -8,8 +8,8 @@ localrules:
     table_3_2,
 
 
-# Downloads run where snakemake runs; with no config inception.weights_md5 (and no local
-# copy in inception.weights) this job, scheduled first, stops the run saying what to do.
+# Downloads run where snakemake runs (no local copy in inception.weights); the file's
+# SHA-256 must start with inception_sha256(), its MD5 be inception.weights_md5 if set.
 rule fetch_inception_weights:
     output:
         INCEPTION_DOWNLOAD,
@@ -19,9 +19,11 @@ rule fetch_inception_weights:
     conda:
         "../envs/infusion.yaml"
     params:
-        md5=config["inception"]["weights_md5"] or "''",
+        sha256=inception_sha256(),
+        md5=inception_md5_flag(),
     shell:
-        "infusion fetch-inception-weights --md5 {params.md5} --out {output} > {log} 2>&1"
+        "infusion fetch-inception-weights --weights-sha256 {params.sha256} {params.md5}"
+        " --out {output} > {log} 2>&1"
 
 
 rule inception:
@@ -41,11 +43,16 @@ rule inception:
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         splits=" ".join(config["inception"]["real_splits"]),
-        settings=flags("inception", omit=("weights", "weights_md5", "real_splits")),
+        sha256=inception_sha256(),
+        settings=flags(
+            "inception",
+            omit=("weights", "weights_md5", "weights_sha256", "real_splits"),
+        ),
     shell:
         "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
         " inception --samples {input.samples} --reference {input.data}"
         " --reference-splits {params.splits} --weights {input.weights}"
+        " --weights-sha256 {params.sha256}"
         " --out {output} {params.settings} > {log} 2>&1"
 
 
@@ -65,11 +72,16 @@ rule inception_real:
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         splits=" ".join(config["inception"]["real_splits"]),
-        settings=flags("inception", omit=("weights", "weights_md5", "real_splits")),
+        sha256=inception_sha256(),
+        settings=flags(
+            "inception",
+            omit=("weights", "weights_md5", "weights_sha256", "real_splits"),
+        ),
     shell:
         "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
         " inception --data {input.data} --data-splits {params.splits}"
-        " --weights {input.weights} --out {output} {params.settings} > {log} 2>&1"
+        " --weights {input.weights} --weights-sha256 {params.sha256}"
+        " --out {output} {params.settings} > {log} 2>&1"
 
 
 rule table_3_2:
