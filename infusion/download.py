@@ -8,6 +8,7 @@ that looks complete.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import logging
@@ -16,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import BinaryIO
 
 from infusion.atomic import atomic_path
 
@@ -36,10 +38,27 @@ class _ChecksumMismatch(DownloadError):
 
 def md5sum(path: str | os.PathLike) -> str:
     """Return the hexadecimal MD5 digest of the file at ``path``."""
-    digest = hashlib.md5()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK_BYTES), b""):
-            digest.update(block)
+        return _stream_md5(f)
+
+
+def gunzipped_md5sum(path: str | os.PathLike) -> str:
+    """Return the hexadecimal MD5 digest of the decompressed content of the gzip file ``path``.
+
+    It identifies the content whatever the compression (level, header time stamp), e.g. a
+    copy re-compressed by a packager. ``ValueError`` naming the file if it is not gzip.
+    """
+    try:
+        with gzip.open(path, "rb") as f:
+            return _stream_md5(f)
+    except (OSError, EOFError) as err:
+        raise ValueError(f"{path}: not a readable gzip file ({err})") from err
+
+
+def _stream_md5(f: BinaryIO) -> str:
+    digest = hashlib.md5()
+    for block in iter(lambda: f.read(CHUNK_BYTES), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 
