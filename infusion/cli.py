@@ -35,8 +35,27 @@ GPU_COMMANDS = ("train", "evaluate", "sample", "inpaint", "inception", "cost")
 def cmd_prepare(args) -> None:
     from infusion.data import prepare
 
-    path = prepare(args.dataset, Path(args.out), Path(args.cache), args.url, args.path)
+    path = prepare(
+        args.dataset,
+        Path(args.out),
+        Path(args.cache),
+        args.url,
+        args.path,
+        _file_checksums(args.md5, "--md5"),
+        _file_checksums(args.content_md5, "--content-md5"),
+    )
     log.info("prepared %s -> %s", args.dataset, path)
+
+
+def _file_checksums(pairs: list[str], flag: str) -> dict[str, str]:
+    """``["FILE=MD5", ...]`` -> ``{FILE: MD5}``; ``ValueError`` naming ``flag`` otherwise."""
+    checksums = {}
+    for pair in pairs:
+        filename, sep, md5 = pair.partition("=")
+        if not (sep and filename and md5):
+            raise ValueError(f"{flag} {pair!r}: expected FILE=MD5")
+        checksums[filename] = md5
+    return checksums
 
 
 def cmd_train(args) -> None:
@@ -511,7 +530,24 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable, tried in order; default: $INFUSION_<DATASET>_URLS, else the official)",
     )
     p.add_argument(
-        "--path", help="a local file or folder to read instead (celeba: a folder; tfd: the .mat)"
+        "--path",
+        help="a local file or folder to read instead (celeba, mnist, fashionmnist: a folder;"
+        " tfd: the .mat)",
+    )
+    p.add_argument(
+        "--md5",
+        action="append",
+        default=[],
+        metavar="FILE=MD5",
+        help="replace the published MD5 of a raw file (repeatable)",
+    )
+    p.add_argument(
+        "--content-md5",
+        action="append",
+        default=[],
+        metavar="FILE=MD5",
+        help="replace the MD5 of a gzip file's decompressed content, by which a local copy"
+        " compressed anew is recognised (repeatable)",
     )
     p.set_defaults(func=cmd_prepare)
 

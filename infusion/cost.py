@@ -52,6 +52,7 @@ from infusion import fidelity
 
 SPLIT_SIZES = {  # train / valid / test examples of each prepared dataset (infusion.data)
     "mnist": {"train": 50000, "valid": 10000, "test": 10000},
+    "fashionmnist": {"train": 50000, "valid": 10000, "test": 10000},
     "mnist5k": {"train": 4000, "valid": 500, "test": 500},
     "digits": {"train": 1197, "valid": 300, "test": 300},
     "shapes16": {"train": 500, "valid": 100, "test": 100},

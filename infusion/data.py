@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import logging
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +45,9 @@ class DatasetSpec:
     ``default_urls`` is ``None`` for a dataset that is never downloaded, else its default
     base URLs (empty: only URLs the user gives). ``local`` describes the local file or
     folder the dataset can be read from (flag ``--path``, config key ``data.<name>.path``);
-    empty when it takes none.
+    empty when it takes none. ``checksummed`` names the raw files whose checksums the user
+    may replace (flags ``--md5`` and ``--content-md5``, config keys ``data.<name>.md5`` and
+    ``data.<name>.content_md5``).
     """
 
     name: str
@@ -54,6 +56,7 @@ class DatasetSpec:
     prepare: Preparer
     default_urls: tuple[str, ...] | None = None
     local: str = ""
+    checksummed: tuple[str, ...] = ()
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -80,20 +83,34 @@ def source_for(
     cache_dir: Path,
     urls: Sequence[str] | None = None,
     path: str | Path | None = None,
+    md5: Mapping[str, str] | None = None,
+    content_md5: Mapping[str, str] | None = None,
 ) -> Source:
     """Where dataset ``name`` is read from, checked before any work (and by the workflow).
 
     ``urls`` replace the dataset's default base URLs; without them the environment variable
     ``INFUSION_<NAME>_URLS`` (comma-separated) does, e.g. ``INFUSION_MNIST_URLS``. ``path``
-    is a local file or folder. Raises ``ValueError`` for a kind of source the dataset does
-    not take, and ``FileNotFoundError``, saying what to place where, for a local path that
-    does not exist or a dataset left without any source.
+    is a local file or folder. ``md5`` and ``content_md5`` map file names to checksums
+    replacing the preparer's (see :class:`infusion.sources.Source`). Raises ``ValueError``
+    for a kind of source the dataset does not take or a file it does not read, and
+    ``FileNotFoundError``, saying what to place where, for a local path that does not exist
+    or a dataset left without any source.
     """
     spec = dataset_spec(name)
     if urls and spec.default_urls is None:
         raise ValueError(f"dataset {name!r} is never downloaded; it takes no URLs")
     if path and not spec.local:
         raise ValueError(f"dataset {name!r} takes no local path")
+    md5, content_md5 = dict(md5 or {}), dict(content_md5 or {})
+    unknown = sorted(set(md5) - set(spec.checksummed)) + sorted(
+        set(content_md5) - set(spec.checksummed)
+    )
+    if unknown:
+        known = ", ".join(spec.checksummed) or "none"
+        raise ValueError(
+            f"dataset {name!r} reads no file named {unknown[0]!r} (config keys data.{name}.md5"
+            f" and data.{name}.content_md5; its checksummed files: {known})"
+        )
     resolved = [] if spec.default_urls is None else base_urls(name, spec.default_urls, urls)
     if path:
         if not Path(path).exists():
@@ -103,7 +120,7 @@ def source_for(
                 f" data.{name}.path; flag --path), or set data.{name}.enabled: false"
                 f" to skip {name}."
             )
-        return Source(Path(cache_dir), tuple(resolved), Path(path))
+        return Source(Path(cache_dir), tuple(resolved), Path(path), md5, content_md5)
     if spec.local and not resolved:
         downloads = (
             f", or base URLs serving its files in data.{name}.urls (flag --url"
@@ -115,7 +132,7 @@ def source_for(
             f"{name}: no source given. Set the config key data.{name}.path (flag --path) to"
             f" {spec.local}{downloads}, or set data.{name}.enabled: false to skip {name}."
         )
-    return Source(Path(cache_dir), tuple(resolved))
+    return Source(Path(cache_dir), tuple(resolved), None, md5, content_md5)
 
 
 def prepare(
@@ -124,16 +141,19 @@ def prepare(
     cache_dir: Path,
     urls: Sequence[str] | None = None,
     path: str | Path | None = None,
+    md5: Mapping[str, str] | None = None,
+    content_md5: Mapping[str, str] | None = None,
 ) -> Path:
     """Prepare dataset ``name`` and write its splits atomically to ``out`` (an ``.npz``).
 
     ``cache_dir`` holds downloaded source files; ``urls`` (base URLs replacing the dataset's
     defaults; tests point them at ``file://`` or ``http://127.0.0.1``) and ``path`` (a local
-    file or folder) say where the raw files are (see :func:`source_for`). Nothing is written
-    unless every split is read and checked. The result is deterministic.
+    file or folder) say where the raw files are, ``md5`` and ``content_md5`` replace
+    checksums of named files (see :func:`source_for`). Nothing is written unless every
+    split is read and checked. The result is deterministic.
     """
     spec = dataset_spec(name)
-    splits = spec.prepare(source_for(name, cache_dir, urls, path))
+    splits = spec.prepare(source_for(name, cache_dir, urls, path, md5, content_md5))
     _check_splits(splits, f"dataset {name!r}", spec.shape)
     write_npz(out, **{split: splits[split] for split in SPLITS})
     sizes = ", ".join(f"{split} {len(splits[split])}" for split in SPLITS)
@@ -196,20 +216,41 @@ def dequantize(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (x + noise.to(x.device) / 256).clamp(max=below_one)
 
 
-# --- MNIST (LeCun et al.): 50,000 / 10,000 / 10,000 -----------------------------------------
+# --- MNIST (LeCun et al.) and Fashion-MNIST (Xiao et al.): 50,000 / 10,000 / 10,000 ----------
+# Both are IDX files of the same names: the training images (split in order into train and
+# valid, as the authors' code splits MNIST) and the test images.
 
+IDX_TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+IDX_TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
+IDX_FILES = (IDX_TRAIN_IMAGES, IDX_TEST_IMAGES)
 MNIST_BASE_URLS = (
     "https://yann.lecun.com/exdb/mnist/",
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 )
-# Published checksums of the gzipped image files, as in torchvision/datasets/mnist.py.
+# Published checksums of the gzipped image files, as in torchvision/datasets/mnist.py. The
+# checksums of their decompressed content are not recorded: no MNIST file was at hand to
+# compute them (a re-compressed copy can be given them with data.mnist.content_md5).
 MNIST_MD5 = {
-    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    IDX_TRAIN_IMAGES: "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    IDX_TEST_IMAGES: "9fb629c4189551a2d022fa330f9573f3",
 }
-MNIST_TRAIN_SIZE = 50_000
-MNIST_VALID_SIZE = 10_000
+FASHION_MNIST_BASE_URLS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+# Published checksums of the gzipped image files (README of zalandoresearch/fashion-mnist).
+FASHION_MNIST_MD5 = {
+    IDX_TRAIN_IMAGES: "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    IDX_TEST_IMAGES: "bef4ecab320f06d8554ea6380940ec79",
+}
+# Ours: checksums of the decompressed content, computed from the files of Debian's package
+# dataset-fashion-mnist (0.0~git20200523.55506a9-1), which were compressed anew when it was
+# built, so that their own MD5s (cf8536b0..., f78720b4...) are not the published ones.
+FASHION_MNIST_CONTENT_MD5 = {
+    IDX_TRAIN_IMAGES: "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+    IDX_TEST_IMAGES: "8181f5470baa50b63fa0f6fddb340f0a",
+}
+IDX_TRAIN_SIZE = 50_000
+IDX_VALID_SIZE = 10_000
 IDX_UBYTE_3D_MAGIC = 0x00000803
+IDX_FOLDER = f"a folder holding {IDX_TRAIN_IMAGES} and {IDX_TEST_IMAGES}"
 
 
 def read_idx_images(path: Path) -> np.ndarray:
@@ -235,18 +276,31 @@ def read_idx_images(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, 1, height, width)
 
 
-def _prepare_mnist(source: Source) -> Splits:
-    """Download the official image files; split the training set 50,000 / 10,000 in order."""
-    images = {name: read_idx_images(source.fetch(name, md5)) for name, md5 in MNIST_MD5.items()}
-    train = images["train-images-idx3-ubyte.gz"]
-    expected = MNIST_TRAIN_SIZE + MNIST_VALID_SIZE
-    if len(train) != expected:
-        raise ValueError(f"train-images-idx3-ubyte.gz: {len(train)} images, expected {expected}")
-    return {
-        "train": train[:MNIST_TRAIN_SIZE],
-        "valid": train[MNIST_TRAIN_SIZE:],
-        "test": images["t10k-images-idx3-ubyte.gz"],
+def _prepare_idx(source: Source, md5: dict[str, str], content_md5: dict[str, str]) -> Splits:
+    """Read the image files (downloaded, or from a local folder); split the training set
+    50,000 / 10,000 in order. ``md5``: published checksums of the files; ``content_md5``:
+    of their decompressed content (see :meth:`infusion.sources.Source.gzip_file`)."""
+    images = {
+        name: read_idx_images(source.gzip_file(name, md5[name], content_md5.get(name)))
+        for name in IDX_FILES
     }
+    train = images[IDX_TRAIN_IMAGES]
+    expected = IDX_TRAIN_SIZE + IDX_VALID_SIZE
+    if len(train) != expected:
+        raise ValueError(f"{IDX_TRAIN_IMAGES}: {len(train)} images, expected {expected}")
+    return {
+        "train": train[:IDX_TRAIN_SIZE],
+        "valid": train[IDX_TRAIN_SIZE:],
+        "test": images[IDX_TEST_IMAGES],
+    }
+
+
+def _prepare_mnist(source: Source) -> Splits:
+    return _prepare_idx(source, MNIST_MD5, {})
+
+
+def _prepare_fashion_mnist(source: Source) -> Splits:
+    return _prepare_idx(source, FASHION_MNIST_MD5, FASHION_MNIST_CONTENT_MD5)
 
 
 # --- Small offline datasets ------------------------------------------------------------------
@@ -319,6 +373,19 @@ register(
         "MNIST, 50k/10k/10k as in the paper",
         _prepare_mnist,
         default_urls=MNIST_BASE_URLS,
+        local=IDX_FOLDER,
+        checksummed=IDX_FILES,
+    )
+)
+register(
+    DatasetSpec(
+        "fashionmnist",
+        (1, 28, 28),
+        "Fashion-MNIST (Zalando), 50k/10k/10k as MNIST",
+        _prepare_fashion_mnist,
+        default_urls=FASHION_MNIST_BASE_URLS,
+        local=IDX_FOLDER,
+        checksummed=IDX_FILES,
     )
 )
 register(

@@ -8,6 +8,7 @@ interrupted or corrupt transfer never leaves a file that looks complete.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import logging
@@ -16,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import BinaryIO
 
 from infusion.atomic import atomic_path
 
@@ -68,18 +70,35 @@ class Digests:
         return "; ".join(problems) or None
 
 
+def _stream_digests(f: BinaryIO) -> Digests:
+    digests = Digests()
+    for block in iter(lambda: f.read(CHUNK_BYTES), b""):
+        digests.update(block)
+    return digests
+
+
 def file_digests(path: str | os.PathLike) -> Digests:
     """The :class:`Digests` of the file at ``path``."""
-    digests = Digests()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK_BYTES), b""):
-            digests.update(block)
-    return digests
+        return _stream_digests(f)
 
 
 def md5sum(path: str | os.PathLike) -> str:
     """Return the hexadecimal MD5 digest of the file at ``path``."""
     return file_digests(path).md5
+
+
+def gunzipped_md5sum(path: str | os.PathLike) -> str:
+    """Return the hexadecimal MD5 digest of the decompressed content of the gzip file ``path``.
+
+    It identifies the content whatever the compression (level, header time stamp), e.g. a
+    copy re-compressed by a packager. ``ValueError`` naming the file if it is not gzip.
+    """
+    try:
+        with gzip.open(path, "rb") as f:
+            return _stream_digests(f).md5
+    except (OSError, EOFError) as err:
+        raise ValueError(f"{path}: not a readable gzip file ({err})") from err
 
 
 def download(

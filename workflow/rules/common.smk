@@ -216,11 +216,16 @@ def local_source(wildcards):
 
 
 def source_flags(wildcards):
-    """--url and --path flags of `infusion prepare` from the config's `data` entry."""
+    """--url, --path, --md5 and --content-md5 flags of `infusion prepare` from the config's
+    `data` entry."""
     settings = data_settings(wildcards.dataset)
     flags = [f"--url {shlex.quote(url)}" for url in settings.get("urls") or []]
     if settings.get("path"):
         flags.append(f"--path {shlex.quote(settings['path'])}")
+    for key in ("md5", "content_md5"):
+        for filename, md5 in (settings.get(key) or {}).items():
+            option = key.replace("_", "-")
+            flags.append(f"--{option} {shlex.quote(f'{filename}={md5}')}")
     return " ".join(flags)
 
 
