@@ -160,12 +160,19 @@ def test_robust_ylim_ignores_a_diverging_minority():
     assert -1000 < low < 500 and high > 1500
 
 
-def test_grid_means(tmp_path):
+def test_grid_means_show_each_run_s_first_means_grouped_by_panel(tmp_path):
+    """Table A.1's pictures: one row per grid point, panel (a) above (b) whatever the file's
+    order, each row its run's first ``per_row`` means; read back from the PNG."""
+    per_row = 3
+    levels = distinct_grays(2 * per_row).reshape(2, per_row)  # row 0: panel a, row 1: b
     rows = []
-    for i, (panel, rate, paper) in enumerate([("b", 0.01, 910.19), ("a", 0.0, np.nan)]):
+    for i, (panel, rate, paper, shown) in enumerate([("b", 0.01, 910.19, levels[1]),
+                                                     ("a", 0.0, np.nan, levels[0])]):  # fmt: skip
         run = tmp_path / f"run{i}"
         run.mkdir()
-        write_samples(run / "samples.npz")
+        means = np.full((per_row + 2, D), HIDDEN)
+        means[:per_row] = shown[:, None]
+        np.savez(run / "samples.npz", shape=np.array(SHAPE), means=means)
         rows.append((panel, 5, rate, 0.0, rate, 3, 800.0, 790.0, paper, 790.0 - paper, run))
     columns = (
         "panel steps alpha0 omega rate best_epoch best_valid_lower_bound test_lower_bound "
@@ -173,8 +180,11 @@ def test_grid_means(tmp_path):
     )
     pd.DataFrame(rows, columns=columns.split()).to_csv(tmp_path / "grid.csv", index=False)
     out = tmp_path / "figs" / "tableA.1.png"
-    figures.grid_means(tmp_path / "grid.csv", out, per_row=6)
+    figures.grid_means(tmp_path / "grid.csv", out, per_row=per_row)
     check_png(out)
+    found = cells(out, levels.ravel())
+    assert_laid_out(found, 2, per_row)
+    assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]  # means past per_row not drawn
 
 
 def test_constant_vs_increasing(tmp_path):
