@@ -224,15 +224,24 @@ def test_nearest_training_images_finds_exact_copies():
     )
 
 
-def test_nearest_neighbours(tmp_path):
-    data = {
-        split: RNG.integers(0, 256, (n, *SHAPE), dtype=np.uint8)
-        for split, n in [("train", 40), ("valid", 5), ("test", 5)]
-    }
+def test_nearest_neighbours_pair_each_sample_with_its_closest_training_image(tmp_path):
+    """Fig 3.5: each shown sample beside the training image nearest to it (pixels / 256),
+    read back from the PNG; a third sample (not shown) and decoy training images."""
+    samples, partners = np.array([0.2, 0.5]), np.array([0.26, 0.56])  # nearest: +0.06
+    decoys = np.array([0.02, 0.38, 0.7])  # farther from either sample than its partner
+    train = np.round(np.concatenate([decoys, partners[::-1]]) * 256).astype(np.uint8)
+    data = {"train": np.repeat(train, D).reshape(-1, *SHAPE)}
+    data |= {split: data["train"][:2] for split in ("valid", "test")}
     np.savez(tmp_path / "digits.npz", **data)
+    means = np.repeat(np.r_[samples, HIDDEN], D).reshape(3, D)
+    np.savez(tmp_path / "s.npz", shape=np.array(SHAPE), means=means)
     out = tmp_path / "fig3.5.png"
-    figures.nearest_neighbours(write_samples(tmp_path / "s.npz"), tmp_path / "digits.npz", out, 7)
+    figures.nearest_neighbours(tmp_path / "s.npz", tmp_path / "digits.npz", out, n=2)
     check_png(out)
+    shown = np.stack([samples, np.round(partners * 256) / 256], axis=1)  # [sample, nearest]
+    found = cells(out, shown.ravel())
+    assert_laid_out(found, 2, 2)
+    assert all(count < 0.1 * found[0][2] for *_, count in cells(out, [HIDDEN, *decoys]))
 
 
 def test_rgb_samples_render(tmp_path):
