@@ -1,21 +1,26 @@
 """The infusion mixture density, the infusion rate, and the sampling chain."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 from conftest import tiny_model
+from reference import NoiseFeeder, NumpyMLP, infusion_chain
 from scipy import stats
 
 from infusion.chains import (
+    infuse,
     infusion_rate,
     infusion_rates,
     sampling_chain,
     walk_infusion_chain,
 )
 from infusion.densities import gaussian_log_density, infusion_log_density, infusion_log_ratio_sum
-from infusion.networks import POPULATION, set_batch_norm_mode
+from infusion.networks import BATCH, POPULATION, set_batch_norm_mode
+from infusion.sampling import sample_chains
+from infusion.settings import SampleSettings
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.03, 0.5, 1.0])
@@ -76,20 +81,100 @@ def test_infusion_rate_schedule_is_increasing_and_clipped():
     )
 
 
-def test_fraction_of_infused_pixels_matches_alpha():
-    model = tiny_model(dim=50, steps=5, alpha0=0.05, omega=0.15)
-    x = torch.rand(2000, 50)
+def test_infuse_draws_the_two_component_mixture():
+    """Per pixel: with probability alpha a draw from N(x, 1e-4), else one from N(mean, var).
+    The infused fraction within 5 standard errors of alpha; each component's standardised
+    draws pass a Kolmogorov-Smirnov test against N(0, 1)."""
+    n, alpha = 200_000, 0.3
     generator = torch.Generator().manual_seed(0)
+    mean, x = torch.rand(n, generator=generator), torch.rand(n, generator=generator)
+    var = torch.rand(n, generator=generator) * 0.1 + 1e-4
+    z, infused = infuse(mean, var, x, alpha, 1e-4, generator)
+    assert abs(infused.double().mean().item() - alpha) < 5 * math.sqrt(alpha * (1 - alpha) / n)
+    from_target = ((z - x) / 0.01)[infused].double().numpy()
+    from_model = ((z - mean) / var.sqrt())[~infused].double().numpy()
+    for standardised in (from_target, from_model):
+        assert stats.kstest(standardised, "norm").pvalue > 1e-3
+
+
+def randomised_batch_norms(model, seed=5):
+    """Give every step its own random batch-norm parameters and population statistics."""
+    generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        steps = [s for s in walk_infusion_chain(model, x, generator) if s.z is not None]
-    assert len(steps) == 5
-    for s in steps:
-        n = s.infused.numel()
-        fraction = s.infused.float().mean().item()
-        sd = math.sqrt(s.alpha * (1 - s.alpha) / n)
-        assert abs(fraction - s.alpha) < 5 * sd + 1e-12, (s.t, fraction, s.alpha)
-        # infused pixels lie within a few infusion standard deviations of the target
-        assert (s.z[s.infused] - x[s.infused]).abs().max() < 0.01 * 6
+        for norm in model.operator.norms:
+            for tensor in (norm.weight, norm.bias, norm.population_mean):
+                tensor.copy_(torch.randn(tensor.shape, generator=generator))
+            norm.population_var.copy_(torch.rand(norm.population_var.shape, generator=generator))
+    return model
+
+
+@pytest.mark.parametrize("mode", [BATCH, POPULATION])
+def test_mlp_operator_matches_a_numpy_forward_pass_at_every_step(mode):
+    """Every step t = 1..T (and T + 1, which reuses step T's batch norm) against the
+    layer-by-layer definition relu((W h - m_t) / sqrt(v_t + eps) * gamma_t + beta_t), with m_t,
+    v_t the batch's moments or step t's population statistics; mean = sigmoid(head1),
+    var = beta * sigmoid(head2) + eps. Each step has different batch-norm parameters."""
+    model = randomised_batch_norms(tiny_model(dim=6, steps=3))
+    set_batch_norm_mode(model.operator, mode)
+    mlp = NumpyMLP.of(model)
+    z = torch.rand(7, 6, generator=torch.Generator().manual_seed(6))
+    for step in (1, 2, 3, 4):
+        expected_mean, expected_var = mlp(z.double().numpy(), step, population=mode == POPULATION)
+        with torch.no_grad():
+            mean, var = model.operator(z, step)
+        np.testing.assert_allclose(mean.numpy(), expected_mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(var.numpy(), expected_var, rtol=1e-5, atol=1e-7)
+
+
+def test_infusion_chain_matches_the_numpy_chain_on_the_same_noise():
+    """z~^(0) from the prior, z~^(t) from p^(t)(. | z~^(t-1)) or from N(x, 1e-4) where the
+    mask says, and the operator's output at every step, against the numpy chain."""
+    model = randomised_batch_norms(tiny_model(dim=5, steps=3, alpha0=0.2, omega=0.2))
+    model.fit_prior(torch.rand(100, 5, generator=torch.Generator().manual_seed(1)) * 0.7)
+    x = torch.rand(9, 5, generator=torch.Generator().manual_seed(2))
+    with NoiseFeeder(3) as feed, torch.no_grad():
+        steps = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(0)))
+    expected = infusion_chain(NumpyMLP.of(model), model.prior_mean.double().numpy(),
+                              model.prior_var.double().numpy(), x.double().numpy(),
+                              feed.normals, feed.masks, 1e-4, population=False)  # fmt: skip
+    assert [s.t for s in steps] == [0, 1, 2, 3] and len(feed.masks) == 3
+    for s, (mean, var, z) in zip(steps, expected, strict=True):
+        np.testing.assert_allclose(
+            np.broadcast_to(s.mean.numpy(), mean.shape), mean, rtol=1e-5, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            np.broadcast_to(s.var.numpy(), var.shape), var, rtol=1e-5, atol=1e-7
+        )
+        if z is not None:
+            np.testing.assert_allclose(s.z.numpy(), z, rtol=1e-5, atol=1e-6)
+            np.testing.assert_array_equal(s.infused.numpy(), feed.masks[s.t])
+
+
+@pytest.mark.parametrize("sampling_eps", [1e-5, 3e-3])
+def test_samples_follow_the_model_with_the_sampling_eps_for_more_steps_than_trained(sampling_eps):
+    """Fig 3.1's chains: z^(0) ~ p^(0), then ``sampling_steps`` (5 > T = 2) draws from
+    N(sigmoid(head1), beta * sigmoid(head2) + sampling_eps), population batch norm, steps past
+    T with step T's. beta = 1e-3, so that an eps of 1e-4 kept besides shows."""
+    model = randomised_batch_norms(tiny_model(dim=4, steps=2, beta=1e-3))
+    model.fit_prior(torch.rand(100, 4, generator=torch.Generator().manual_seed(1)))
+    settings = SampleSettings(samples=6, sampling_steps=5, figure_chains=6, batch=6,
+                              sampling_eps=sampling_eps, device="cpu")  # fmt: skip
+    with NoiseFeeder(4) as feed:
+        out = sample_chains(model, settings)
+    mlp = dataclasses.replace(NumpyMLP.of(model), variance_eps=sampling_eps)
+    mu0, var0 = model.prior_mean.double().numpy(), model.prior_var.double().numpy()
+    z = mu0 + np.sqrt(var0) * feed.normals[0]
+    draws, means = [z], []
+    for t in range(1, 6):
+        mean, var = mlp(z, t, population=True)
+        z = mean + np.sqrt(var) * feed.normals[t]
+        draws.append(z)
+        means.append(mean)
+    assert len(feed.normals) == 6
+    np.testing.assert_allclose(out["chain_draws"], np.stack(draws, 1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["chain_means"], np.stack(means, 1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["means"], means[-1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["draws"], draws[-1], rtol=1e-5, atol=1e-6)
 
 
 def test_sampling_chain_shapes_and_clamping():
@@ -109,49 +194,3 @@ def test_sampling_chain_shapes_and_clamping():
     for states in (draws, means):
         assert torch.equal(states[:, :, mask], values[:, mask].expand(states.shape[0], -1, -1))
     assert not torch.equal(draws[-1][:, ~mask], draws[-2][:, ~mask])
-
-
-def test_batch_norm_has_separate_parameters_per_step():
-    model = tiny_model(dim=4, steps=3)
-    norm = model.operator.norms[0]
-    assert norm.weight.shape == (3, 16) and norm.population_mean.shape == (3, 16)
-    with torch.no_grad():
-        norm.bias[1] += 5.0  # change step 2 only
-    set_batch_norm_mode(model.operator, POPULATION)
-    z = torch.rand(5, 4)
-    before = model.operator(z, 1)[0].clone()
-    with torch.no_grad():
-        norm.bias[1] -= 5.0
-    assert torch.equal(before, model.operator(z, 1)[0])
-
-
-def test_mlp_population_mode_matches_a_numpy_forward_pass():
-    """The MLP folds its population batch norm into the matrix product; the result must be
-    the layer-by-layer definition: relu((W h - mean) / sqrt(var + eps) * gamma + beta)."""
-    model = tiny_model(dim=6, steps=3)
-    op = model.operator
-    generator = torch.Generator().manual_seed(5)
-    with torch.no_grad():
-        for norm in op.norms:
-            for tensor in (norm.weight, norm.bias, norm.population_mean):
-                tensor.copy_(torch.randn(tensor.shape, generator=generator))
-            norm.population_var.copy_(torch.rand(norm.population_var.shape, generator=generator))
-    set_batch_norm_mode(op, POPULATION)
-    z = torch.rand(7, 6, generator=generator)
-    for step in (1, 3, 5):  # 5 > T: the last step's statistics
-        s = min(step, 3) - 1
-        h = z.double().numpy()
-        for linear, norm in zip(op.linears, op.norms, strict=True):
-            a = h @ linear.weight.double().detach().numpy().T
-            mean, var = norm.population_mean[s].double(), norm.population_var[s].double()
-            a = (a - mean.numpy()) / np.sqrt(var.numpy() + norm.eps)
-            h = np.maximum(a * norm.weight[s].double().detach().numpy()
-                           + norm.bias[s].double().detach().numpy(), 0.0)  # fmt: skip
-        logits = [h @ head.weight.double().detach().numpy().T + head.bias.double().detach().numpy()
-                  for head in (op.mean_head, op.var_head)]  # fmt: skip
-        expected_mean = 1 / (1 + np.exp(-logits[0]))
-        expected_var = op.beta / (1 + np.exp(-logits[1])) + op.variance_eps
-        with torch.no_grad():
-            mean, var = op(z, step)
-        np.testing.assert_allclose(mean.numpy(), expected_mean, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(var.numpy(), expected_var, rtol=1e-5, atol=1e-7)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import tiny_model
-from scipy import stats
+from reference import NoiseFeeder, NumpyMLP, infusion_chain, log_weight, paper_rates
+from scipy import optimize, stats
 
-from infusion.chains import walk_infusion_chain
 from infusion.estimators import draw_log_weights, isotropic_variance, lower_bound_and_importance
 from infusion.evaluation import fit_population_statistics
 
@@ -67,44 +67,58 @@ def test_lower_bound_never_exceeds_importance_estimate_on_same_draws():
     torch.testing.assert_close(importance, expected)
 
 
-def test_isotropic_variance_maximises_the_isotropic_lower_bound():
-    model = tiny_model(dim=5, steps=2)
-    fit_population_statistics(model, torch.rand(64, 5), 64, torch.Generator().manual_seed(0))
-    weights = draw_log_weights(model, torch.rand(20, 5), 30, torch.Generator().manual_seed(2), 256)
-    best = isotropic_variance(weights)
-
-    def bound(v):
-        return weights.isotropic_total(v).mean().item()
-
-    assert bound(best) > bound(best * 1.1) and bound(best) > bound(best / 1.1)
-    # with a variance equal to every pixel's model variance, isotropic == diagonal output
-    direct = weights.chain - 0.5 * 5 * math.log(2 * math.pi * 0.3) - weights.output_sse / 0.6
-    torch.testing.assert_close(weights.isotropic_total(0.3), direct)
+def fed_log_weights(model, x, chains):
+    """draw_log_weights on one pass with fed noise, and the numpy chains of that pass: every
+    example's ``chains`` rows in order, population batch norm."""
+    with NoiseFeeder(3) as feed:
+        weights = draw_log_weights(model, x, chains, torch.Generator().manual_seed(3), 4096)
+    targets = np.repeat(x.double().numpy(), chains, axis=0)
+    reference = infusion_chain(NumpyMLP.of(model), model.prior_mean.double().numpy(),
+                               model.prior_var.double().numpy(), targets, feed.normals,
+                               feed.masks, 1e-4, population=True)  # fmt: skip
+    return weights, reference, targets
 
 
-def test_draw_log_weights_equals_a_plain_reference_computation():
-    """The optimised path (batched passes, fused in-place densities) against a plain one:
-    the same chain draws, scored pixel by pixel in float64 with scipy."""
-    model = tiny_model(dim=4, steps=3, alpha0=0.1, omega=0.3)  # rates 0.1, 0.4, 0.7
-    fit_population_statistics(model, torch.rand(64, 4), 64, torch.Generator().manual_seed(0))
-    x, chains = torch.rand(5, 4), 7
-    weights = draw_log_weights(model, x, chains, torch.Generator().manual_seed(3), 4096)
+def fitted_model(dim, steps, alpha0, omega):
+    model = tiny_model(dim=dim, steps=steps, alpha0=alpha0, omega=omega)
+    model.fit_prior(torch.rand(100, dim, generator=torch.Generator().manual_seed(4)) * 0.8)
+    fit_population_statistics(model, torch.rand(64, dim), 64, torch.Generator().manual_seed(0))
+    return model
 
-    targets = x.repeat_interleave(chains, 0)  # one pass: every example's chains, in order
-    with torch.no_grad():
-        steps = list(walk_infusion_chain(model, targets, torch.Generator().manual_seed(3)))
-    xs = targets.double().numpy()
-    expected = np.zeros(len(xs))
-    for s in steps[:-1]:  # log p(z~t) - log q(z~t | x) per pixel, then summed
-        z = s.z.double().numpy()
-        mean, sd = np.broadcast_to(s.mean.double().numpy(), z.shape), s.var.double().sqrt()
-        sd = np.broadcast_to(sd.numpy(), z.shape)
-        log_p = stats.norm.logpdf(z, mean, sd)
-        q = (1 - s.alpha) * np.exp(log_p) + s.alpha * stats.norm.pdf(z, xs, 0.01)
-        expected += (log_p - np.log(q)).sum(1)
-    last = steps[-1]
-    output = stats.norm.logpdf(xs, last.mean.double().numpy(), last.var.double().sqrt().numpy())
-    expected += output.sum(1)
+
+def test_draw_log_weights_equals_the_numpy_bound_on_the_same_noise():
+    """Every term of eq. 3.3.3: log p^(0)(z~0) - log q^(0)(z~0 | x), the steps' log p^(t) -
+    log q^(t) with q the mixture at alpha^(t) = alpha0 + t omega, and log p^(T)(x | z~^(T-1)),
+    recomputed in numpy from the weights on the noise the package drew."""
+    model = fitted_model(dim=4, steps=3, alpha0=0.1, omega=0.3)  # rates 0.1, 0.4, 0.7
+    x, chains = torch.rand(5, 4, generator=torch.Generator().manual_seed(5)), 7
+    weights, reference, targets = fed_log_weights(model, x, chains)
+    expected = log_weight(reference, targets, paper_rates(3, 0.1, 0.3), 1e-4)
     np.testing.assert_allclose(weights.total.reshape(-1).numpy(), expected, rtol=1e-5, atol=1e-3)
-    sse = ((xs - last.mean.double().numpy()) ** 2).sum(1)
+    last_mean = reference[-1][0]
+    sse = ((targets - last_mean) ** 2).sum(1)
     np.testing.assert_allclose(weights.output_sse.reshape(-1).numpy(), sse, rtol=1e-5)
+
+
+def test_isotropic_bound_and_its_variance_against_numpy_and_scipy():
+    """Table 3.1's isotropic rows: the output density replaced by N(x; mean^(T), v I); the
+    variance v is the maximiser of the mean isotropic bound, found here by scipy."""
+    model = fitted_model(dim=5, steps=2, alpha0=0.2, omega=0.0)
+    x, chains = torch.rand(6, 5, generator=torch.Generator().manual_seed(6)), 4
+    weights, reference, targets = fed_log_weights(model, x, chains)
+    rates, last_mean = [0.2, 0.2], reference[-1][0]
+
+    def isotropic_bound(v):
+        isotropic = [*reference[:-1], (last_mean, np.full_like(last_mean, v), None)]
+        return log_weight(isotropic, targets, rates, 1e-4)
+
+    for v in (0.003, 0.05):
+        got = weights.isotropic_total(v).reshape(-1).numpy()
+        np.testing.assert_allclose(got, isotropic_bound(v), rtol=1e-5, atol=1e-3)
+    best = optimize.minimize_scalar(
+        lambda log_v: -isotropic_bound(math.exp(log_v)).mean(),
+        bounds=(math.log(1e-6), 0.0),
+        method="bounded",
+        options={"xatol": 1e-9},
+    )
+    assert isotropic_variance(weights) == pytest.approx(math.exp(best.x), rel=1e-4)

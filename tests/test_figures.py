@@ -45,24 +45,81 @@ def test_tile_separates_images_by_one_pixel_and_keeps_rgb():
     assert (canvas[4] == 1).all() and (canvas[:, 5] == 1).all()
 
 
-def test_sampling_chains(tmp_path):
+# The gray of pictures a figure must not show, apart from :func:`distinct_grays`'s levels.
+HIDDEN = 0.95
+
+
+def distinct_grays(n: int) -> np.ndarray:
+    """n gray levels at least 0.05 apart, none near black text, white or :data:`HIDDEN`."""
+    return np.linspace(0.1, 0.85, n)
+
+
+def cells(png, levels) -> list[tuple[float, float, int]]:
+    """For each gray level, the median (row, column) and the count of the PNG's pixels drawn
+    in it (matplotlib's gray map, within 1/255), read with PIL: where and how big its cell is."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    found = []
+    for level in levels:
+        colour = np.round(np.asarray(colormaps["gray"](level)[:3]) * 255)
+        ys, xs = np.nonzero((np.abs(rgb - colour) <= 1).all(axis=2))
+        found.append((float(np.median(ys)), float(np.median(xs)), len(ys)))
+    return found
+
+
+def assert_laid_out(found, rows: int, cols: int):
+    """Cells (row-major) in rows x cols, rows top to bottom, columns left to right, all of
+    one size within 10%."""
+    y, x, count = (np.array(v).reshape(rows, cols) for v in zip(*found, strict=True))
+    assert (count > 0.9 * np.median(count)).all() and (count < 1.1 * np.median(count)).all()
+    assert (np.diff(y, axis=0) > 0).all() and (np.ptp(y, axis=1) < 2).all()
+    assert (np.diff(x, axis=1) > 0).all() and (np.ptp(x, axis=0) < 2).all()
+
+
+def test_sampling_chains_show_z0_then_each_step_s_mean(tmp_path):
+    """Fig 3.1 from chains whose every picture is one gray level: row r of the PNG holds
+    chain r's z^(0) (its draw) then the means of steps 1..4, in order; 3 of 5 chains shown."""
+    chains, steps, rows = 5, 4, 3
+    levels = distinct_grays(rows * (steps + 1)).reshape(rows, steps + 1)
+    draws = np.full((chains, steps + 1, D), HIDDEN)
+    means = np.full((chains, steps, D), HIDDEN)
+    draws[:rows, 0] = levels[:, :1]
+    means[:rows] = levels[:, 1:, None]
+    path = tmp_path / "s.npz"
+    np.savez(path, shape=np.array(SHAPE), chain_draws=draws, chain_means=means)
     out = tmp_path / "fig3.1.png"
-    figures.sampling_chains(write_samples(tmp_path / "s.npz"), out, rows=3)
+    figures.sampling_chains(path, out, rows=rows)
     check_png(out)
+    found = cells(out, levels.ravel())
+    assert_laid_out(found, rows, steps + 1)
+    assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]  # nor are rows past ``rows``
 
 
-def test_infusion_chains_over_training(tmp_path):
+def test_infusion_chains_over_training_show_one_target_per_epoch(tmp_path):
+    """Fig 3.2: one row per epoch, the chosen target's T + 1 chain states, then (after a blank)
+    the target itself; pictures of one gray level each, read back from the PNG."""
     epochs, targets, steps = 3, 2, 4
+    levels = distinct_grays(epochs * (steps + 1) + 1)
+    hidden = round(HIDDEN * 255)
+    chains = np.full((epochs, targets, steps + 1, *SHAPE), hidden, dtype=np.uint8)
+    codes = np.round(levels * 255).astype(np.uint8)
+    chains[:, 1] = codes[:-1].reshape(epochs, steps + 1, 1, 1, 1, 1)[:, :, 0]
+    target_images = np.full((targets, *SHAPE), hidden, dtype=np.uint8)
+    target_images[1] = codes[-1]
     path = tmp_path / "chains.npz"
-    np.savez(
-        path,
-        chains=RNG.integers(0, 256, (epochs, targets, steps + 1, *SHAPE), dtype=np.uint8),
-        epochs=np.arange(epochs),
-        targets=RNG.integers(0, 256, (targets, *SHAPE), dtype=np.uint8),
-    )
+    np.savez(path, chains=chains, epochs=np.arange(epochs), targets=target_images)
     out = tmp_path / "fig3.2.png"
     figures.infusion_chains_over_training(path, out, target_index=1)
     check_png(out)
+    found = cells(out, codes / 255)
+    assert_laid_out(found[:-1], epochs, steps + 1)
+    target_y, target_x, target_count = found[-1]
+    assert target_count > 0.9 * epochs * found[0][2]  # the target repeated on every row
+    assert target_x > found[steps][1] + 1.5 * (found[1][1] - found[0][1])  # past a blank
+    assert abs(target_y - found[(epochs // 2) * (steps + 1)][0]) < 2  # centred on the rows
+    assert cells(out, [hidden / 255])[0][2] < 0.1 * found[0][2]  # nor is the other target
 
 
 def test_training_curves(tmp_path):
@@ -103,12 +160,19 @@ def test_robust_ylim_ignores_a_diverging_minority():
     assert -1000 < low < 500 and high > 1500
 
 
-def test_grid_means(tmp_path):
+def test_grid_means_show_each_run_s_first_means_grouped_by_panel(tmp_path):
+    """Table A.1's pictures: one row per grid point, panel (a) above (b) whatever the file's
+    order, each row its run's first ``per_row`` means; read back from the PNG."""
+    per_row = 3
+    levels = distinct_grays(2 * per_row).reshape(2, per_row)  # row 0: panel a, row 1: b
     rows = []
-    for i, (panel, rate, paper) in enumerate([("b", 0.01, 910.19), ("a", 0.0, np.nan)]):
+    for i, (panel, rate, paper, shown) in enumerate([("b", 0.01, 910.19, levels[1]),
+                                                     ("a", 0.0, np.nan, levels[0])]):  # fmt: skip
         run = tmp_path / f"run{i}"
         run.mkdir()
-        write_samples(run / "samples.npz")
+        means = np.full((per_row + 2, D), HIDDEN)
+        means[:per_row] = shown[:, None]
+        np.savez(run / "samples.npz", shape=np.array(SHAPE), means=means)
         rows.append((panel, 5, rate, 0.0, rate, 3, 800.0, 790.0, paper, 790.0 - paper, run))
     columns = (
         "panel steps alpha0 omega rate best_epoch best_valid_lower_bound test_lower_bound "
@@ -116,8 +180,11 @@ def test_grid_means(tmp_path):
     )
     pd.DataFrame(rows, columns=columns.split()).to_csv(tmp_path / "grid.csv", index=False)
     out = tmp_path / "figs" / "tableA.1.png"
-    figures.grid_means(tmp_path / "grid.csv", out, per_row=6)
+    figures.grid_means(tmp_path / "grid.csv", out, per_row=per_row)
     check_png(out)
+    found = cells(out, levels.ravel())
+    assert_laid_out(found, 2, per_row)
+    assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]  # means past per_row not drawn
 
 
 def test_constant_vs_increasing(tmp_path):
@@ -157,15 +224,24 @@ def test_nearest_training_images_finds_exact_copies():
     )
 
 
-def test_nearest_neighbours(tmp_path):
-    data = {
-        split: RNG.integers(0, 256, (n, *SHAPE), dtype=np.uint8)
-        for split, n in [("train", 40), ("valid", 5), ("test", 5)]
-    }
+def test_nearest_neighbours_pair_each_sample_with_its_closest_training_image(tmp_path):
+    """Fig 3.5: each shown sample beside the training image nearest to it (pixels / 256),
+    read back from the PNG; a third sample (not shown) and decoy training images."""
+    samples, partners = np.array([0.2, 0.5]), np.array([0.26, 0.56])  # nearest: +0.06
+    decoys = np.array([0.02, 0.38, 0.7])  # farther from either sample than its partner
+    train = np.round(np.concatenate([decoys, partners[::-1]]) * 256).astype(np.uint8)
+    data = {"train": np.repeat(train, D).reshape(-1, *SHAPE)}
+    data |= {split: data["train"][:2] for split in ("valid", "test")}
     np.savez(tmp_path / "digits.npz", **data)
+    means = np.repeat(np.r_[samples, HIDDEN], D).reshape(3, D)
+    np.savez(tmp_path / "s.npz", shape=np.array(SHAPE), means=means)
     out = tmp_path / "fig3.5.png"
-    figures.nearest_neighbours(write_samples(tmp_path / "s.npz"), tmp_path / "digits.npz", out, 7)
+    figures.nearest_neighbours(tmp_path / "s.npz", tmp_path / "digits.npz", out, n=2)
     check_png(out)
+    shown = np.stack([samples, np.round(partners * 256) / 256], axis=1)  # [sample, nearest]
+    found = cells(out, shown.ravel())
+    assert_laid_out(found, 2, 2)
+    assert all(count < 0.1 * found[0][2] for *_, count in cells(out, [HIDDEN, *decoys]))
 
 
 def test_rgb_samples_render(tmp_path):

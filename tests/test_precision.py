@@ -1,7 +1,5 @@
 """Selectable precision: bf16 stays close to fp32, tf32 on a CPU is fp32, bad names fail."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
@@ -64,18 +62,18 @@ def test_unknown_precision_is_refused_naming_the_field(cls):
         precision_context("half", "cpu").__enter__()
 
 
-def test_bf16_training_runs_on_cpu(digits_npz, tmp_path):
-    settings = TrainSettings(epochs=2, batch_size=64, curve_examples=100, precision="bf16")
-    Trainer(
-        ModelSettings(steps=2, hidden=32),
-        settings,
-        load(digits_npz),
-        tmp_path / "run",
-        tmp_path / "checkpoint.pt",
-    ).run()
-    summary = (tmp_path / "run" / "summary.json").read_text()
-    assert '"precision": "bf16"' in summary
-    metrics = np.genfromtxt(tmp_path / "run" / "metrics.csv", delimiter=",", names=True)
-    assert np.isfinite(metrics["loss"][1:]).all()
-    assert np.isfinite(metrics["valid_lower_bound"]).all()
-    assert dataclasses.asdict(settings)["precision"] == "bf16"
+def test_bf16_training_runs_on_cpu_in_bf16(digits_npz, tmp_path):
+    """The setting reaches the training passes: bf16 curves differ from the fp32 run's on
+    every row (bf16 products round at 2e-3) yet stay within BF16_RTOL of them."""
+    data = {split: images[:256] for split, images in load(digits_npz).items()}
+    curves = {}
+    for precision in ("fp32", "bf16"):
+        settings = TrainSettings(epochs=2, batch_size=64, curve_examples=100, precision=precision)
+        out = tmp_path / precision
+        Trainer(ModelSettings(steps=2, hidden=32), settings, data, out, out / "c.pt").run()
+        curves[precision] = np.genfromtxt(out / "metrics.csv", delimiter=",", names=True)
+    for column in ("loss", "train_lower_bound", "valid_lower_bound"):
+        fp32, bf16 = (curves[p][column][1:] for p in ("fp32", "bf16"))
+        assert np.isfinite(bf16).all()
+        assert (bf16 != fp32).all(), column
+        np.testing.assert_allclose(bf16, fp32, rtol=BF16_RTOL)

@@ -193,3 +193,78 @@ def test_corrupt_model_and_checkpoint_files_are_named(digits_npz, tmp_path):
                       curve_examples=64), load(digits_npz), tmp_path / "run", bad)  # fmt: skip
     with pytest.raises(ValueError, match="cannot be read as a model or checkpoint"):
         trainer.run()
+
+
+def small_run(data, folder, epochs):
+    """A 2-step, 16-unit run on 256 training digits; returns the Trainer after run()."""
+    trainer = Trainer(
+        ModelSettings(steps=2, omega=0.1, hidden=16),
+        TrainSettings(epochs=epochs, batch_size=64, curve_examples=64, chain_epochs=1),
+        {split: images[:256] for split, images in data.items()},
+        folder / "run",
+        folder / "checkpoint.pt",
+    )
+    trainer.run()
+    return trainer
+
+
+def trained_parameters(folder) -> dict:
+    """model.pt's weights and batch-norm parameters (not its population statistics)."""
+    state = torch.load(folder / "run" / "model.pt", weights_only=False)["state"]
+    return {k: v for k, v in state.items() if "population" not in k}
+
+
+def test_the_model_kept_is_the_best_validation_epoch(digits_npz, tmp_path, monkeypatch):
+    """Appendix A.1: valid bounds scripted to peak at epoch 2 of 4; model.pt must hold the
+    weights of a separate run stopped after 2 epochs, not those of epoch 4."""
+    valid_by_epoch = [0.0, 1.0, 5.0, 2.0, 3.0]
+    real_score = Trainer.score
+
+    def scripted_score(self, loss, seconds):
+        return real_score(self, loss, seconds) | {"valid_lower_bound": valid_by_epoch[self.epoch]}
+
+    monkeypatch.setattr(Trainer, "score", scripted_score)
+    data = load(digits_npz)
+    small_run(data, tmp_path / "four", 4)
+    small_run(data, tmp_path / "two", 2)
+    best, after_two = trained_parameters(tmp_path / "four"), trained_parameters(tmp_path / "two")
+    assert best.keys() == after_two.keys()
+    for key in best:
+        assert torch.equal(best[key], after_two[key]), key
+    saved = torch.load(tmp_path / "four" / "run" / "model.pt", weights_only=False)
+    assert saved["best_epoch"] == 2
+    assert pd.read_csv(tmp_path / "four" / "run" / "metrics.csv").valid_lower_bound.tolist() == (
+        valid_by_epoch
+    )
+
+
+def test_a_run_stopped_after_an_epoch_resumes_to_the_uninterrupted_result(
+    digits_npz, tmp_path, monkeypatch
+):
+    """Stopped by an error during epoch 3 (after epoch 2's checkpoint), then started again:
+    model, curves and chains equal those of a run never stopped. No timing involved."""
+    data = load(digits_npz)
+    small_run(data, tmp_path / "whole", 4)
+    real_epoch = Trainer.train_epoch
+
+    def failing_epoch(self):
+        if self.epoch == 2:
+            raise KeyboardInterrupt
+        return real_epoch(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "train_epoch", failing_epoch)
+        with pytest.raises(KeyboardInterrupt):
+            small_run(data, tmp_path / "stopped", 4)
+    assert not (tmp_path / "stopped" / "run" / "model.pt").exists()
+    assert small_run(data, tmp_path / "stopped", 4).epoch == 4
+    a, b = (torch.load(f / "run" / "model.pt", weights_only=False) for f in
+            (tmp_path / "whole", tmp_path / "stopped"))  # fmt: skip
+    assert a["state"].keys() == b["state"].keys() and a["best_epoch"] == b["best_epoch"]
+    for key in a["state"]:
+        assert torch.equal(a["state"][key], b["state"][key]), key
+    curves = [pd.read_csv(tmp_path / f / "run" / "metrics.csv").drop(columns="seconds")
+              for f in ("whole", "stopped")]  # fmt: skip
+    pd.testing.assert_frame_equal(*curves)
+    chains = [np.load(tmp_path / f / "run" / "chains.npz")["chains"] for f in ("whole", "stopped")]
+    np.testing.assert_array_equal(*chains)

@@ -1,0 +1,53 @@
+"""Config ranges: the schema accepts the ends of every paper range and refuses just past them."""
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infusion.config import ConfigError, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+# (path of the key, values inside its range, values just outside): rates lie in [0, 1]
+# (footnote 2), steps and sampling steps are >= 1, variances and Parzen's sigma grid > 0.
+RANGES = [
+    (("grid", 1, "omega", 1), [0.0, 1.0], [-1e-9, 1.0 + 1e-9]),
+    (("grid", 0, "alpha0", 0), [0.0, 1.0], [-1e-9, 1.0 + 1e-9]),
+    (("final", "alpha0"), [0.0, 1.0], [-1e-9, 1.0 + 1e-9]),
+    (("final", "omega"), [0.0, 1.0], [-1e-9, 1.0 + 1e-9]),
+    (("grid", 1, "steps"), [1], [0]),
+    (("sampling", "sampling_steps"), [1], [0]),
+    (("model", "beta"), [1e-9], [0.0]),
+    (("model", "variance_eps"), [1e-9], [0.0]),
+    (("model", "infusion_var"), [1e-9], [0.0]),
+    (("sampling", "sampling_eps"), [1e-9], [0.0]),
+    (("parzen", "sigma_grid", 0), [1e-9], [0.0]),
+]
+
+
+def with_value(path, value) -> dict:
+    config = copy.deepcopy(CONFIG)
+    parent = config
+    for part in path[:-1]:
+        parent = parent[part]
+    parent[path[-1]] = value
+    return config
+
+
+def test_the_study_config_is_valid():
+    validate_config(CONFIG, SCHEMA)
+
+
+@pytest.mark.parametrize("path, inside, outside", RANGES)
+def test_range_ends_are_accepted_and_values_past_them_refused_naming_the_key(path, inside, outside):
+    for value in inside:
+        validate_config(with_value(path, value), SCHEMA)
+    name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    for value in outside:
+        with pytest.raises(ConfigError, match=re.escape(f"config key '{name}'")):
+            validate_config(with_value(path, value), SCHEMA)
