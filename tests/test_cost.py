@@ -104,9 +104,10 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
     lines = out.strip().splitlines()
     assert lines[2].split() == ["stage", "jobs", "hours"]  # after the rates of two networks
     assert lines[-1].split()[0] == "total"
-    # tiny: 5 points; train, grid evaluation, Table 3.1 (test and train), samples (+ final)
-    # + the natural-image dataset shapes16: its training and its samples
-    assert lines[-1].split()[1] == str(5 + 5 + 2 + 6 + 2)
+    # tiny: 5 points under 2 seeds; train, grid evaluation, Table 3.1 (test and train),
+    # samples (+ final); + the natural-image dataset shapes16: its training and its samples;
+    # + the fidelity ablation's 4 runs beyond the study's (train, test estimates, samples)
+    assert lines[-1].split()[1] == str(2 * (5 + 5 + 2 + 6) + 2 + 3 * 4)
     assert "shapes16 train" in out and "shapes16 sampling" in out
     assert "train" in out and "sampling" in out
 
