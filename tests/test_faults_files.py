@@ -210,7 +210,7 @@ def corruptions(good: bytes, random_points, flips: int, cuts: int):
 
 def test_corrupt_checkpoint_is_reported_and_training_starts_afresh(digits_npz, tmp_path, caplog):
     random_points = rng("corrupt checkpoint")
-    flips, cuts = trials(full=12, ci=4), trials(full=6, ci=2)
+    flips, cuts = trials(full=12, ci=3), trials(full=6, ci=1)
     model, train = ModelSettings(steps=2, hidden=16), TrainSettings(epochs=2, batch_size=64,
                                                                    curve_examples=64)  # fmt: skip
     dataset = load(digits_npz)
