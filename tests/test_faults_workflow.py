@@ -24,8 +24,8 @@ from infusion.config import ConfigError, validate_config
 
 pytestmark = pytest.mark.faults
 
-# job type -> (the `infusion` subcommands of its rules, a rule forced to run again when all
-# of the type's jobs were done before a kill could land)
+# job type -> (the `infusion` subcommands of its rules, a rule forced to run again, its job
+# killed on sight, when all of the type's jobs ended before a kill could land)
 JOB_TYPES = {
     "prepare": ({"prepare"}, "prepare_data"),
     "train": ({"train"}, "train"),
@@ -156,7 +156,7 @@ def test_jobs_killed_with_sigkill_rerun_to_the_undisturbed_results(tmp_path, tin
             delay = random_points.uniform(0, KILL_WITHIN_S)
             if not (
                 kill_one_job(folder, subcommands, delay)
-                or kill_one_job(folder, subcommands, delay, "--forcerun", rule)
+                or kill_one_job(folder, subcommands, 0.0, "--forcerun", rule)
             ):
                 said = (folder / "snakemake.log").read_text()[-1500:]
                 failures.append(f"round {round_}: no {kind} job was running to kill:\n{said}")
