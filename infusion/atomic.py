@@ -1,12 +1,15 @@
 """Atomic file writes: write to a temporary file beside the target, then rename.
 
 An interrupted job therefore never leaves a file that looks complete. Every writer in the
-package goes through :func:`atomic_path`.
+package goes through :func:`atomic_path`. A full disk stops the write with
+:class:`DiskFullError`, naming the file; the temporary file is removed and the previous
+version of the target, if any, is left as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -19,11 +22,33 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+class DiskFullError(OSError):
+    """No space left on the device while writing ``path``; the message names the file."""
+
+    def __init__(self, path: Path):
+        message = f"disk full: no space left on the device to write {path}"
+        super().__init__(errno.ENOSPC, message, str(path))
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from or while handling, is ENOSPC."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched; a full
+    disk is raised as :class:`DiskFullError`. The data are flushed to the disk (fsync)
+    before the rename, so that a disk that fills up late still fails here, not afterwards.
     The temporary name keeps the target's suffix, so libraries that infer the format
     from the suffix (matplotlib, numpy) behave as they would on ``path`` itself.
     """
@@ -35,7 +60,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        with open(tmp_path, "rb+") as f:
+            os.fsync(f.fileno())
         os.replace(tmp_path, path)
+    except Exception as error:
+        if _is_disk_full(error):
+            raise DiskFullError(path) from error
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -47,6 +78,21 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_torch(path: str | os.PathLike, obj) -> None:
+    """torch.save ``obj`` to ``path`` through a Python file, so that a full disk raises
+    ENOSPC (torch's own writer, given a path, reports it as an unspecific RuntimeError)."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
 
 
 def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:

@@ -24,8 +24,10 @@ import numpy as np
 
 from infusion import settings as S
 from infusion.allocator import keep_freed_memory
+from infusion.atomic import DiskFullError
 from infusion.download import DownloadError
 from infusion.gpu_slots import gpu_slot
+from infusion.stopping import TrainingStopped
 
 log = logging.getLogger("infusion")
 # run inside a GPU slot with --gpu-slots N
@@ -645,6 +647,8 @@ def main(argv: list[str] | None = None) -> None:
         FloatingPointError,
         DownloadError,
         TimeoutError,
+        DiskFullError,
+        TrainingStopped,
     ) as error:
         log.error("%s", error)
         sys.exit(1)

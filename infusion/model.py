@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from infusion.atomic import atomic_path
+from infusion.atomic import write_torch
 from infusion.networks import NETWORKS
 from infusion.settings import ModelSettings
 
@@ -49,8 +49,7 @@ def save_model(model: InfusionModel, path: str | Path, **extra) -> None:
         "state": model.state_dict(),
         **extra,
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    write_torch(path, payload)
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[InfusionModel, dict]:

@@ -10,7 +10,9 @@ Outputs of a run (``out_dir``):
   summary.json  settings, best epoch, bounds, timings
 The checkpoint (``checkpoint``) lives wherever the caller says, outside the declared outputs:
 a run started again with the same checkpoint resumes after its last completed epoch, and on
-CPU ends bit-identical to an uninterrupted run.
+CPU ends bit-identical to an uninterrupted run. A checkpoint that fails its checksum
+(infusion/checkpoints.py) is reported with a warning and training starts afresh. SIGTERM
+abandons the current epoch and stops with :class:`TrainingStopped` (infusion/stopping.py).
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ from tqdm import tqdm
 from infusion import parzen
 from infusion.atomic import atomic_path, write_json, write_npz
 from infusion.chains import infusion_chain_states, sampling_chain
+from infusion.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
 from infusion.compilation import compile_operator
 from infusion.data import dequantize, to_unit_interval
 from infusion.evaluation import fit_population_statistics, minibatch_lower_bound
-from infusion.model import InfusionModel, read_torch_file, save_model
+from infusion.model import InfusionModel, save_model
 from infusion.networks import BATCH, set_batch_norm_mode
 from infusion.objectives import OBJECTIVES
 from infusion.precision import precision_context
 from infusion.settings import ModelSettings, TrainSettings
+from infusion.stopping import stop_on_sigterm
 
 log = logging.getLogger("infusion.training")
 
@@ -137,14 +141,18 @@ class Trainer:
         }
 
     def save_checkpoint(self) -> None:
-        with atomic_path(self.checkpoint) as tmp:
-            torch.save(self.state(), tmp)
+        write_checkpoint(self.checkpoint, self.state())
 
     def resume(self) -> bool:
-        """Load the checkpoint if there is one; returns whether training resumed."""
+        """Load the checkpoint if there is one; returns whether training resumed. A corrupt
+        checkpoint is reported and ignored: training starts afresh and overwrites it."""
         if not self.checkpoint.exists():
             return False
-        state = read_torch_file(self.checkpoint, self.device)
+        try:
+            state = read_checkpoint(self.checkpoint, self.device)
+        except CorruptCheckpoint as error:
+            log.warning("%s; training starts afresh", error)
+            return False
         saved = (dataclasses.asdict(self.model.settings), dataclasses.asdict(self.settings))
         if _without_epochs(state["settings"]) != _without_epochs(saved):
             raise ValueError(
@@ -236,28 +244,35 @@ class Trainer:
             self.snapshot_chains()
             self.metrics.append(self.score(float("nan"), 0.0))
             self.save_checkpoint()
-        while self.epoch < s.epochs:
-            start = time.perf_counter()
-            loss = self.train_epoch()
-            self.epoch += 1
-            row = self.score(loss, time.perf_counter() - start)
-            self.metrics.append(row)
-            self.snapshot_chains()
-            if row["valid_lower_bound"] > self.best_valid:
-                self.best_valid, self.best_epoch = row["valid_lower_bound"], self.epoch
-                self.best_state = copy.deepcopy(self.model.state_dict())
-            self.save_checkpoint()
-            self.write_curves()
-            log.info(
-                "epoch %d/%d loss %.2f train LB %.2f valid LB %.2f (%.1f s)",
-                self.epoch,
-                s.epochs,
-                loss,
-                row["train_lower_bound"],
-                row["valid_lower_bound"],
-                row["seconds"],
-            )
+        with stop_on_sigterm(self.checkpoint) as sigterm:
+            while self.epoch < s.epochs:
+                with sigterm.interruptible():  # SIGTERM abandons the epoch
+                    row = self.train_and_score_epoch()
+                self.save_checkpoint()
+                self.write_curves()
+                log.info(
+                    "epoch %d/%d loss %.2f train LB %.2f valid LB %.2f (%.1f s)",
+                    self.epoch,
+                    s.epochs,
+                    row["loss"],
+                    row["train_lower_bound"],
+                    row["valid_lower_bound"],
+                    row["seconds"],
+                )
         return self.finish()
+
+    def train_and_score_epoch(self) -> dict:
+        """One epoch of training, its curve row, chains and best model; returns the row."""
+        start = time.perf_counter()
+        loss = self.train_epoch()
+        self.epoch += 1
+        row = self.score(loss, time.perf_counter() - start)
+        self.metrics.append(row)
+        self.snapshot_chains()
+        if row["valid_lower_bound"] > self.best_valid:
+            self.best_valid, self.best_epoch = row["valid_lower_bound"], self.epoch
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        return row
 
     def write_curves(self) -> None:
         import pandas as pd  # here: importing pandas costs a job ~0.4 s of start-up

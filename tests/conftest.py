@@ -63,3 +63,13 @@ def random_weights(tmp_path_factory):
     path = tmp_path_factory.mktemp("inception") / "random-inception.pth"
     torch.save(net.state_dict(), path)
     return path
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault-injection suite's table of trials and failures (tests/fault_ledger.py)."""
+    from fault_ledger import LEDGER, summary_lines
+
+    if LEDGER:
+        terminalreporter.section("fault injection")
+        for line in summary_lines():
+            terminalreporter.write_line(line)

@@ -1,0 +1,305 @@
+"""Fault injection on single jobs: SIGTERM during training, a full disk, corrupt
+checkpoints, bad dataset files. Each test enters its trials in tests/fault_ledger.py."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import torch
+from fault_ledger import record, rng, trials
+from test_training import train_command
+
+from infusion import data
+from infusion.atomic import DiskFullError
+from infusion.checkpoints import CorruptCheckpoint, read_checkpoint
+from infusion.cli import main
+from infusion.data import load
+from infusion.download import md5sum
+from infusion.model import save_model
+from infusion.settings import ModelSettings, TrainSettings
+from infusion.training import Trainer
+
+pytestmark = pytest.mark.faults
+EPOCHS = 12  # of train_command's runs
+GRACE_S = 30  # SLURM's default KillWait between SIGTERM and SIGKILL
+
+
+def same_state(path_a, path_b) -> bool:
+    a = torch.load(path_a, weights_only=False)["state"]
+    b = torch.load(path_b, weights_only=False)["state"]
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def undisturbed(digits_npz, tmp_path_factory):
+    """train_command's run, uninterrupted: its folder."""
+    folder = tmp_path_factory.mktemp("undisturbed")
+    subprocess.run(train_command(digits_npz, folder, EPOCHS), check=True, capture_output=True)
+    return folder
+
+
+def metric_rows(folder) -> int:
+    metrics = folder / "run" / "metrics.csv"
+    return len(metrics.read_text().splitlines()) - 1 if metrics.exists() else 0
+
+
+def test_sigterm_stops_training_after_its_checkpoint_and_the_rerun_resumes(
+    digits_npz, tmp_path, undisturbed
+):
+    count, random_points = trials(full=4, ci=2), rng("SIGTERM")
+    failures = []
+    for trial in range(count):
+        folder = tmp_path / f"trial{trial}"
+        rows = random_points.randint(1, EPOCHS - 2)  # after this many epochs, plus a fraction
+        fraction = random_points.uniform(0, 1)
+        process = subprocess.Popen(train_command(digits_npz, folder, EPOCHS),
+                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
+        while metric_rows(folder) < rows + 1 and process.poll() is None:
+            time.sleep(0.005)
+        started = time.time()
+        time.sleep(fraction * 0.2)
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, said = process.communicate(timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            failures.append(f"trial {trial}: still running {GRACE_S} s after SIGTERM")
+            continue
+        checkpoint = folder / "checkpoint.pt"
+        epoch = read_checkpoint(checkpoint)["epoch"]
+        problems = [
+            process.returncode != 1 and f"exit status {process.returncode}, not 1",
+            "stopped by SIGTERM" not in said and "no message saying SIGTERM stopped it",
+            str(checkpoint) not in said.splitlines()[-1] and "the message names no checkpoint",
+            "Traceback" in said and "a traceback",
+            (folder / "run" / "model.pt").exists() and "a model.pt of an unfinished run",
+            metric_rows(folder) != epoch + 1 and "curves and checkpoint disagree",
+        ]
+        rerun = subprocess.run(train_command(digits_npz, folder, EPOCHS), capture_output=True,
+                               text=True)  # fmt: skip
+        problems += [
+            f"resumed from {checkpoint} after epoch {epoch}" not in rerun.stderr
+            and "the rerun did not resume from the checkpoint",
+            rerun.returncode == 0
+            and not same_state(undisturbed / "run/model.pt", folder / "run/model.pt")
+            and "the resumed model differs from the undisturbed one",
+        ]
+        failures += [
+            f"trial {trial} (SIGTERM {time.time() - started:.2f} s into epoch {rows + 1}): {p}"
+            for p in problems
+            if p
+        ]
+    record("SIGTERM during training", failures, count)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs (needs root, as in CI); unmounted afterwards."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (root only): {mounted.stderr.strip()}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def fill(folder) -> None:
+    """Fill ``folder``'s file system to the last byte."""
+    with open(folder / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+def one_line_error(caplog, argv) -> str:
+    """Run the CLI, which must exit with status 1 and one ERROR line; return the line."""
+    caplog.clear()
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert exited.value.code == 1 and len(errors) == 1, errors
+    assert "\n" not in errors[0], errors[0]
+    return errors[0]
+
+
+def test_disk_full_says_so_naming_the_file_and_keeps_the_previous_version(
+    digits_npz, small_disk, tmp_path, caplog
+):
+    failures = []
+
+    def check(what, target, before: bytes, message: str):
+        if "disk full" not in message or str(target) not in message:
+            failures.append(f"{what}: the message does not say disk full at {target}: {message}")
+        if target.read_bytes() != before:
+            failures.append(f"{what}: the previous {target.name} was changed")
+        left = sorted(p.name for p in small_disk.iterdir()) + sorted(
+            p.name for p in target.parent.iterdir()
+        )
+        if any(name.startswith(".") for name in left):
+            failures.append(f"{what}: temporary files left: {left}")
+
+    # a checkpoint: one epoch trained, the disk fills, the second epoch's checkpoint fails
+    checkpoint = small_disk / "checkpoint.pt"
+    args = [*train_command(digits_npz, tmp_path, 1)[3:]]
+    args[args.index("--checkpoint") + 1] = str(checkpoint)
+    main(args)
+    before = checkpoint.read_bytes()
+    fill(small_disk)
+    args[args.index("--epochs") + 1] = "2"
+    check("checkpoint", checkpoint, before, one_line_error(caplog, args))
+    if read_checkpoint(checkpoint)["epoch"] != 1:
+        failures.append("checkpoint: the previous checkpoint does not hold epoch 1")
+    (small_disk / "filler").unlink()
+
+    # a model
+    settings = TrainSettings(epochs=1, batch_size=64, curve_examples=64)
+    trainer = Trainer(ModelSettings(steps=2, hidden=16), settings, load(digits_npz),
+                      tmp_path / "m", tmp_path / "m.pt")  # fmt: skip
+    model = trainer.run()
+    target = small_disk / "model.pt"
+    save_model(model, target)
+    before = target.read_bytes()
+    fill(small_disk)
+    try:
+        save_model(model, target)
+        failures.append("model: written on a full disk")
+    except DiskFullError as error:
+        check("model", target, before, str(error))
+    (small_disk / "filler").unlink()
+
+    # a table
+    target = small_disk / "fig3.4.csv"
+    parzen = tmp_path / "parzen.json"
+    result = {"split": "test", "sigma": 0.17, "mean": -10.0, "stderr": 0.1, "samples": 9}
+    parzen.write_text(json.dumps(result))
+    main(["table-parzen", "--parzen", str(parzen), "--out", str(target)])
+    before = target.read_bytes()
+    fill(small_disk)
+    message = one_line_error(caplog, ["table-parzen", "--parzen", str(parzen), "--out",
+                                      str(target)])  # fmt: skip
+    check("table", target, before, message)
+    record("disk full", failures, 3)
+
+
+def corruptions(good: bytes, random_points, flips: int, cuts: int):
+    """(description, bytes) of damaged copies of a checkpoint."""
+    for _ in range(flips):
+        damaged = bytearray(good)
+        position = random_points.randrange(len(good))
+        damaged[position] ^= 1 << random_points.randrange(8)
+        yield f"bit flip at byte {position}", bytes(damaged)
+    for _ in range(cuts):
+        length = random_points.randrange(len(good))
+        yield f"cut to {length} of {len(good)} bytes", good[:length]
+    yield "cut in half", good[: len(good) // 2]
+    yield "empty", b""
+    yield "an HTML error page", b"<html><body>502 Bad Gateway</body></html>\n"
+
+
+def test_corrupt_checkpoint_is_reported_and_training_starts_afresh(digits_npz, tmp_path, caplog):
+    random_points = rng("corrupt checkpoint")
+    flips, cuts = trials(full=12, ci=3), trials(full=6, ci=1)
+    model, train = ModelSettings(steps=2, hidden=16), TrainSettings(epochs=2, batch_size=64,
+                                                                   curve_examples=64)  # fmt: skip
+    dataset = load(digits_npz)
+    reference = tmp_path / "reference"
+    Trainer(model, train, dataset, reference, tmp_path / "reference.pt").run()
+    good = (tmp_path / "reference.pt").read_bytes()
+    failures, count = [], 0
+    for trial, (what, damaged) in enumerate(corruptions(good, random_points, flips, cuts)):
+        count += 1
+        checkpoint = tmp_path / f"checkpoint{trial}.pt"
+        checkpoint.write_bytes(damaged)
+        try:
+            read_checkpoint(checkpoint)
+            failures.append(f"{what}: read without complaint")
+        except CorruptCheckpoint as error:
+            if str(checkpoint) not in str(error):
+                failures.append(f"{what}: the message names no file: {error}")
+        caplog.clear()
+        out = tmp_path / f"run{trial}"
+        Trainer(model, train, dataset, out, checkpoint).run()
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        if not any(str(checkpoint) in w and "starts afresh" in w for w in warned):
+            failures.append(f"{what}: no warning naming the checkpoint: {warned}")
+        if not same_state(reference / "model.pt", out / "model.pt"):
+            failures.append(f"{what}: the model trained afresh differs from the reference")
+    record("corrupt checkpoint", failures, count)
+
+
+def bad_prepared_files(folder):
+    """(description, path) of prepared datasets that break the npz contract."""
+    good = np.zeros((4, 1, 8, 8), dtype=np.uint8)
+    cases = {
+        "wrong shape": {"train": good, "valid": good, "test": good.reshape(4, 64)},
+        "wrong dtype": {"train": good.astype(np.float32), "valid": good, "test": good},
+        "missing split": {"train": good, "valid": good},
+    }
+    for what, arrays in cases.items():
+        path = folder / f"{what.replace(' ', '-')}.npz"
+        np.savez(path, **arrays)
+        yield what, path
+    path = folder / "html.npz"
+    path.write_text("<html><body>404 Not Found</body></html>\n")
+    yield "an HTML page", path
+    path = folder / "cut.npz"
+    np.savez(path, train=good, valid=good, test=good)
+    path.write_bytes(path.read_bytes()[:100])
+    yield "truncated", path
+
+
+def bad_raw_files(folder, monkeypatch):
+    """(description, source folder, whether its checksums are trusted) of MNIST raw files."""
+    header = gzip.compress(b"\0\0\x08\x03" + b"\0" * 12 + b"\0" * 640)
+    for what, content, trusted in [
+        ("raw file truncated", header[: len(header) // 2], True),
+        ("HTML page under the expected name", b"<html>503 Service Unavailable</html>", True),
+        ("wrong checksum", header, False),
+    ]:
+        source = folder / what.replace(" ", "-")
+        source.mkdir()
+        for name in data.MNIST_MD5:
+            (source / name).write_bytes(content)
+        yield what, source, trusted
+
+
+def test_bad_dataset_files_stop_with_one_line_naming_the_file(tmp_path, caplog, monkeypatch):
+    failures, count = [], 0
+    for what, path in bad_prepared_files(tmp_path):
+        count += 1
+        argv = ["train", "--data", str(path), "--out", str(tmp_path / "run"), "--checkpoint",
+                str(tmp_path / "c.pt")]  # fmt: skip
+        message = one_line_error(caplog, argv)
+        if str(path) not in message:
+            failures.append(f"{what}: the message names no file: {message}")
+    checksums = dict(data.MNIST_MD5)
+    for what, source, trusted in bad_raw_files(tmp_path, monkeypatch):
+        count += 1
+        files = {name: md5sum(source / name) for name in checksums} if trusted else checksums
+        monkeypatch.setattr(data, "MNIST_MD5", files)
+        out = tmp_path / "prepared" / "mnist.npz"
+        argv = ["prepare", "mnist", "--out", str(out), "--cache", str(tmp_path / what),
+                "--url", source.as_uri() + "/"]  # fmt: skip
+        caplog.clear()
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        if exited.value.code != 1 or len(errors) != 1:
+            failures.append(f"{what}: exit {exited.value.code}, errors {errors}")
+        elif not any(name in errors[0] for name in checksums):
+            failures.append(f"{what}: the message names no file: {errors[0]}")
+        if out.exists():
+            failures.append(f"{what}: a prepared file was written")
+    record("bad dataset files", failures, count)

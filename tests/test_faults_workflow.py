@@ -1,0 +1,323 @@
+"""Fault injection on the whole workflow: jobs killed with SIGKILL, two snakemakes on one
+results folder, fuzzed configs. Each test enters its trials in tests/fault_ledger.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from fault_ledger import record, rng, trials
+from PIL import Image
+from workflow_runs import REPO, TINY, snakemake, workflow_copy
+
+from infusion.config import ConfigError, validate_config
+
+pytestmark = pytest.mark.faults
+
+# job type -> (the `infusion` subcommands of its rules, a rule forced to run again, its job
+# killed on sight, when all of the type's jobs ended before a kill could land)
+JOB_TYPES = {
+    "prepare": ({"prepare"}, "prepare_data"),
+    "train": ({"train"}, "train"),
+    "evaluate": ({"evaluate"}, "evaluate_likelihood"),
+    "sample": ({"sample"}, "sample_final"),
+    "parzen": ({"parzen"}, "parzen"),
+    "tables": ({"aggregate", "table-a1", "table-3-1", "table-parzen", "runtimes"}, "table_a1"),
+    "figures": ({"figure"}, "figure_grid_means"),
+    "report": ({"scorecard"}, "scorecard"),
+}
+KILL_WITHIN_S = 3.0  # a kill lands at U(0, 3 s) after the job's process appears
+RUN = ["--cores", "2", "--configfile", TINY]
+TIMED_COLUMNS = ("seconds", "train_seconds")  # wall-clock times, which differ between runs
+TIMED_TABLES = ("runtimes.csv", "cost.csv")  # measured times and rates only
+
+
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the command's name
+
+
+def descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        pid = parent_of(pid)
+    return False
+
+
+def job_processes(snakemake_pid: int, subcommands: set[str]) -> list[int]:
+    """Pids of the `infusion SUBCOMMAND` processes that this snakemake started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode().split("\0")
+            if not any(arg.endswith("bin/infusion") for arg in argv[:2]):
+                continue
+            if subcommands & set(argv) and descends_from(int(entry.name), snakemake_pid):
+                found.append(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue  # it ended while we looked
+    return found
+
+
+def kill_one_job(folder: Path, subcommands: set[str], delay: float, *flags: str) -> bool:
+    """Run the tiny study; ``delay`` s after a job of ``subcommands`` starts, SIGKILL it.
+    Returns whether a kill landed before the workflow ended (a job that ends first is
+    missed, and the next one of its type is tried)."""
+    with open(folder / "snakemake.log", "w") as log:
+        process = subprocess.Popen(["snakemake", *RUN, *flags], cwd=folder, stdout=log,
+                                   stderr=log)  # fmt: skip
+    landed = False
+    deadline = time.time() + 600
+    while process.poll() is None and not landed and time.time() < deadline:
+        pids = job_processes(process.pid, subcommands)
+        if not pids:
+            time.sleep(0.02)
+            continue
+        time.sleep(delay)
+        try:
+            os.kill(pids[0], signal.SIGKILL)
+            landed = True
+        except ProcessLookupError:
+            pass  # ended before the kill: try the next job of this type
+    process.wait(timeout=600)
+    return landed
+
+
+def damaged_outputs(results: Path) -> list[str]:
+    """Files of a finished study that are temporary leftovers or do not parse."""
+    problems = []
+    for path in results.rglob("*"):
+        if not path.is_file() or "logs" in path.parts or "benchmarks" in path.parts:
+            continue
+        if path.name.startswith("."):
+            problems.append(f"leftover temporary file {path}")
+            continue
+        try:
+            if path.suffix == ".npz":
+                with np.load(path) as npz:
+                    [npz[key] for key in npz.files]
+            elif path.suffix == ".json":
+                json.loads(path.read_text())
+            elif path.suffix == ".csv":
+                pd.read_csv(path)
+            elif path.suffix == ".png":
+                Image.open(path).verify()
+            elif path.suffix == ".pt" and "checkpoints" not in path.parts:
+                torch.load(path, weights_only=False)
+        except Exception as error:
+            problems.append(f"{path} does not parse: {error}")
+    return problems
+
+
+def differences(results: Path, reference: Path) -> list[str]:
+    """Tables and models of ``results`` that differ from the undisturbed run's."""
+    found = []
+    for table in sorted((reference / "tables").glob("*.csv")):
+        if table.name in TIMED_TABLES:
+            continue
+        ours = pd.read_csv(results / "tables" / table.name)
+        theirs = pd.read_csv(table)
+        drop = [c for c in theirs.columns if c in TIMED_COLUMNS]
+        try:
+            pd.testing.assert_frame_equal(ours.drop(columns=drop), theirs.drop(columns=drop))
+        except AssertionError as error:
+            found.append(f"tables/{table.name} differs: {str(error)[:300]}")
+    for model in sorted(reference.rglob("model.pt")):
+        relative = model.relative_to(reference)
+        a = torch.load(model, weights_only=False)["state"]
+        b = torch.load(results / relative, weights_only=False)["state"]
+        if a.keys() != b.keys() or not all(torch.equal(a[k], b[k]) for k in a):
+            found.append(f"{relative}: state dict differs")
+    return found
+
+
+def test_jobs_killed_with_sigkill_rerun_to_the_undisturbed_results(tmp_path, tiny_study):
+    """Each round runs the tiny study and kills one job of every type in turn, rerunning the
+    same command after each kill; the finished round must match the undisturbed run."""
+    rounds, random_points = trials(full=3, ci=1), rng("kill -9")
+    failures = []
+    for round_ in range(rounds):
+        (folder := tmp_path / f"round{round_}").mkdir()
+        workflow_copy(folder)
+        for kind, (subcommands, rule) in JOB_TYPES.items():
+            delay = random_points.uniform(0, KILL_WITHIN_S)
+            if not (
+                kill_one_job(folder, subcommands, delay)
+                or kill_one_job(folder, subcommands, 0.0, "--forcerun", rule)
+            ):
+                said = (folder / "snakemake.log").read_text()[-1500:]
+                failures.append(f"round {round_}: no {kind} job was running to kill:\n{said}")
+        rerun = snakemake(folder, *RUN, check=False)
+        if rerun.returncode != 0:
+            failures.append(f"round {round_}: the rerun failed:\n{rerun.stderr[-2000:]}")
+            continue
+        left = snakemake(folder, *RUN, "-n").stdout
+        if "Nothing to be done" not in left:
+            failures.append(f"round {round_}: jobs left after the rerun:\n{left[-1000:]}")
+        failures += damaged_outputs(folder / "results")
+        failures += differences(folder / "results", tiny_study)
+    record("kill -9 of each job type", failures, rounds * len(JOB_TYPES))
+
+
+def test_second_snakemake_on_the_same_folder_stops_with_the_lock_message(tmp_path):
+    folder = workflow_copy(tmp_path)
+    (folder / "slow.yaml").write_text(yaml.safe_dump({"training": {"epochs": 40}}))
+    command = ["results/runs/digits/T3-a0-w0.1/model.pt", *RUN, "slow.yaml"]
+    first = subprocess.Popen(["snakemake", *command], cwd=folder, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # fmt: skip
+    locks = folder / ".snakemake" / "locks"
+    deadline = time.time() + 120
+    while not (locks.is_dir() and any(locks.iterdir())):
+        assert first.poll() is None and time.time() < deadline, "first snakemake never locked"
+        time.sleep(0.05)
+    failures = []
+    second = snakemake(folder, *command, check=False)
+    if first.poll() is not None:
+        failures.append("the first snakemake ended before the second one was refused")
+    if second.returncode == 0 or "LockException" not in second.stdout + second.stderr:
+        failures.append(f"second snakemake was not refused:\n{second.stderr[-1500:]}")
+    if first.wait(timeout=600) != 0:
+        failures.append("the first snakemake failed")
+    metrics = pd.read_csv(folder / "results/runs/digits/T3-a0-w0.1/metrics.csv")
+    if metrics.epoch.tolist() != list(range(41)):
+        failures.append(f"the first run's curves are damaged: epochs {metrics.epoch.tolist()}")
+    failures += damaged_outputs(folder / "results")
+    record("two snakemakes on one folder", failures, 1)
+
+
+# --- fuzzed configs, generated from the schema ------------------------------------------
+
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+UNKNOWN = "no_such_key"
+
+
+def resolved(node: dict) -> dict:
+    """A schema node with its $ref and allOf parts merged in (properties, required)."""
+    node = dict(node)
+    if "$ref" in node:
+        node = {**resolved(SCHEMA["$defs"][node.pop("$ref").split("/")[-1]]), **node}
+    for part in node.pop("allOf", []):
+        part = resolved(part)
+        for key, value in part.items():
+            if key == "required":
+                node["required"] = [*node.get("required", []), *value]
+            elif key != "not":
+                node.setdefault(key, value)
+    return node
+
+
+def schema_keys(node: dict, path: tuple = ()):
+    """(path, resolved node, required by its parent) for every key under ``node``; an
+    array's items are reached through index 0."""
+    node = resolved(node)
+    for name, child in node.get("properties", {}).items():
+        yield (*path, name), resolved(child), name in node.get("required", [])
+        yield from schema_keys(child, (*path, name))
+    if "items" in node:
+        yield from schema_keys(node["items"], (*path, 0))
+
+
+def bad_values(node: dict) -> list[tuple[str, object]]:
+    """(what, value) pairs of the wrong type or out of range for a key's schema ``node``."""
+    types = node.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    values = [("wrong type", {"a": "mapping"}) if "object" not in types else ("wrong type", 7)]
+    if "enum" in node:
+        values.append(("out of range", "no-such-choice"))
+    for bound, step in (("minimum", -1), ("exclusiveMinimum", 0), ("maximum", 1)):
+        if bound in node:
+            values.append(("out of range", node[bound] + step))
+    if "pattern" in node:
+        values.append(("out of range", "no such value!"))
+    if node.get("minItems"):
+        values.append(("out of range", []))
+    if node.get("minLength"):
+        values.append(("out of range", ""))
+    return values
+
+
+def place(config: dict, path: tuple, value) -> None:
+    """Set ``path`` of ``config`` to ``value``, creating missing mappings on the way."""
+    for part in path[:-1]:
+        config = config[part] if isinstance(part, int) else config.setdefault(part, {})
+    config[path[-1]] = value
+
+
+def spelled(path: tuple) -> str:
+    """('grid', 0, 'omega') -> 'grid[0].omega', as the messages spell keys."""
+    names = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in path]
+    return "".join(names).lstrip(".")
+
+
+def fuzzed_configs(base: dict):
+    """(description, config, key that the message must name) for every key of the schema:
+    wrong types, values out of range, required keys missing, an unknown key beside it."""
+    for path, node, required in schema_keys(SCHEMA):
+        for what, value in bad_values(node):
+            config = copy.deepcopy(base)
+            place(config, path, value)
+            yield f"{spelled(path)} {what} ({value!r})", config, path
+        config = copy.deepcopy(base)
+        parent = config
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+        except KeyError:
+            parent = None  # an optional section absent from the base config
+        if required and parent is not None:
+            del parent[path[-1]]
+            yield f"{spelled(path)} missing", config, path
+        if node.get("additionalProperties") is False:
+            config = copy.deepcopy(base)
+            place(config, (*path, UNKNOWN), 1)
+            yield f"unknown key beside {spelled(path)}", config, (*path, UNKNOWN)
+
+
+def names_the_key(message: str, path: tuple) -> bool:
+    """The message names the key itself, or its parent and the key's name."""
+    parent = spelled(path[:-1]) if len(path) > 1 else "(top level)"
+    return f"config key '{spelled(path)}'" in message or (
+        f"config key '{parent}'" in message and f"'{path[-1]}'" in message
+    )
+
+
+def test_fuzzed_configs_are_rejected_naming_the_key(tmp_path):
+    """Every key of the schema, mutated in the full config (config.yaml + tiny.yaml): the
+    validation the Snakefile runs before any job rejects it and names the key."""
+    from infusion.cost import merge_config
+
+    schema_file = REPO / "workflow/schemas/config.schema.yaml"
+    base = merge_config(yaml.safe_load((REPO / "config.yaml").read_text()),
+                        yaml.safe_load((REPO / TINY).read_text()))  # fmt: skip
+    validate_config(base, schema_file)
+    failures, cases = [], list(fuzzed_configs(base))
+    for description, config, path in cases:
+        try:
+            validate_config(config, schema_file)
+            failures.append(f"{description}: accepted")
+        except ConfigError as error:
+            if not names_the_key(str(error), path):
+                failures.append(f"{description}: {error}")
+    # one case end to end: snakemake itself stops before any job, naming the key
+    description, config, path = cases[len(cases) // 2]
+    folder = workflow_copy(tmp_path)
+    (folder / "fuzzed.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(folder, "--cores", "1", "--configfile", "fuzzed.yaml", check=False)
+    if result.returncode == 0 or not names_the_key(result.stderr, path):
+        failures.append(f"snakemake with {description}: {result.stderr[-800:]}")
+    if (folder / "results").exists():
+        failures.append(f"snakemake with {description} started jobs")
+    record("fuzzed config keys", failures, len(cases) + 1)
