@@ -6,28 +6,14 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
 
 from infusion import figures
+from infusion.fidelity_outputs import fidelity_figure
 
 SHAPE = (1, 8, 8)
 D = 64
 RNG = np.random.default_rng(0)
-
-
-def write_samples(path, steps=4, infusion_steps=3, shape=SHAPE, samples=20, chains=5):
-    """A ``samples.npz`` in the ``infusion sample`` format, values slightly outside [0, 1]."""
-    d = int(np.prod(shape))
-    arrays = {
-        "shape": np.array(shape),
-        "means": RNG.uniform(0, 1, (samples, d)),
-        "draws": RNG.uniform(-0.1, 1.1, (samples, d)),
-        "chain_draws": RNG.uniform(-0.1, 1.1, (chains, steps + 1, d)),
-        "chain_means": RNG.uniform(0, 1, (chains, steps, d)),
-        "infusion_chains": RNG.uniform(0, 1, (chains, infusion_steps + 1, d)),
-        "infusion_targets": RNG.uniform(0, 1, (chains, d)),
-    }
-    np.savez(path, **{k: v.astype(np.float32) if k != "shape" else v for k, v in arrays.items()})
-    return path
 
 
 def check_png(out, min_size=50):
@@ -54,19 +40,24 @@ def distinct_grays(n: int) -> np.ndarray:
     return np.linspace(0.1, 0.85, n)
 
 
-def cells(png, levels) -> list[tuple[float, float, int]]:
-    """For each gray level, the median (row, column) and the count of the PNG's pixels drawn
-    in it (matplotlib's gray map, within 1/255), read with PIL: where and how big its cell is."""
-    from matplotlib import colormaps
+def colour_cells(png, colours) -> list[tuple[float, float, int]]:
+    """For each RGB colour (in [0, 1]), the median (row, column) and the count of the PNG's
+    pixels drawn in it (within 1/255), read with PIL: where and how big its cell is."""
     from PIL import Image
 
     rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
     found = []
-    for level in levels:
-        colour = np.round(np.asarray(colormaps["gray"](level)[:3]) * 255)
+    for colour in np.round(np.asarray(colours) * 255):
         ys, xs = np.nonzero((np.abs(rgb - colour) <= 1).all(axis=2))
         found.append((float(np.median(ys)), float(np.median(xs)), len(ys)))
     return found
+
+
+def cells(png, levels) -> list[tuple[float, float, int]]:
+    """:func:`colour_cells` of gray levels drawn with matplotlib's gray map."""
+    from matplotlib import colormaps
+
+    return colour_cells(png, colormaps["gray"](np.asarray(levels))[:, :3])
 
 
 def assert_laid_out(found, rows: int, cols: int):
@@ -76,6 +67,52 @@ def assert_laid_out(found, rows: int, cols: int):
     assert (count > 0.9 * np.median(count)).all() and (count < 1.1 * np.median(count)).all()
     assert (np.diff(y, axis=0) > 0).all() and (np.ptp(y, axis=1) < 2).all()
     assert (np.diff(x, axis=1) > 0).all() and (np.ptp(x, axis=0) < 2).all()
+
+
+def write_chain_samples(path, infusion, sampling, shape=SHAPE):
+    """A ``samples.npz`` whose first chains are pictures of one colour each: ``infusion``
+    [rows x T+2 x C] colours (states z~(0..T), then the target) and ``sampling``
+    [rows x steps+1 x C] (z^(0), then the means of steps 1..steps). One more chain of each
+    kind, and the draws after z^(0), are :data:`HIDDEN`."""
+    rows, c, d = len(infusion), shape[0], int(np.prod(shape))
+
+    def hidden(*dims):
+        return np.full((rows + 1, *dims, c), HIDDEN)
+
+    chains, targets = hidden(infusion.shape[1] - 1), hidden()
+    chains[:rows], targets[:rows] = infusion[:, :-1], infusion[:, -1]
+    draws, means = hidden(sampling.shape[1]), hidden(sampling.shape[1] - 1)
+    draws[:rows, 0], means[:rows] = sampling[:, 0], sampling[:, 1:]
+    arrays = {
+        "infusion_chains": chains,
+        "infusion_targets": targets,
+        "chain_draws": draws,
+        "chain_means": means,
+    }
+    flat = {k: np.repeat(v, d // c, axis=-1).astype(np.float32) for k, v in arrays.items()}
+    np.savez(path, shape=np.array(shape), **flat)
+    return path
+
+
+def assert_stacked_blocks(found, blocks):
+    """``found``: cells (:func:`colour_cells`) of every block's colours, block after block,
+    each row-major; ``blocks``: (rows, cols, with_target) each. Every block is laid out as
+    rows x cols below the one before; a block with targets has them past a blank column."""
+    bottom = -np.inf
+    for rows, cols, with_target in blocks:
+        block, found = found[: rows * cols], found[rows * cols :]
+        assert_laid_out(block, rows, cols)
+        y, x, _ = (np.array(v).reshape(rows, cols) for v in zip(*block, strict=True))
+        assert y.min() > bottom
+        bottom = y.max()
+        if with_target:
+            assert (x[:, -1] - x[:, -2] > 1.5 * (x[:, 1] - x[:, 0])).all()
+
+
+def rgb_colours(n: int) -> np.ndarray:
+    """n colours [n x 3] whose channels all differ, at least 0.03 apart in red."""
+    red = distinct_grays(n)
+    return np.stack([red, 0.95 - red, np.full(n, 0.3)], axis=1)
 
 
 def test_sampling_chains_show_z0_then_each_step_s_mean(tmp_path):
@@ -122,36 +159,134 @@ def test_infusion_chains_over_training_show_one_target_per_epoch(tmp_path):
     assert cells(out, [hidden / 255])[0][2] < 0.1 * found[0][2]  # nor is the other target
 
 
-def test_training_curves(tmp_path):
+@pytest.fixture
+def kept_figures(monkeypatch):
+    """The matplotlib figures the code closes during a test, kept open to be read back."""
+    import matplotlib.pyplot as plt
+
+    close = plt.close
+    kept = []
+    monkeypatch.setattr(plt, "close", kept.append)
+    yield kept
+    for fig in kept:
+        close(fig)
+
+
+def legend_texts(ax) -> list[str]:
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def test_training_curves_draw_every_epoch_after_init(tmp_path, kept_figures):
+    """Fig 3.3: the train and valid lower bounds at epochs 1..5 (not the initialisation),
+    and the valid Parzen estimates where computed, as points on a second y axis."""
     epochs = np.arange(6)
+    train = np.array([-5000, 100, 200, 300, 350, 360.0])
+    valid = np.array([-5000, 90, 190, 280, 330, 340.0])
+    parzen = np.array([120, np.nan, 150, np.nan, np.nan, 210])  # epoch 0's not drawn
     metrics = pd.DataFrame(
         {
             "epoch": epochs,
             "loss": 1.0,
             "seconds": 2.0,
-            "train_lower_bound": [-5000, 100, 200, 300, 350, 360],
-            "valid_lower_bound": [-5000, 90, 190, 280, 330, 340],
-            "valid_parzen": [np.nan, np.nan, 150, np.nan, np.nan, 210],
+            "train_lower_bound": train,
+            "valid_lower_bound": valid,
+            "valid_parzen": parzen,
         }
     )
     metrics.to_csv(tmp_path / "metrics.csv", index=False)
     out = tmp_path / "fig3.3.png"
     figures.training_curves(tmp_path / "metrics.csv", out)
     check_png(out)
+    (fig,) = kept_figures
+    ax, twin = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert sorted(lines) == ["train lower bound", "valid lower bound"]
+    for label, values in [("train lower bound", train), ("valid lower bound", valid)]:
+        np.testing.assert_array_equal(lines[label].get_xdata(), [1, 2, 3, 4, 5])
+        np.testing.assert_array_equal(lines[label].get_ydata(), values[1:])
+    (points,) = twin.get_lines()
+    assert points.get_label() == "valid Parzen" and points.get_linestyle() == "None"
+    np.testing.assert_array_equal(points.get_xdata(), [2, 5])
+    np.testing.assert_array_equal(points.get_ydata(), [150, 210])
+    assert legend_texts(ax) == ["train lower bound", "valid lower bound", "valid Parzen"]
+    assert ax.get_xlabel() == "epoch" and "(nats)" in ax.get_ylabel()
+    assert twin.get_ylabel() == "Parzen estimate (nats)"
+    assert ax.get_ylim()[0] > 0  # the curves, not the initialisation, set the range
 
 
-def test_grid_curves_with_missing_panel_and_diverging_run(tmp_path):
-    rows = []
-    for panel, steps in [("a", 1), ("b", 5), ("e", 10)]:
-        for rate in (0.0, 0.05, 0.1):
-            for epoch in range(4):
-                value = -1e6 if (panel, rate) == ("b", 0.1) else 500 + 100 * epoch + 1000 * rate
-                rows.append((panel, steps, rate, 0.0, rate, epoch, value + 10, value))
+def test_training_curves_without_parzen_have_one_y_axis(tmp_path, kept_figures):
+    pd.DataFrame(
+        {
+            "epoch": [0, 1, 2],
+            "train_lower_bound": [1.0, 2.0, 3.0],
+            "valid_lower_bound": [0.5, 1.5, 2.5],
+            "valid_parzen": np.nan,
+        }
+    ).to_csv(tmp_path / "metrics.csv", index=False)
+    figures.training_curves(tmp_path / "metrics.csv", tmp_path / "fig3.3.png")
+    (fig,) = kept_figures
+    (ax,) = fig.axes
+    assert legend_texts(ax) == ["train lower bound", "valid lower bound"]
+
+
+def grid_value(panel: str, rate: float, epoch: int) -> float:
+    """A valid lower bound distinct for every panel, rate and epoch; the initialisation far
+    below; one run of panel (b) diverging."""
+    if epoch == 0:
+        return -5000.0
+    if (panel, rate) == ("b", 0.02):
+        return -1e6
+    return 500 + 100 * epoch + 1000 * rate + {"a": 0, "b": 30, "e": 60}[panel]
+
+
+def test_grid_curves_draw_each_rate_in_its_panel_above_a_tukey_fence(tmp_path, kept_figures):
+    """Fig A.1: in panel (p), one line per rate (ascending) of that panel's runs at epochs
+    1..3; panels without rows say so; the shared y range's lower limit is the Tukey fence
+    q25 - 1.5 IQR of the drawn values (numpy here), so the diverging run falls off it."""
+    runs = {("a", 1): [0.1, 0.0, 0.05], ("b", 5): [0.02, 0.0, 0.01], ("e", 10): [0.1, 0.05]}
+    epochs = [0, 1, 2, 3]
+    rows = [
+        (panel, steps, rate, 0.0, rate, epoch, value + 10, value)
+        for (panel, steps), rates in runs.items()
+        for rate in rates
+        for epoch in epochs
+        for value in [grid_value(panel, rate, epoch)]
+    ]
     columns = "panel steps alpha0 omega rate epoch train_lower_bound valid_lower_bound"
     pd.DataFrame(rows, columns=columns.split()).to_csv(tmp_path / "curves.csv", index=False)
     out = tmp_path / "figA.1.png"
     figures.grid_curves(tmp_path / "curves.csv", out)
     check_png(out)
+    (fig,) = kept_figures
+    axes = dict(zip("abcdef", fig.axes, strict=True))
+    titles = {
+        "a": r"(a) 1 step, $\alpha_0$ varies",
+        "b": r"(b) 5 steps, $\omega$ varies",
+        "e": r"(e) 10 steps, constant rate $\alpha_0$",
+    }
+    for (panel, _), rates in runs.items():
+        ax = axes[panel]
+        assert ax.get_title() == titles[panel]
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == [f"{r:g}" for r in sorted(rates)]
+        for line, rate in zip(lines, sorted(rates), strict=True):
+            np.testing.assert_array_equal(line.get_xdata(), epochs[1:])
+            expected = [grid_value(panel, rate, epoch) for epoch in epochs[1:]]
+            np.testing.assert_array_equal(line.get_ydata(), expected)
+    assert axes["b"].get_legend().get_title().get_text() == r"$\omega$"
+    assert axes["e"].get_legend().get_title().get_text() == r"$\alpha_0$"
+    for panel in "cdf":
+        assert axes[panel].get_lines() == [] and axes[panel].get_title() == f"({panel})"
+        assert [t.get_text() for t in axes[panel].texts] == ["not in this study"]
+    drawn = np.array([row[-1] for row in rows if row[5] >= 1])
+    q25, q75 = np.percentile(drawn, [25, 75])
+    low, high = max(q25 - 1.5 * (q75 - q25), drawn.min()), drawn.max()
+    assert low > -1e6  # the fence, not the diverging run, sets the lower limit
+    margin = 0.05 * (high - low)
+    for ax in axes.values():
+        np.testing.assert_allclose(ax.get_ylim(), (low - margin, high + margin))
+    assert [axes[p].get_xlabel() for p in "abcdef"] == [""] * 3 + ["epoch"] * 3
+    assert [axes[p].get_ylabel() != "" for p in "abcdef"] == [True, False, False] * 2
 
 
 def test_robust_ylim_ignores_a_diverging_minority():
@@ -187,26 +322,68 @@ def test_grid_means_show_each_run_s_first_means_grouped_by_panel(tmp_path):
     assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]  # means past per_row not drawn
 
 
-def test_constant_vs_increasing(tmp_path):
-    constant = write_samples(tmp_path / "constant.npz", steps=4, infusion_steps=3)
-    increasing = write_samples(tmp_path / "increasing.npz", steps=6, infusion_steps=5)
+def test_constant_vs_increasing_stack_each_model_s_infusion_then_sampling_chains(tmp_path):
+    """Fig A.2 from pictures of one gray level each: the constant-rate model's infusion chains
+    (targets past a blank) above its sampling chains, above the increasing-rate model's;
+    2 of 3 chains of each kind shown."""
+    rows = 2
+    blocks = [(rows, 1 + 2, True), (rows, 2 + 1, False), (rows, 2 + 2, True), (rows, 3 + 1, False)]
+    levels = distinct_grays(sum(r * c for r, c, _ in blocks))
+    pictures, start = [], 0
+    for r, c, _ in blocks:
+        pictures.append(levels[start : start + r * c].reshape(r, c, 1))
+        start += r * c
+    constant = write_chain_samples(tmp_path / "constant.npz", *pictures[:2])
+    increasing = write_chain_samples(tmp_path / "increasing.npz", *pictures[2:])
     out = tmp_path / "figA.2.png"
-    figures.constant_vs_increasing(constant, increasing, out, rows=3)
+    figures.constant_vs_increasing(constant, increasing, out, rows=rows)
     check_png(out)
+    found = cells(out, levels)
+    assert_stacked_blocks(found, blocks)
+    assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]
 
 
-def test_chains_of_rgb_images(tmp_path):
-    samples = write_samples(tmp_path / "s.npz", steps=6, infusion_steps=5, shape=(3, 16, 16))
+def test_chains_of_rgb_images_keep_each_picture_s_colour(tmp_path):
+    """Fig A.3/A.4 from RGB pictures of one colour each (channels all different): the
+    infusion chains with their targets above the sampling chains; 2 of 3 chains shown."""
+    rows, infusion_steps, steps, shape = 2, 2, 3, (3, 6, 6)
+    blocks = [(rows, infusion_steps + 2, True), (rows, steps + 1, False)]
+    colours = rgb_colours(sum(r * c for r, c, _ in blocks))
+    infusion, sampling = np.split(colours, [rows * (infusion_steps + 2)])
+    samples = write_chain_samples(
+        tmp_path / "s.npz",
+        infusion.reshape(rows, infusion_steps + 2, 3),
+        sampling.reshape(rows, steps + 1, 3),
+        shape,
+    )
     out = tmp_path / "figA.3.png"
-    figures.chains(samples, out, rows=3)
+    figures.chains(samples, out, rows=rows)
     check_png(out)
-    blocks = figures._chain_blocks(samples, 3, "")
-    infusion, sampling = (images for _, images, _ in blocks)
-    assert infusion.shape == (3, 5 + 1 + 2, 3, 16, 16)  # T+1 states, a blank, the target
-    assert sampling.shape == (3, 6 + 1, 3, 16, 16)  # z^(0), then 6 means
-    with np.load(samples) as arrays:
-        target = np.clip(arrays["infusion_targets"][1], 0, 1).reshape(3, 16, 16)
-    np.testing.assert_array_equal(infusion[1, -1], target)
+    found = colour_cells(out, colours)
+    assert_stacked_blocks(found, blocks)
+    assert colour_cells(out, [[HIDDEN] * 3])[0][2] < 0.1 * found[0][2]
+
+
+def test_inpainting_shows_each_image_its_first_start_then_its_completions(tmp_path):
+    """Fig 3.6 from pictures of one gray level each: per row the test image, its first start
+    (the second is not shown) and its 3 completions."""
+    n, k = 2, 3
+    levels = distinct_grays(n * (k + 2)).reshape(n, k + 2)  # image, start, completions
+    starts = np.full((n, k, D), HIDDEN)
+    starts[:, 0] = levels[:, 1:2]
+    np.savez(
+        tmp_path / "inpainting.npz",
+        shape=np.array(SHAPE),
+        images=np.repeat(levels[:, :1], D, axis=1),
+        starts=starts,
+        completions=np.repeat(levels[:, 2:, None], D, axis=2),
+    )
+    out = tmp_path / "fig3.6.png"
+    figures.inpainting(tmp_path / "inpainting.npz", out)
+    check_png(out)
+    found = cells(out, levels.ravel())
+    assert_laid_out(found, n, k + 2)
+    assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]
 
 
 @pytest.mark.parametrize("block", [4096, 7, 1])
@@ -244,10 +421,62 @@ def test_nearest_neighbours_pair_each_sample_with_its_closest_training_image(tmp
     assert all(count < 0.1 * found[0][2] for *_, count in cells(out, [HIDDEN, *decoys]))
 
 
-def test_rgb_samples_render(tmp_path):
+def test_rgb_sampling_chains_keep_each_picture_s_colour(tmp_path):
+    """Fig 3.1 of RGB pictures: z^(0) then the means, each in its own colour."""
+    rows, steps = 2, 3
+    colours = rgb_colours(rows * (steps + 1))
+    infusion = np.full((rows, 2, 3), HIDDEN)  # not in this figure
+    samples = write_chain_samples(
+        tmp_path / "s.npz", infusion, colours.reshape(rows, steps + 1, 3), (3, 6, 6)
+    )
     out = tmp_path / "fig3.1-rgb.png"
-    figures.sampling_chains(write_samples(tmp_path / "s.npz", shape=(3, 6, 6)), out, rows=2)
+    figures.sampling_chains(samples, out, rows=rows)
     check_png(out)
+    assert_laid_out(colour_cells(out, colours), rows, steps + 1)
+
+
+def test_fidelity_figure_shows_each_variant_s_seeds_with_their_mean_and_std(tmp_path, kept_figures):
+    """The fidelity figure, one panel per quantity: at position i, the seeds of the i-th
+    variant in the ablation's order (paper, ..., code; not the file's) as points, and an
+    error bar centred on their mean, half as high as their std (ddof 1; 0 for one seed)."""
+    seeds = {"code": 3, "paper": 2, "layers": 1}
+    order = ["paper", "layers", "code"]
+    panels = {
+        "test_lower_bound": "test lower bound (nats)",
+        "importance_sampling": "IS estimate (nats)",
+        "parzen": "Parzen estimate (nats)",
+    }
+    rng = np.random.default_rng(1)
+    rows = [
+        {"variant": variant, "seed": seed, "parzen_centres": "sampling", "changes": "-"}
+        | {column: rng.normal(100 * k, 10) for k, column in enumerate(panels, 1)}
+        for seed in range(3)  # the variants' rows interleaved
+        for variant, count in seeds.items()
+        if seed < count
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "fidelity.csv", index=False)
+    out = tmp_path / "fidelity.png"
+    fidelity_figure(tmp_path / "fidelity.csv", out)
+    check_png(out)
+    (fig,) = kept_figures
+    for ax, (column, label) in zip(fig.axes, panels.items(), strict=True):
+        assert ax.get_ylabel() == label
+        assert [t.get_text() for t in ax.get_xticklabels()] == order
+        points = np.concatenate(
+            [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]
+        )
+        bars = ax.containers
+        assert len(bars) == len(order)
+        for i, variant in enumerate(order):
+            values = np.array([row[column] for row in rows if row["variant"] == variant])
+            shown = points[points[:, 0] == i, 1]
+            np.testing.assert_allclose(np.sort(shown), np.sort(values))
+            (centre,) = bars[i].lines[0].get_ydata()
+            ((_, low), (_, high)) = bars[i].lines[2][0].get_segments()[0]
+            std = np.std(values, ddof=1) if len(values) > 1 else 0.0
+            np.testing.assert_allclose([centre, (low + high) / 2], np.mean(values))
+            np.testing.assert_allclose((high - low) / 2, std, atol=1e-9)
+        assert len(points) == len(rows)
 
 
 @pytest.mark.parametrize(
