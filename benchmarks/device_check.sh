@@ -64,12 +64,16 @@ train=(train --data "$DATA" --out "$run" --checkpoint "$run.ckpt" --steps 15 --a
 status=0
 "${bound[@]}" "$PYTHON" -m infusion "${train[@]}" --epochs "$max_epochs" || status=$?
 [ "$status" = 0 ] || [ "$status" = 124 ] || exit "$status"
-if [ ! -f "$run.ckpt" ]; then
+epochs=0  # the trainer writes a checkpoint after initialisation (epoch 0) and each epoch
+if [ -f "$run.ckpt" ]; then
+    epochs=$("$PYTHON" -c "import sys
+from infusion.checkpoints import read_checkpoint
+print(read_checkpoint(sys.argv[1])['epoch'])" "$run.ckpt")
+fi
+if [ "$epochs" -lt 1 ]; then
     echo "device_check: no epoch finished in $TRAIN_SECONDS s; give TRAIN_SECONDS more" >&2
     exit 3
 fi
-epochs=$("$PYTHON" -c "import sys, torch
-print(torch.load(sys.argv[1], weights_only=False)['epoch'])" "$run.ckpt")
 log "stopped after epoch $epochs; writing the model at that epoch"
 infusion "${train[@]}" --epochs "$epochs"
 cp "$run/metrics.csv" "$OUT/metrics.csv"
