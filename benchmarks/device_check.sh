@@ -67,7 +67,7 @@ status=0
 epochs=0  # the trainer writes a checkpoint after initialisation (epoch 0) and each epoch
 if [ -f "$run.ckpt" ]; then
     epochs=$("$PYTHON" -c "import sys
-from infusion.checkpoints import read_checkpoint
+from infusion.training.checkpoints import read_checkpoint
 print(read_checkpoint(sys.argv[1])['epoch'])" "$run.ckpt")
 fi
 if [ "$epochs" -lt 1 ]; then

@@ -25,19 +25,20 @@ import numpy as np
 import torch
 import yaml
 
-from infusion.allocator import keep_freed_memory
-from infusion.compilation import compile_operator
-from infusion.estimators import draw_log_weights
-from infusion.evaluation import minibatch_lower_bound
-from infusion.model import InfusionModel
-from infusion.networks import BATCH, POPULATION, set_batch_norm_mode
-from infusion.objectives import denoising_loss
-from infusion.parzen import log_likelihood as parzen_log_likelihood
-from infusion.precision import precision_context
-from infusion.sampling import draw_samples
+from infusion.estimation.estimators import draw_log_weights
+from infusion.estimation.evaluation import minibatch_lower_bound
+from infusion.estimation.parzen import log_likelihood as parzen_log_likelihood
+from infusion.nets.model import InfusionModel
+from infusion.nets.networks import BATCH, POPULATION, set_batch_norm_mode
+from infusion.runtime.allocator import keep_freed_memory
+from infusion.runtime.compilation import compile_operator
+from infusion.runtime.device import resolve_device
+from infusion.runtime.precision import precision_context
+from infusion.runtime.timing import seconds_per_call
+from infusion.sampling.samples import draw_samples
 from infusion.settings import ModelSettings, SampleSettings
-from infusion.timing import seconds_per_call
-from infusion.training import resolve_device, training_step
+from infusion.training.objectives import denoising_loss
+from infusion.training.trainer import training_step
 
 
 def timed(fn, repeats: int, device: torch.device) -> float:
@@ -276,7 +277,7 @@ def job_startup() -> None:
     python = [sys.executable, "-c"]
     bare = best_seconds([*python, "pass"])
     torch_only = best_seconds([*python, "import torch"])
-    job = best_seconds([*python, "import infusion.training, infusion.cli"])
+    job = best_seconds([*python, "import infusion.training.trainer, infusion.cli"])
     emit("startup_python_s", bare, "s", what="the interpreter alone")
     emit("startup_torch_s", torch_only, "s", what="python + import torch")
     emit("job_startup_s", job, "s", what="python + torch + infusion (a training job)",

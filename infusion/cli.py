@@ -23,19 +23,22 @@ from pathlib import Path
 import numpy as np
 
 from infusion import settings as S
-from infusion.allocator import keep_freed_memory
-from infusion.atomic import DiskFullError
-from infusion.download import DownloadError
-from infusion.gpu_slots import gpu_slot
-from infusion.stopping import TrainingStopped
+from infusion.data.download import DownloadError
+from infusion.runtime.allocator import keep_freed_memory
+from infusion.runtime.atomic import DiskFullError
+from infusion.runtime.gpu_slots import gpu_slot
+from infusion.training.stopping import TrainingStopped
 
 log = logging.getLogger("infusion")
 # run inside a GPU slot with --gpu-slots N
 GPU_COMMANDS = ("train", "evaluate", "sample", "inpaint", "inception", "cost")
 
 
+# --- compute commands: data, training, estimates, samples, Inception ---
+
+
 def cmd_prepare(args) -> None:
-    from infusion.data import prepare
+    from infusion.data.registry import prepare
 
     path = prepare(
         args.dataset,
@@ -61,8 +64,8 @@ def _file_checksums(pairs: list[str], flag: str) -> dict[str, str]:
 
 
 def cmd_train(args) -> None:
-    from infusion.data import load
-    from infusion.training import Trainer
+    from infusion.data.registry import load
+    from infusion.training.trainer import Trainer
 
     model_settings = S.from_arguments(S.ModelSettings, args)
     train_settings = S.from_arguments(S.TrainSettings, args)
@@ -74,11 +77,11 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from infusion.atomic import write_json
-    from infusion.data import load, to_unit_interval
-    from infusion.evaluation import likelihood_table
-    from infusion.model import load_model
-    from infusion.training import resolve_device
+    from infusion.data.registry import load, to_unit_interval
+    from infusion.estimation.evaluation import likelihood_table
+    from infusion.nets.model import load_model
+    from infusion.runtime.atomic import write_json
+    from infusion.runtime.device import resolve_device
 
     settings = S.from_arguments(S.EvalSettings, args)
     model, _ = load_model(args.model, resolve_device(settings.device))
@@ -92,16 +95,16 @@ def cmd_evaluate(args) -> None:
 def cmd_sample(args) -> None:
     import torch
 
-    from infusion.atomic import write_npz
-    from infusion.model import load_model
-    from infusion.sampling import draw_samples
-    from infusion.training import resolve_device
+    from infusion.nets.model import load_model
+    from infusion.runtime.atomic import write_npz
+    from infusion.runtime.device import resolve_device
+    from infusion.sampling.samples import draw_samples
 
     settings = S.from_arguments(S.SampleSettings, args)
     model, _ = load_model(args.model, resolve_device(settings.device))
     targets = None
     if args.data:
-        from infusion.data import load, to_unit_interval
+        from infusion.data.registry import load, to_unit_interval
 
         test = load(Path(args.data))["test"][: settings.infusion_targets]
         targets = torch.as_tensor(to_unit_interval(test))
@@ -112,11 +115,11 @@ def cmd_sample(args) -> None:
 def cmd_inpaint(args) -> None:
     import torch
 
-    from infusion.atomic import write_npz
-    from infusion.data import load, to_unit_interval
-    from infusion.inpainting import inpaint
-    from infusion.model import load_model
-    from infusion.training import resolve_device
+    from infusion.data.registry import load, to_unit_interval
+    from infusion.nets.model import load_model
+    from infusion.runtime.atomic import write_npz
+    from infusion.runtime.device import resolve_device
+    from infusion.sampling.inpainting import inpaint
 
     settings = S.from_arguments(S.InpaintSettings, args)
     model, _ = load_model(args.model, resolve_device(settings.device))
@@ -128,9 +131,9 @@ def cmd_inpaint(args) -> None:
 def cmd_parzen(args) -> None:
     import torch
 
-    from infusion import parzen
-    from infusion.atomic import write_json
-    from infusion.data import dequantize, load, to_unit_interval
+    from infusion.data.registry import dequantize, load, to_unit_interval
+    from infusion.estimation import parzen
+    from infusion.runtime.atomic import write_json
 
     settings = S.from_arguments(S.ParzenSettings, args)
     samples = np.load(args.samples)
@@ -178,7 +181,7 @@ def _first(images: np.ndarray, n: int, source: str) -> np.ndarray:
 
 def _real_images(path: str, splits: list[str]) -> np.ndarray:
     """The images of ``splits`` of a prepared dataset, concatenated in that order."""
-    from infusion.data import load
+    from infusion.data.registry import load
 
     data = load(Path(path))
     unknown = sorted(set(splits) - set(data))
@@ -188,8 +191,8 @@ def _real_images(path: str, splits: list[str]) -> np.ndarray:
 
 
 def cmd_inception(args) -> None:
-    from infusion import inception
-    from infusion.atomic import write_json
+    from infusion.estimation import inception
+    from infusion.runtime.atomic import write_json
 
     settings = S.from_arguments(S.InceptionSettings, args)
     if args.samples:
@@ -225,158 +228,96 @@ def cmd_inception(args) -> None:
     write_json(args.out, {"settings": dataclasses.asdict(settings), **source, **result})
 
 
-def cmd_table_3_2(args) -> None:
-    from infusion import tables
-
-    tables.table_3_2(args.samples, args.real, args.out)
-
-
 def cmd_fetch_inception_weights(args) -> None:
-    from infusion.inception import fetch_weights
+    from infusion.estimation.inception import fetch_weights
 
     path = fetch_weights(args.md5, args.out, args.url or None, args.weights_sha256)
     log.info("Inception weights at %s", path)
 
 
-def cmd_aggregate(args) -> None:
-    from infusion import tables
-
-    runs = []
-    for item in args.run:
-        panel, sep, folders = item.partition("=")
-        if not sep:
-            raise ValueError(f"--run expects PANEL=RUN_FOLDER[,RUN_FOLDER ...], got {item!r}")
-        runs.append((panel, folders.split(",")))
-    tables.aggregate_grid(runs, args.grid_out, args.curves_out)
-
-
-def cmd_table(args) -> None:
-    from infusion import tables
-
-    if args.command == "table-a1":
-        tables.table_a1(args.grid, args.out)
-    elif args.command == "table-3-1":
-        tables.table_3_1(args.test, args.train, args.out)
-    elif args.command == "table-parzen":
-        tables.fig_3_4(args.parzen, args.out)
-    else:
-        tables.runtimes(args.files, args.out)
-
-
-def cmd_fidelity(args) -> None:
-    from infusion import fidelity_outputs
-
-    if args.command == "fidelity-table":
-        fidelity_outputs.fidelity_table(args.row, args.out)
-    else:
-        fidelity_outputs.fidelity_figure(args.table, args.out)
-
-
-def cmd_scorecard(args) -> None:
-    from infusion import tables
-
-    study = {
-        "name": args.study,
-        "dataset": args.dataset,
-        "epochs": args.epochs,
-        "hidden": args.hidden,
-        "batch_size": args.batch_size,
-        "grid_points": args.grid_points,
-        "is_chains": args.is_chains,
-        "parzen_samples": args.parzen_samples,
-        "notes": args.note,
-    }
-    tables.scorecard(args.table_a1, args.table_3_1, args.parzen, args.out_csv, args.out_rst, study)
-
-
-def cmd_cost(args) -> None:
-    import json
-
-    import yaml
-
-    from infusion.atomic import atomic_path
-    from infusion.config import validate_config
-    from infusion.cost import (
-        Rates,
-        estimate_cost,
-        measure_rates,
-        measure_startup,
-        merge_config,
-        natural_datasets,
-        natural_study,
+def add_compute_commands(commands, defaults) -> None:
+    """Data, training, estimates and samples: the jobs that compute."""
+    p = commands.add_parser(
+        "prepare", help="prepare a dataset into an npz", formatter_class=defaults
     )
-
-    if args.config_json is not None:
-        config = json.loads(args.config_json)
-    else:
-        config = yaml.safe_load(Path(args.config).read_text())
-        for overlay in args.configfile:
-            config = merge_config(config, yaml.safe_load(Path(overlay).read_text()) or {})
-    schema = Path(__file__).resolve().parent.parent / "workflow/schemas/config.schema.yaml"
-    if schema.exists():  # in a source checkout (the workflow's schema is not packaged)
-        validate_config(config, schema)
-    given = (args.examples_per_s, args.chain_steps_per_s)
-    natural = natural_datasets(config)
-    if None in given:
-        log.info("timing the study's network on %s (a few seconds)", args.device)
-        measured = measure_rates(config, args.device)
-        rates = dataclasses.replace(
-            measured,
-            examples_per_s=args.examples_per_s or measured.examples_per_s,
-            chain_steps_per_s=args.chain_steps_per_s or measured.chain_steps_per_s,
-            startup_s=measured.startup_s if args.startup_s is None else args.startup_s,
-        )
-        natural_rates = {}
-        for dataset in natural:
-            log.info("timing the %s network on %s", dataset, args.device)
-            study = natural_study(config, dataset)
-            natural_rates[dataset] = measure_rates(study, args.device, startup_s=rates.startup_s)
-    else:  # the given rates stand for every network
-        startup = measure_startup() if args.startup_s is None else args.startup_s
-        rates = Rates(*given, startup)
-        natural_rates = dict.fromkeys(natural, rates)
-    for name, r in {config["dataset"]: rates, **natural_rates}.items():
-        print(
-            f"rates of the {name} network: {r.examples_per_s:.0f} training example-steps/s, "
-            f"{r.chain_steps_per_s:.0f} evaluation chain-steps/s, "
-            f"{r.startup_s:.1f} s start-up per job"
-        )
-    table = estimate_cost(config, rates, natural_rates)
-    print(
-        table[["stage", "jobs", "hours"]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
+    p.add_argument("dataset")
+    p.add_argument("--out", required=True)
+    p.add_argument("--cache", default="results/downloads", help="where downloads are kept")
+    p.add_argument(
+        "--url",
+        action="append",
+        help="a base URL (folder) serving the dataset's files, replacing its default ones "
+        "(repeatable, tried in order; default: $INFUSION_<DATASET>_URLS, else the official)",
     )
-    if args.out:
-        with atomic_path(args.out) as tmp:
-            table.to_csv(tmp, index=False)
+    p.add_argument(
+        "--path",
+        help="a local file or folder to read instead (celeba, mnist, fashionmnist: a folder;"
+        " tfd: the .mat)",
+    )
+    p.add_argument(
+        "--md5",
+        action="append",
+        default=[],
+        metavar="FILE=MD5",
+        help="replace the published MD5 of a raw file (repeatable)",
+    )
+    p.add_argument(
+        "--content-md5",
+        action="append",
+        default=[],
+        metavar="FILE=MD5",
+        help="replace the MD5 of a gzip file's decompressed content, by which a local copy"
+        " compressed anew is recognised (repeatable)",
+    )
+    p.set_defaults(func=cmd_prepare)
 
+    p = commands.add_parser("train", help="train one grid point", formatter_class=defaults)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True, help="run folder for model.pt, metrics.csv, ...")
+    p.add_argument("--checkpoint", required=True, help="checkpoint file (resumed if present)")
+    S.add_arguments(p, S.ModelSettings)
+    S.add_arguments(p, S.TrainSettings)
+    p.set_defaults(func=cmd_train)
 
-# figure kind -> (function name in infusion.figures, the input flags it takes in order)
-FIGURES = {
-    "sampling-chains": ("sampling_chains", ["samples"]),
-    "training-chains": ("infusion_chains_over_training", ["chains"]),
-    "training-curves": ("training_curves", ["metrics"]),
-    "grid-curves": ("grid_curves", ["curves"]),
-    "grid-means": ("grid_means", ["grid"]),
-    "constant-vs-increasing": ("constant_vs_increasing", ["constant", "increasing"]),
-    "chains": ("chains", ["samples"]),
-    "inpainting": ("inpainting", ["inpainting"]),
-    "nearest-neighbours": ("nearest_neighbours", ["samples", "data"]),
-}
+    p = commands.add_parser(
+        "evaluate", help="lower bound and IS estimates (Table 3.1)", formatter_class=defaults
+    )
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    S.add_arguments(p, S.EvalSettings)
+    p.set_defaults(func=cmd_evaluate)
 
+    p = commands.add_parser("sample", help="model sampling chains", formatter_class=defaults)
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", help="dataset whose test images seed the kept infusion chains")
+    p.add_argument("--out", required=True)
+    S.add_arguments(p, S.SampleSettings)
+    p.set_defaults(func=cmd_sample)
 
-def cmd_figure(args) -> None:
-    from infusion import figures
+    p = commands.add_parser(
+        "inpaint", help="complete test images' bottom halves (Fig 3.6)", formatter_class=defaults
+    )
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True, help="dataset whose test images are completed")
+    p.add_argument("--out", required=True)
+    S.add_arguments(p, S.InpaintSettings)
+    p.set_defaults(func=cmd_inpaint)
 
-    name, inputs = FIGURES[args.kind]
-    missing = [f"--{flag}" for flag in inputs if getattr(args, flag) is None]
-    if missing:
-        raise ValueError(f"figure {args.kind} needs {', '.join(missing)}")
-    getattr(figures, name)(*(getattr(args, flag) for flag in inputs), args.out)
+    p = commands.add_parser(
+        "parzen", help="Parzen-window estimate (Fig 3.4)", formatter_class=defaults
+    )
+    p.add_argument("--samples", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="test")
+    p.add_argument("--out", required=True)
+    S.add_arguments(p, S.ParzenSettings)
+    p.set_defaults(func=cmd_parzen)
 
 
 def add_inception_commands(commands, defaults) -> None:
     """The Inception score and FID of Table 3.2, and the download of Inception's weights."""
-    from infusion.inception import WEIGHTS_SHA256_PREFIX
+    from infusion.estimation.inception import WEIGHTS_SHA256_PREFIX
 
     sha256_help = (
         "leading hex digits the weights' SHA-256 must have (config inception.weights_sha256; "
@@ -418,11 +359,89 @@ def add_inception_commands(commands, defaults) -> None:
     p.add_argument("--out", help="where to put the file (default: the cache torch-fidelity reads)")
     p.set_defaults(func=cmd_fetch_inception_weights)
 
-    p = commands.add_parser("table-3-2", help="Table 3.2 from `infusion inception` JSONs")
-    p.add_argument("--samples", required=True, help="the final model's samples scored")
-    p.add_argument("--real", required=True, help="real images scored (the anchor)")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_table_3_2)
+
+# --- report commands: aggregation, tables, figures, scorecard ---
+
+
+def cmd_table_3_2(args) -> None:
+    from infusion.paper import tables
+
+    tables.table_3_2(args.samples, args.real, args.out)
+
+
+def cmd_aggregate(args) -> None:
+    from infusion.paper import tables
+
+    runs = []
+    for item in args.run:
+        panel, sep, folders = item.partition("=")
+        if not sep:
+            raise ValueError(f"--run expects PANEL=RUN_FOLDER[,RUN_FOLDER ...], got {item!r}")
+        runs.append((panel, folders.split(",")))
+    tables.aggregate_grid(runs, args.grid_out, args.curves_out)
+
+
+def cmd_table(args) -> None:
+    from infusion.paper import tables
+
+    if args.command == "table-a1":
+        tables.table_a1(args.grid, args.out)
+    elif args.command == "table-3-1":
+        tables.table_3_1(args.test, args.train, args.out)
+    elif args.command == "table-parzen":
+        tables.fig_3_4(args.parzen, args.out)
+    else:
+        tables.runtimes(args.files, args.out)
+
+
+def cmd_fidelity(args) -> None:
+    from infusion.beyond import fidelity as fidelity_outputs
+
+    if args.command == "fidelity-table":
+        fidelity_outputs.fidelity_table(args.row, args.out)
+    else:
+        fidelity_outputs.fidelity_figure(args.table, args.out)
+
+
+def cmd_scorecard(args) -> None:
+    from infusion.paper import tables
+
+    study = {
+        "name": args.study,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "hidden": args.hidden,
+        "batch_size": args.batch_size,
+        "grid_points": args.grid_points,
+        "is_chains": args.is_chains,
+        "parzen_samples": args.parzen_samples,
+        "notes": args.note,
+    }
+    tables.scorecard(args.table_a1, args.table_3_1, args.parzen, args.out_csv, args.out_rst, study)
+
+
+# figure kind -> (function name in infusion.paper.figures, the input flags it takes in order)
+FIGURES = {
+    "sampling-chains": ("sampling_chains", ["samples"]),
+    "training-chains": ("infusion_chains_over_training", ["chains"]),
+    "training-curves": ("training_curves", ["metrics"]),
+    "grid-curves": ("grid_curves", ["curves"]),
+    "grid-means": ("grid_means", ["grid"]),
+    "constant-vs-increasing": ("constant_vs_increasing", ["constant", "increasing"]),
+    "chains": ("chains", ["samples"]),
+    "inpainting": ("inpainting", ["inpainting"]),
+    "nearest-neighbours": ("nearest_neighbours", ["samples", "data"]),
+}
+
+
+def cmd_figure(args) -> None:
+    from infusion.paper import figures
+
+    name, inputs = FIGURES[args.kind]
+    missing = [f"--{flag}" for flag in inputs if getattr(args, flag) is None]
+    if missing:
+        raise ValueError(f"figure {args.kind} needs {', '.join(missing)}")
+    getattr(figures, name)(*(getattr(args, flag) for flag in inputs), args.out)
 
 
 def add_report_commands(commands, defaults) -> None:
@@ -501,103 +520,79 @@ def add_report_commands(commands, defaults) -> None:
         p.add_argument(f"--{flag}")
     p.set_defaults(func=cmd_figure)
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="infusion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--log-level", default="INFO")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
-    parser.add_argument(
-        "--gpu-slots",
-        type=int,
-        default=0,
-        metavar="N",
-        help="jobs per GPU: train, evaluate, sample and inception take a free GPU slot and set "
-        "CUDA_VISIBLE_DEVICES to its device (0: off; see infusion/gpu_slots.py)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    defaults = argparse.ArgumentDefaultsHelpFormatter
-
-    p = commands.add_parser(
-        "prepare", help="prepare a dataset into an npz", formatter_class=defaults
-    )
-    p.add_argument("dataset")
+    p = commands.add_parser("table-3-2", help="Table 3.2 from `infusion inception` JSONs")
+    p.add_argument("--samples", required=True, help="the final model's samples scored")
+    p.add_argument("--real", required=True, help="real images scored (the anchor)")
     p.add_argument("--out", required=True)
-    p.add_argument("--cache", default="results/downloads", help="where downloads are kept")
-    p.add_argument(
-        "--url",
-        action="append",
-        help="a base URL (folder) serving the dataset's files, replacing its default ones "
-        "(repeatable, tried in order; default: $INFUSION_<DATASET>_URLS, else the official)",
-    )
-    p.add_argument(
-        "--path",
-        help="a local file or folder to read instead (celeba, mnist, fashionmnist: a folder;"
-        " tfd: the .mat)",
-    )
-    p.add_argument(
-        "--md5",
-        action="append",
-        default=[],
-        metavar="FILE=MD5",
-        help="replace the published MD5 of a raw file (repeatable)",
-    )
-    p.add_argument(
-        "--content-md5",
-        action="append",
-        default=[],
-        metavar="FILE=MD5",
-        help="replace the MD5 of a gzip file's decompressed content, by which a local copy"
-        " compressed anew is recognised (repeatable)",
-    )
-    p.set_defaults(func=cmd_prepare)
+    p.set_defaults(func=cmd_table_3_2)
 
-    p = commands.add_parser("train", help="train one grid point", formatter_class=defaults)
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True, help="run folder for model.pt, metrics.csv, ...")
-    p.add_argument("--checkpoint", required=True, help="checkpoint file (resumed if present)")
-    S.add_arguments(p, S.ModelSettings)
-    S.add_arguments(p, S.TrainSettings)
-    p.set_defaults(func=cmd_train)
 
-    p = commands.add_parser(
-        "evaluate", help="lower bound and IS estimates (Table 3.1)", formatter_class=defaults
+# --- the cost estimate ---
+
+
+def cmd_cost(args) -> None:
+    import json
+
+    import yaml
+
+    from infusion.config import validate_config
+    from infusion.cost import (
+        Rates,
+        estimate_cost,
+        measure_rates,
+        measure_startup,
+        merge_config,
+        natural_datasets,
+        natural_study,
     )
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.EvalSettings)
-    p.set_defaults(func=cmd_evaluate)
+    from infusion.runtime.atomic import atomic_path
 
-    p = commands.add_parser("sample", help="model sampling chains", formatter_class=defaults)
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", help="dataset whose test images seed the kept infusion chains")
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.SampleSettings)
-    p.set_defaults(func=cmd_sample)
-
-    p = commands.add_parser(
-        "inpaint", help="complete test images' bottom halves (Fig 3.6)", formatter_class=defaults
+    if args.config_json is not None:
+        config = json.loads(args.config_json)
+    else:
+        config = yaml.safe_load(Path(args.config).read_text())
+        for overlay in args.configfile:
+            config = merge_config(config, yaml.safe_load(Path(overlay).read_text()) or {})
+    schema = Path(__file__).resolve().parent.parent / "workflow/schemas/config.schema.yaml"
+    if schema.exists():  # in a source checkout (the workflow's schema is not packaged)
+        validate_config(config, schema)
+    given = (args.examples_per_s, args.chain_steps_per_s)
+    natural = natural_datasets(config)
+    if None in given:
+        log.info("timing the study's network on %s (a few seconds)", args.device)
+        measured = measure_rates(config, args.device)
+        rates = dataclasses.replace(
+            measured,
+            examples_per_s=args.examples_per_s or measured.examples_per_s,
+            chain_steps_per_s=args.chain_steps_per_s or measured.chain_steps_per_s,
+            startup_s=measured.startup_s if args.startup_s is None else args.startup_s,
+        )
+        natural_rates = {}
+        for dataset in natural:
+            log.info("timing the %s network on %s", dataset, args.device)
+            study = natural_study(config, dataset)
+            natural_rates[dataset] = measure_rates(study, args.device, startup_s=rates.startup_s)
+    else:  # the given rates stand for every network
+        startup = measure_startup() if args.startup_s is None else args.startup_s
+        rates = Rates(*given, startup)
+        natural_rates = dict.fromkeys(natural, rates)
+    for name, r in {config["dataset"]: rates, **natural_rates}.items():
+        print(
+            f"rates of the {name} network: {r.examples_per_s:.0f} training example-steps/s, "
+            f"{r.chain_steps_per_s:.0f} evaluation chain-steps/s, "
+            f"{r.startup_s:.1f} s start-up per job"
+        )
+    table = estimate_cost(config, rates, natural_rates)
+    print(
+        table[["stage", "jobs", "hours"]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
     )
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True, help="dataset whose test images are completed")
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.InpaintSettings)
-    p.set_defaults(func=cmd_inpaint)
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            table.to_csv(tmp, index=False)
 
-    p = commands.add_parser(
-        "parzen", help="Parzen-window estimate (Fig 3.4)", formatter_class=defaults
-    )
-    p.add_argument("--samples", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", default="test")
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.ParzenSettings)
-    p.set_defaults(func=cmd_parzen)
-    add_inception_commands(commands, defaults)
-    add_report_commands(commands, defaults)
 
+def add_cost_command(commands, defaults) -> None:
+    """The cost estimate of a study, before it runs."""
     p = commands.add_parser(
         "cost",
         help="estimate a study's hours per stage before running it",
@@ -622,6 +617,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="where to measure the rates")
     p.add_argument("--out", help="also write the table, with the rates, to this CSV")
     p.set_defaults(func=cmd_cost)
+
+
+# --- the parser and the entry point ---
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="infusion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    parser.add_argument(
+        "--gpu-slots",
+        type=int,
+        default=0,
+        metavar="N",
+        help="jobs per GPU: train, evaluate, sample and inception take a free GPU slot and set "
+        "CUDA_VISIBLE_DEVICES to its device (0: off; see infusion/runtime/gpu_slots.py)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+
+    add_compute_commands(commands, defaults)
+    add_inception_commands(commands, defaults)
+    add_report_commands(commands, defaults)
+    add_cost_command(commands, defaults)
     return parser
 
 

@@ -48,9 +48,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from infusion import fidelity
+from infusion.beyond import switches as fidelity
 
-SPLIT_SIZES = {  # train / valid / test examples of each prepared dataset (infusion.data)
+SPLIT_SIZES = {  # train / valid / test examples of each prepared dataset (infusion.data.registry)
     "mnist": {"train": 50000, "valid": 10000, "test": 10000},
     "fashionmnist": {"train": 50000, "valid": 10000, "test": 10000},
     "mnist5k": {"train": 4000, "valid": 500, "test": 500},
@@ -222,7 +222,7 @@ def measure_startup(repeats: int = 1) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import infusion.cli, infusion.training"],
+        subprocess.run([sys.executable, "-c", "import infusion.cli, infusion.training.trainer"],
                        check=True)  # fmt: skip
         best = min(best, time.perf_counter() - start)
     return best
@@ -238,13 +238,14 @@ def measure_rates(
     timed on a few examples (``MAX_CPU_CONV_BATCH``), each taking seconds."""
     import torch
 
-    from infusion.data import DATASETS
-    from infusion.estimators import draw_log_weights
-    from infusion.model import InfusionModel
-    from infusion.objectives import denoising_loss
+    from infusion.data.registry import DATASETS
+    from infusion.estimation.estimators import draw_log_weights
+    from infusion.nets.model import InfusionModel
+    from infusion.runtime.device import resolve_device
+    from infusion.runtime.timing import seconds_per_call
     from infusion.settings import ModelSettings
-    from infusion.timing import seconds_per_call
-    from infusion.training import resolve_device, training_step
+    from infusion.training.objectives import denoising_loss
+    from infusion.training.trainer import training_step
 
     dev = resolve_device(device)
     steps, batch = int(config["final"]["steps"]), int(config["training"]["batch_size"])

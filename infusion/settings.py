@@ -11,13 +11,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from infusion.compilation import check_compile_mode
-from infusion.precision import check_precision
+from infusion.runtime.compilation import check_compile_mode
+from infusion.runtime.precision import check_precision
 
 OBJECTIVES = ("denoising", "lower_bound")
 RATE_INDEXINGS = ("paper", "code")  # see ModelSettings.rate_index
 PARZEN_CENTRES = ("sampling", "training")  # see ParzenSettings.chain_steps
-NETWORKS = ("mlp", "conv")  # the names of infusion.networks.NETWORKS
+NETWORKS = ("mlp", "conv")  # the names of infusion.nets.networks.NETWORKS
 
 
 @dataclass
@@ -79,8 +79,8 @@ class TrainSettings:
     parzen_samples: int = 1000  # samples drawn for it (minibatch batch norm over them)
     parzen_sigma: float = 0.17  # its kernel width (paper: 0.17 for MNIST)
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
-    compile: str = "none"  # none, default or reduce-overhead (see infusion.compilation)
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
+    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
     def __post_init__(self):
         check_precision(self.precision)
@@ -104,8 +104,8 @@ class EvalSettings:
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1
     device: str = "auto"
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
-    compile: str = "none"  # none, default or reduce-overhead (see infusion.compilation)
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
+    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
     def __post_init__(self):
         check_precision(self.precision)
@@ -124,8 +124,8 @@ class SampleSettings:
     batch: int = 2500  # chains per forward pass
     seed: int = 2
     device: str = "auto"
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
-    compile: str = "none"  # none, default or reduce-overhead (see infusion.compilation)
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
+    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
     def __post_init__(self):
         check_precision(self.precision)
@@ -142,7 +142,7 @@ class InpaintSettings:
     sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
     seed: int = 4
     device: str = "auto"
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (see infusion.precision)
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
 
     def __post_init__(self):
         check_precision(self.precision)

@@ -9,9 +9,9 @@ import pytest
 import torch
 from workflow_runs import TINY, snakemake, workflow_copy
 
-from infusion import inception
-from infusion.data import prepare
-from infusion.model import InfusionModel
+from infusion.data.registry import prepare
+from infusion.estimation import inception
+from infusion.nets.model import InfusionModel
 from infusion.settings import ModelSettings
 
 

@@ -17,7 +17,7 @@ from unittest import mock
 import numpy as np
 import torch
 
-from infusion import chains
+from infusion.process import chains
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:

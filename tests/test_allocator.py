@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from infusion.allocator import keep_freed_memory
+from infusion.runtime.allocator import keep_freed_memory
 
 # A chain step's pattern through glibc's malloc (which PyTorch's CPU tensors use): six
 # blocks of a [4,096 x 784] float32 tensor (12.8 MB) allocated, written and freed, 20 times;
@@ -13,7 +13,7 @@ from infusion.allocator import keep_freed_memory
 # of the interpreter's lands between the blocks and decides whether the heap can shrink.
 STEPS = """
 import ctypes, ctypes.util, resource, sys
-from infusion.allocator import keep_freed_memory
+from infusion.runtime.allocator import keep_freed_memory
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from infusion.model import InfusionModel
+from infusion.nets.model import InfusionModel
 from infusion.settings import ModelSettings
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"

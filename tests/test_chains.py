@@ -10,16 +10,20 @@ from conftest import tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain
 from scipy import stats
 
-from infusion.chains import (
+from infusion.nets.networks import BATCH, POPULATION, set_batch_norm_mode
+from infusion.process.chains import (
     infuse,
     infusion_rate,
     infusion_rates,
     sampling_chain,
     walk_infusion_chain,
 )
-from infusion.densities import gaussian_log_density, infusion_log_density, infusion_log_ratio_sum
-from infusion.networks import BATCH, POPULATION, set_batch_norm_mode
-from infusion.sampling import sample_chains
+from infusion.process.densities import (
+    gaussian_log_density,
+    infusion_log_density,
+    infusion_log_ratio_sum,
+)
+from infusion.sampling.samples import sample_chains
 from infusion.settings import SampleSettings
 
 

@@ -15,13 +15,13 @@ import torch
 from conftest import tiny_model
 from torch._dynamo.utils import counters
 
-from infusion.compilation import compile_operator
-from infusion.data import dequantize, load, to_unit_interval
-from infusion.estimators import draw_log_weights
-from infusion.model import InfusionModel
-from infusion.networks import BATCH, POPULATION, set_batch_norm_mode
+from infusion.data.registry import dequantize, load, to_unit_interval
+from infusion.estimation.estimators import draw_log_weights
+from infusion.nets.model import InfusionModel
+from infusion.nets.networks import BATCH, POPULATION, set_batch_norm_mode
+from infusion.runtime.compilation import compile_operator
 from infusion.settings import EvalSettings, ModelSettings, SampleSettings, TrainSettings
-from infusion.training import Trainer
+from infusion.training.trainer import Trainer
 
 OPERATOR_TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
@@ -91,7 +91,7 @@ def test_compiled_training_and_scoring_match_eager(digits_npz, tmp_path, caplog)
     eager, eager_curves = train("none")
     train("none", epochs=1, name="switched")
     runs = [train("default")]
-    with caplog.at_level(logging.INFO, logger="infusion.training"):
+    with caplog.at_level(logging.INFO, logger="infusion.training.trainer"):
         runs.append(train("default", name="switched"))
     assert "resumed from" in caplog.text
     columns = ["loss", "train_lower_bound", "valid_lower_bound"]

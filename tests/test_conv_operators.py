@@ -12,15 +12,16 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from infusion import networks, settings
-from infusion.chains import sampling_chain
+from infusion import settings
 from infusion.cli import build_parser
-from infusion.evaluation import fit_population_statistics
-from infusion.model import InfusionModel, load_model, save_model
-from infusion.networks import BATCH, POPULATION, StepBatchNorm, set_batch_norm_mode
-from infusion.objectives import denoising_loss
+from infusion.estimation.evaluation import fit_population_statistics
+from infusion.nets import networks
+from infusion.nets.model import InfusionModel, load_model, save_model
+from infusion.nets.networks import BATCH, POPULATION, StepBatchNorm, set_batch_norm_mode
+from infusion.process.chains import sampling_chain
 from infusion.settings import ModelSettings, TrainSettings, from_arguments
-from infusion.training import Trainer
+from infusion.training.objectives import denoising_loss
+from infusion.training.trainer import Trainer
 
 CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 

@@ -1,4 +1,4 @@
-"""Offline tests of infusion.data: the registry, the preparers and the pixel conversions."""
+"""Offline tests of infusion.data.registry: the registry, preparers and pixel conversions."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import torch
 from local_server import http_folder
 from sklearn.datasets import load_digits
 
-from infusion import data
 from infusion.cli import main
-from infusion.download import DownloadError, md5sum
+from infusion.data import registry as data
+from infusion.data.download import DownloadError, md5sum
 
 MNIST_TRAIN = "train-images-idx3-ubyte.gz"
 MNIST_TEST = "t10k-images-idx3-ubyte.gz"

@@ -1,4 +1,4 @@
-"""Offline tests of infusion.download against a local HTTP server on 127.0.0.1."""
+"""Offline tests of infusion.data.download against a local HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import http.server
 import pytest
 from local_server import serve
 
-from infusion.download import DownloadError, download, gunzipped_md5sum, md5sum
+from infusion.data.download import DownloadError, download, gunzipped_md5sum, md5sum
 
 PAYLOAD = bytes(range(256)) * 64
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()

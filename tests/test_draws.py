@@ -1,4 +1,4 @@
-"""Bernoulli masks and the positions of their successes (infusion.draws)."""
+"""Bernoulli masks and the positions of their successes (infusion.process.draws)."""
 
 import math
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy import stats
 
-from infusion import draws
-from infusion.draws import bernoulli_mask, bernoulli_positions
+from infusion.process import draws
+from infusion.process.draws import bernoulli_mask, bernoulli_positions
 
 
 def assert_bernoulli_positions(positions: torch.Tensor, n: int, p: float) -> None:

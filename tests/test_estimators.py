@@ -9,8 +9,12 @@ from conftest import tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain, log_weight, paper_rates
 from scipy import optimize, stats
 
-from infusion.estimators import draw_log_weights, isotropic_variance, lower_bound_and_importance
-from infusion.evaluation import fit_population_statistics
+from infusion.estimation.estimators import (
+    draw_log_weights,
+    isotropic_variance,
+    lower_bound_and_importance,
+)
+from infusion.estimation.evaluation import fit_population_statistics
 
 
 def toy_model(steps):

@@ -5,8 +5,8 @@ import torch
 from conftest import tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain, new_record, pooled_moments
 
-from infusion import evaluation
-from infusion.data import to_unit_interval
+from infusion.data.registry import to_unit_interval
+from infusion.estimation import evaluation
 from infusion.settings import EvalSettings
 
 

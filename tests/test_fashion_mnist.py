@@ -16,8 +16,8 @@ import pytest
 import yaml
 from workflow_runs import snakemake, workflow_copy
 
-from infusion import data
-from infusion.download import DownloadError
+from infusion.data import registry as data
+from infusion.data.download import DownloadError
 
 DEBIAN_FOLDER = Path("/usr/share/datasets/fashion-mnist")
 OVERLAY = "workflow/configs/fashion.yaml"

@@ -16,15 +16,15 @@ import torch
 from fault_ledger import record, rng, trials
 from test_training import train_command
 
-from infusion import data
-from infusion.atomic import DiskFullError
-from infusion.checkpoints import CorruptCheckpoint, read_checkpoint
 from infusion.cli import main
-from infusion.data import load
-from infusion.download import md5sum
-from infusion.model import save_model
+from infusion.data import registry as data
+from infusion.data.download import md5sum
+from infusion.data.registry import load
+from infusion.nets.model import save_model
+from infusion.runtime.atomic import DiskFullError
 from infusion.settings import ModelSettings, TrainSettings
-from infusion.training import Trainer
+from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint
+from infusion.training.trainer import Trainer
 
 pytestmark = pytest.mark.faults
 EPOCHS = 12  # of train_command's runs

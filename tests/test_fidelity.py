@@ -13,10 +13,10 @@ from scipy import stats
 from scipy.special import logsumexp
 from workflow_runs import REPO
 
-from infusion import fidelity
-from infusion.chains import infusion_rates, sampling_chain, walk_infusion_chain
-from infusion.fidelity_outputs import fidelity_summary, fidelity_table
-from infusion.objectives import chain_log_weights
+from infusion.beyond import switches as fidelity
+from infusion.beyond.fidelity import fidelity_summary, fidelity_table
+from infusion.process.chains import infusion_rates, sampling_chain, walk_infusion_chain
+from infusion.process.log_weights import chain_log_weights
 from infusion.settings import ModelSettings, TrainSettings
 
 INFUSION_VAR = 1e-4
@@ -109,8 +109,8 @@ def test_rate_index_and_parzen_centres_reject_unknown_names():
 
 def captured_targets(digits_npz, tmp_path, dequantize_targets):
     """The training targets one epoch hands to the objective, and the training set."""
-    from infusion.data import load
-    from infusion.training import Trainer
+    from infusion.data.registry import load
+    from infusion.training.trainer import Trainer
 
     trainer = Trainer(
         ModelSettings(steps=2, hidden=8),
@@ -149,7 +149,7 @@ def test_dequantized_training_targets_get_uniform_noise_of_one_level(digits_npz,
 def test_samples_keep_the_means_after_the_training_steps(tmp_path):
     """training_steps_means: what a T-step sampling chain's last means are (the authors'
     Parzen centres), from a chain of more steps on the same generator seed."""
-    from infusion.sampling import sample_chains
+    from infusion.sampling.samples import sample_chains
     from infusion.settings import SampleSettings
 
     model = tiny_model(dim=5, steps=3)
@@ -176,7 +176,7 @@ def reference_parzen(centres, points, sigma):
 @pytest.mark.parametrize("chain_steps", ["sampling", "training"])
 def test_parzen_command_scores_both_centres(digits_npz, tmp_path, chain_steps):
     from infusion.cli import main
-    from infusion.data import dequantize, load, to_unit_interval
+    from infusion.data.registry import dequantize, load, to_unit_interval
 
     rng = np.random.default_rng(0)
     means = rng.uniform(0, 1, (60, 64)).astype(np.float32)

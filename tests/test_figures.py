@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 
-from infusion import figures
-from infusion.fidelity_outputs import fidelity_figure
+from infusion.beyond.fidelity import fidelity_figure
+from infusion.paper import figures
 
 SHAPE = (1, 8, 8)
 D = 64

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from infusion import gpu_slots
 from infusion.cli import build_parser, main
-from infusion.gpu_slots import GpuSlotTimeout, Slot, gpu_slot, slot_path
+from infusion.runtime import gpu_slots
+from infusion.runtime.gpu_slots import GpuSlotTimeout, Slot, gpu_slot, slot_path
 
 REPO = Path(__file__).resolve().parent.parent
 
 # One job: take a slot, record device, slot, CUDA_VISIBLE_DEVICES and when it held the slot.
 JOB = """
 import os, sys, time
-from infusion.gpu_slots import gpu_slot
+from infusion.runtime.gpu_slots import gpu_slot
 jobs_per_gpu, lock_dir, out, hold = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
 with gpu_slot(jobs_per_gpu, lock_dir, timeout=60, poll=0.02) as slot:
     start = time.time()

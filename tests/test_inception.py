@@ -25,11 +25,12 @@ from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorIncepti
 from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
-from infusion import inception, tables
-from infusion.atomic import write_json, write_npz
 from infusion.cli import main
-from infusion.data import to_unit_interval
-from infusion.download import DownloadError, md5sum
+from infusion.data.download import DownloadError, md5sum
+from infusion.data.registry import to_unit_interval
+from infusion.estimation import inception
+from infusion.paper import tables
+from infusion.runtime.atomic import write_json, write_npz
 from infusion.settings import InceptionSettings
 
 STAND_IN = "infusion-test-logit-table"

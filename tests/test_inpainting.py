@@ -6,9 +6,9 @@ import numpy as np
 import torch
 
 from infusion import cli
-from infusion.data import prepare, to_unit_interval
-from infusion.inpainting import top_half_mask
-from infusion.model import InfusionModel, save_model
+from infusion.data.registry import prepare, to_unit_interval
+from infusion.nets.model import InfusionModel, save_model
+from infusion.sampling.inpainting import top_half_mask
 from infusion.settings import ModelSettings
 
 

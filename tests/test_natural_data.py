@@ -24,10 +24,12 @@ import yaml
 from local_server import http_folder
 from PIL import Image
 
-from infusion import cli, data, natural_images
+from infusion import cli
 from infusion.config import ConfigError, enabled_datasets, validate_config
 from infusion.cost import SPLIT_SIZES
-from infusion.download import DownloadError, md5sum
+from infusion.data import natural as natural_images
+from infusion.data import registry as data
+from infusion.data.download import DownloadError, md5sum
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"

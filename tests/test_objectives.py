@@ -8,7 +8,7 @@ import torch
 from conftest import tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain, log_weight, normal_logpdf, paper_rates
 
-from infusion.objectives import denoising_loss, lower_bound_loss
+from infusion.training.objectives import denoising_loss, lower_bound_loss
 
 INFUSION_VAR = 1e-4
 

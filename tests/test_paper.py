@@ -1,4 +1,4 @@
-"""The paper's numbers in infusion.paper against the thesis text itself (the shared
+"""The paper's numbers in infusion.paper.published against the thesis text itself (the shared
 ``paper/infusion-thesis.txt`` beside the checkout, as CI lays it), parsed here."""
 
 import re
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infusion import paper
+from infusion.paper import published as paper
 
 THESIS = Path(__file__).resolve().parents[2] / "shared" / "paper" / "infusion-thesis.txt"
 NUMBER = r"-?\d*\.\d+|-?\d+"

@@ -8,7 +8,7 @@ import torch
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from infusion import parzen
+from infusion.estimation import parzen
 
 
 def explicit_parzen(samples, points, sigma):

@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from infusion.data import load
-from infusion.model import InfusionModel
-from infusion.objectives import chain_log_weights, denoising_loss
-from infusion.precision import precision_context
+from infusion.data.registry import load
+from infusion.nets.model import InfusionModel
+from infusion.process.log_weights import chain_log_weights
+from infusion.runtime.precision import precision_context
 from infusion.settings import EvalSettings, ModelSettings, SampleSettings, TrainSettings
-from infusion.training import Trainer
+from infusion.training.objectives import denoising_loss
+from infusion.training.trainer import Trainer
 
 # bfloat16 keeps 8 bits of mantissa (relative rounding 2^-9 ~ 2e-3 per product). The loss and
 # the log weights sum thousands of per-pixel float32 log densities whose inputs, the network's

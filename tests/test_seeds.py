@@ -10,8 +10,9 @@ import yaml
 from test_tables import STUDY, evaluation, make_run, write_json
 from workflow_runs import REPO
 
-from infusion import paper, tables
 from infusion.cost import Rates, estimate_cost
+from infusion.paper import published as paper
+from infusion.paper import tables
 
 PAPER_B = paper.TABLE_A1["b"][0.1]  # Table A.1 (B), omega = 0.1
 

@@ -9,7 +9,8 @@ import docutils.core
 import pandas as pd
 import pytest
 
-from infusion import paper, tables
+from infusion.paper import published as paper
+from infusion.paper import tables
 
 EPOCHS = 3  # fake training runs: epochs 0 (initialisation) .. EPOCHS
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import torch
 
-from infusion.data import dequantize, load, to_unit_interval
-from infusion.estimators import draw_log_weights, lower_bound_and_importance
+from infusion.data.registry import dequantize, load, to_unit_interval
+from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.settings import ModelSettings, TrainSettings
-from infusion.training import Trainer
+from infusion.training.trainer import Trainer
 
 
 def factorial_gaussian_log_likelihood(x, mean, var, eps=1e-4, beta=0.1):
@@ -184,7 +184,7 @@ def test_invalid_model_settings_name_the_field(field, value, message):
 
 def test_corrupt_model_file_is_named(tmp_path):
     """(A corrupt checkpoint is not an error: tests/test_faults_files.py.)"""
-    from infusion.model import load_model
+    from infusion.nets.model import load_model
 
     bad = tmp_path / "model.pt"
     bad.write_bytes(b"x")

@@ -6,8 +6,8 @@ import re
 import shlex
 
 from infusion.config import enabled_datasets, validate_config
-from infusion.fidelity import ablation_runs, run_tags, seed_tags
-from infusion.inception import WEIGHTS_FILE, WEIGHTS_SHA256_PREFIX, WEIGHTS_URL
+from infusion.beyond.switches import ablation_runs, run_tags, seed_tags
+from infusion.estimation.inception import WEIGHTS_FILE, WEIGHTS_SHA256_PREFIX, WEIGHTS_URL
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -18,7 +18,7 @@ DOWNLOADS = "results/downloads"
 # The study's own `dataset` is left to the grid study (its sections, its `final`).
 NATURAL_DATASETS = [name for name in enabled_datasets(config) if name != DATASET]
 # A run folder's tag: empty for the study's settings and first seed, else the training seed
-# and fidelity switches it changes (infusion/fidelity.py); each tag -> the values it changes.
+# and fidelity switches it changes (infusion/beyond/switches.py); each tag -> the values it changes.
 RUN_TAGS = run_tags(config)
 SEED_TAGS = seed_tags(config)
 RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}"
@@ -209,7 +209,7 @@ def local_source(wildcards):
 
     A missing local file (TFD, CelebA) does not stop the planning: prepare_data, a localrule
     run first, checks the source before any work and stops with a message naming the file,
-    the path and the config key (infusion.data.source_for).
+    the path and the config key (infusion.data.registry.source_for).
     """
     path = data_settings(wildcards.dataset).get("path")
     return [path] if path and os.path.exists(path) else []

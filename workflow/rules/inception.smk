@@ -1,6 +1,6 @@
 # Table 3.2: the Inception score of the table3.2 dataset's final-model samples (config
 # natural_outputs; CIFAR-10) with their FID against the real images, and of the real images
-# themselves (the anchor row), through torch-fidelity's Inception (infusion/inception.py).
+# themselves (the anchor row), through torch-fidelity's Inception (infusion/estimation/inception.py).
 
 
 localrules:

@@ -4,7 +4,7 @@ Results flow as in cbg-ethz/bmi: every training run leaves a small record (``sum
 ``metrics.csv``, ``test_bound.json``); :func:`aggregate_grid` turns the whole grid into
 ``grid.csv`` and ``curves.csv``; the paper-facing tables read only those files and the
 evaluation JSONs; :func:`scorecard` gathers the tables into the report's front page.
-The published numbers come from :mod:`infusion.paper`. Every file is written atomically.
+The published numbers come from :mod:`infusion.paper.published`. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from infusion import paper
-from infusion.atomic import atomic_path, write_text
+from infusion.paper import published as paper
+from infusion.runtime.atomic import atomic_path, write_text
 from infusion.settings import ModelSettings, TrainSettings
 
 PathLike = str | os.PathLike

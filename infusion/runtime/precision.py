@@ -6,7 +6,7 @@
           are switched on inside the context and restored after it); on a CPU it is fp32.
 ``bf16``  the operator network's forward runs under ``torch.autocast(dtype=torch.bfloat16)``
           (CPU or CUDA): its linear layers compute in bfloat16. The network returns its mean
-          and variance in float32 (see ``infusion.networks``), so the log densities, the
+          and variance in float32 (see ``infusion.nets.networks``), so the log densities, the
           chain's draws and the loss are float32 arithmetic.
 
 Wrap forward passes only (a training step's backward runs outside the context, as autocast

@@ -4,10 +4,10 @@ Contract: a prepared dataset is an ``.npz`` file (``results/data/{dataset}.npz``
 three uint8 arrays ``train``, ``valid`` and ``test``, each of shape (N, C, H, W).
 
 Each entry of :data:`DATASETS` is a :class:`DatasetSpec` whose ``prepare`` callable takes a
-:class:`infusion.sources.Source` (cache folder, base URLs, local path) and returns those
+:class:`infusion.data.sources.Source` (cache folder, base URLs, local path) and returns those
 three arrays; :func:`prepare` checks and writes them. To add a dataset, write such a
 callable and register it with :func:`register`. The natural-image datasets (CIFAR-10,
-CelebA, TFD) are read in :mod:`infusion.natural_images`.
+CelebA, TFD) are read in :mod:`infusion.data.natural`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from infusion import natural_images
-from infusion.atomic import write_npz
-from infusion.sources import Source, base_urls, url_variable
+from infusion.data import natural as natural_images
+from infusion.data.sources import Source, base_urls, url_variable
+from infusion.runtime.atomic import write_npz
 
 if TYPE_CHECKING:
     import torch
@@ -91,7 +91,7 @@ def source_for(
     ``urls`` replace the dataset's default base URLs; without them the environment variable
     ``INFUSION_<NAME>_URLS`` (comma-separated) does, e.g. ``INFUSION_MNIST_URLS``. ``path``
     is a local file or folder. ``md5`` and ``content_md5`` map file names to checksums
-    replacing the preparer's (see :class:`infusion.sources.Source`). Raises ``ValueError``
+    replacing the preparer's (see :class:`infusion.data.sources.Source`). Raises ``ValueError``
     for a kind of source the dataset does not take or a file it does not read, and
     ``FileNotFoundError``, saying what to place where, for a local path that does not exist
     or a dataset left without any source.
@@ -279,7 +279,7 @@ def read_idx_images(path: Path) -> np.ndarray:
 def _prepare_idx(source: Source, md5: dict[str, str], content_md5: dict[str, str]) -> Splits:
     """Read the image files (downloaded, or from a local folder); split the training set
     50,000 / 10,000 in order. ``md5``: published checksums of the files; ``content_md5``:
-    of their decompressed content (see :meth:`infusion.sources.Source.gzip_file`)."""
+    of their decompressed content (see :meth:`infusion.data.sources.Source.gzip_file`)."""
     images = {
         name: read_idx_images(source.gzip_file(name, md5[name], content_md5.get(name)))
         for name in IDX_FILES

@@ -1,6 +1,6 @@
 """The paper's figures: one function per figure, each reading files and writing one PNG.
 
-Every function writes ``out`` atomically (:func:`infusion.atomic.atomic_path`), so a failed
+Every function writes ``out`` atomically (:func:`infusion.runtime.atomic.atomic_path`), so a failed
 call leaves no picture behind; a missing input raises ``FileNotFoundError`` (from numpy or
 pandas) before anything is drawn. Pictures are arrays [C x H x W] of values in [0, 1]:
 float model states are clipped for display, uint8 chain snapshots are divided by 255, and
@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from infusion.atomic import atomic_path
-from infusion.data import to_unit_interval
+from infusion.data.registry import to_unit_interval
+from infusion.runtime.atomic import atomic_path
 
 matplotlib.use("Agg")
 

@@ -1,4 +1,5 @@
-"""Training objectives and the per-chain log weight l = log p(z~, x) - log q(z~ | x)."""
+"""The per-chain log weight l = log p(z~, x) - log q(z~ | x) that every estimator and the
+lower-bound objective use (eq. 3.3.3, footnote 4)."""
 
 from __future__ import annotations
 
@@ -7,27 +8,9 @@ from dataclasses import dataclass
 
 import torch
 
-from infusion.chains import walk_infusion_chain
-from infusion.densities import gaussian_log_density, infusion_log_ratio_sum
-from infusion.model import InfusionModel
-
-
-def denoising_loss(
-    model: InfusionModel, x: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    """Negative of sum_t (t / T) log p^(t)(x | z~^(t-1)), averaged over the batch x [N x d].
-
-    Denoising-based infusion training (section 3.3.3.2); the weights t / T are footnote 3's
-    increasing learning-rate schedule, applied as loss weights as in the authors' code.
-    The chain draws carry no gradient.
-    """
-    steps = model.settings.steps
-    total = x.new_zeros(())
-    for s in walk_infusion_chain(model, x, generator):
-        if s.t > 0:
-            log_p = gaussian_log_density(x, s.mean, s.var).sum(-1).mean()
-            total = total + (s.t / steps) * log_p
-    return -total
+from infusion.nets.model import InfusionModel
+from infusion.process.chains import walk_infusion_chain
+from infusion.process.densities import gaussian_log_density, infusion_log_ratio_sum
 
 
 @dataclass
@@ -71,17 +54,3 @@ def chain_log_weights(
             output = gaussian_log_density(x, s.mean, s.var).sum(-1)
             output_sse = ((x - s.mean) ** 2).sum(-1)
     return LogWeights(chain, output, output_sse, x.shape[1])
-
-
-def lower_bound_loss(
-    model: InfusionModel, x: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    """Negative stochastic lower bound, reparameterised through the chain (section 3.3.4.1).
-
-    The choice of infused pixels is a discrete draw and passes no gradient; the Gaussian
-    draws do. Unlike denoising training, no per-step weights: this is the bound itself.
-    """
-    return -chain_log_weights(model, x, generator, reparameterize=True).total.mean()
-
-
-OBJECTIVES = {"denoising": denoising_loss, "lower_bound": lower_bound_loss}

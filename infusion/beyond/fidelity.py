@@ -1,5 +1,5 @@
 """The fidelity ablation's table and figure: the paper's text against the authors' code,
-switch by switch, over training seeds (the variants of :mod:`infusion.fidelity`)."""
+switch by switch, over training seeds (the variants of :mod:`infusion.beyond.switches`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from infusion.atomic import atomic_path
-from infusion.fidelity import SWITCHES, VARIANTS, variant_values
+from infusion.beyond.switches import SWITCHES, VARIANTS, variant_values
+from infusion.runtime.atomic import atomic_path
 
 PathLike = str | os.PathLike
 
@@ -72,7 +72,7 @@ def fidelity_table(rows: list[tuple[str, int, PathLike, PathLike]], out: PathLik
 
 def fidelity_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Mean and std (ddof 1) over seeds of every quantity, one row per variant, in
-    :data:`~infusion.fidelity.VARIANTS` order."""
+    :data:`~infusion.beyond.switches.VARIANTS` order."""
     grouped = table.groupby("variant", sort=False)[list(QUANTITIES)]
     summary = grouped.agg(["mean", "std"])
     order = [v for v in VARIANTS if v in summary.index]

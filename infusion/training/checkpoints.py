@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from infusion.atomic import write_bytes
+from infusion.runtime.atomic import write_bytes
 
 MAGIC = b"infusion-checkpoint sha256="
 

@@ -17,7 +17,8 @@ Three parts, one job each:
   must that of every weights file scored with (:func:`resolve_weights`), whatever its name.
 
 Images go in as uint8 arrays [N x C x H x W] with C = 1 (repeated to 3 channels) or 3; model
-samples (floats in [0, 1], ``pixels / 256`` as in :func:`infusion.data.to_unit_interval`) are
+samples (floats in [0, 1], ``pixels / 256`` as in
+:func:`infusion.data.registry.to_unit_interval`) are
 turned into pixels by :func:`to_pixels`.
 """
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infusion.download import download, file_digests
+from infusion.data.download import download, file_digests
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def to_pixels(values: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """Model outputs in [0, 1] (``pixels / 256``) [N x C*H*W] -> uint8 images [N x C x H x W].
 
-    Inverts :func:`infusion.data.to_unit_interval`: pixel = round(256 x), clipped to [0, 255],
+    Inverts :func:`infusion.data.registry.to_unit_interval`: pixel = round(256 x), clipped to
+    [0, 255],
     so a training image goes back to itself exactly.
     """
     values = np.asarray(values, dtype=np.float64)
@@ -199,7 +201,7 @@ def fetch_weights(
 ) -> Path:
     """Download the Inception weights to ``dest`` (default :func:`default_weights_path`).
 
-    Uses :func:`infusion.download.download`: the file's SHA-256 must start with
+    Uses :func:`infusion.data.download.download`: the file's SHA-256 must start with
     ``sha256_prefix`` (the digits in the official file's name) and, when ``md5`` is given,
     its MD5 must be ``md5``; nothing is fetched when ``dest`` already passes, and a transfer
     that fails leaves no file. ``urls`` defaults to torch-fidelity's release URL (tests point

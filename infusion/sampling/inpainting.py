@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from infusion.chains import sampling_chain
-from infusion.model import InfusionModel
-from infusion.networks import POPULATION, set_batch_norm_mode
-from infusion.precision import precision_context
+from infusion.nets.model import InfusionModel
+from infusion.nets.networks import POPULATION, set_batch_norm_mode
+from infusion.process.chains import sampling_chain
+from infusion.runtime.precision import precision_context
 from infusion.settings import InpaintSettings
 
 

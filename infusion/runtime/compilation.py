@@ -20,11 +20,6 @@ run repays.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from infusion.model import InfusionModel
-
 COMPILE_MODES = ("none", "default", "reduce-overhead")
 # Distinct compiled graphs one operator may need: 3 batch-norm modes (minibatch, minibatch
 # while pooling statistics, population) x with/without gradients x static/dynamic sizes.
@@ -37,8 +32,9 @@ def check_compile_mode(mode: str) -> None:
         raise ValueError(f"compile must be one of {COMPILE_MODES}, got {mode!r}")
 
 
-def compile_operator(model: InfusionModel, mode: str) -> None:
-    """Compile ``model.operator``'s forward in place (parameters and state_dict unchanged).
+def compile_operator(model, mode: str) -> None:
+    """Compile an ``InfusionModel``'s ``operator.forward`` in place (parameters and
+    state_dict unchanged).
 
     Under ``reduce-overhead`` the forward returns copies of the graph's outputs: a CUDA graph
     writes every replay into the same memory, and a step's mean and variance must outlive

@@ -153,7 +153,7 @@ def gaussian_heads(
     """mean = sigmoid(head1), variance = beta * sigmoid(head2) + eps (paper section 3.5).
 
     The heads' outputs are cast to float32 (a no-op unless under bf16 autocast, see
-    infusion.precision), so the mean, the variance and its eps are float32 numbers. The
+    infusion.runtime.precision), so the mean, the variance and its eps are float32 numbers. The
     sigmoids overwrite the heads' outputs, which no backward pass needs.
     """
     mean = mean_logits.float().sigmoid_()

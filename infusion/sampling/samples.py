@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from infusion.chains import infusion_chain_states, sampling_chain
-from infusion.compilation import compile_operator
-from infusion.model import InfusionModel
-from infusion.networks import POPULATION, set_batch_norm_mode
-from infusion.precision import precision_context
+from infusion.nets.model import InfusionModel
+from infusion.nets.networks import POPULATION, set_batch_norm_mode
+from infusion.process.chains import infusion_chain_states, sampling_chain
+from infusion.runtime.compilation import compile_operator
+from infusion.runtime.precision import precision_context
 from infusion.settings import SampleSettings
 
 
@@ -17,7 +17,7 @@ def draw_samples(
     model: InfusionModel, settings: SampleSettings, targets: torch.Tensor | None = None
 ) -> dict[str, np.ndarray]:
     """:func:`sample_chains` at ``settings.precision``, with the operator compiled as
-    ``settings.compile`` says (see ``infusion.precision``, ``infusion.compilation``)."""
+    ``settings.compile`` says (``infusion.runtime``: precision, compilation)."""
     compile_operator(model, settings.compile)
     with precision_context(settings.precision, model.prior_mean.device):
         return sample_chains(model, settings, targets)

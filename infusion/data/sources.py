@@ -1,7 +1,7 @@
 """Where a dataset preparer finds its raw files: base URLs to download from, or a local path.
 
-A :class:`Source` reaches each preparer of :mod:`infusion.data`. Downloads go through
-:func:`infusion.download.download` (checksummed, retried, never partial); local files are
+A :class:`Source` reaches each preparer of :mod:`infusion.data.registry`. Downloads go through
+:func:`infusion.data.download.download` (checksummed, retried, never partial); local files are
 checked against the same published checksums with :func:`checked_file`, and local gzip
 files also against the checksum of their decompressed content with :func:`checked_gzip`.
 """
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infusion.download import download, gunzipped_md5sum, md5sum
+from infusion.data.download import download, gunzipped_md5sum, md5sum
 
 log = logging.getLogger(__name__)
 

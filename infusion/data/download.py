@@ -1,7 +1,7 @@
 """Checksummed downloads with mirrors and retries.
 
 A download streams into a temporary file beside its destination (see
-:func:`infusion.atomic.atomic_path`) and is renamed into place only after its length and
+:func:`infusion.runtime.atomic.atomic_path`) and is renamed into place only after its length and
 checksums (the MD5, the leading digits of the SHA-256, or both) have been verified, so an
 interrupted or corrupt transfer never leaves a file that looks complete.
 """
@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO
 
-from infusion.atomic import atomic_path
+from infusion.runtime.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -8,17 +8,21 @@ import math
 import numpy as np
 import torch
 
-from infusion.chains import walk_infusion_chain
-from infusion.compilation import compile_operator
-from infusion.data import dequantize
-from infusion.estimators import draw_log_weights, isotropic_variance, lower_bound_and_importance
-from infusion.model import InfusionModel
-from infusion.networks import BATCH, POPULATION, batch_norms, set_batch_norm_mode
-from infusion.objectives import chain_log_weights
-from infusion.precision import precision_context
+from infusion.data.registry import dequantize
+from infusion.estimation.estimators import (
+    draw_log_weights,
+    isotropic_variance,
+    lower_bound_and_importance,
+)
+from infusion.nets.model import InfusionModel
+from infusion.nets.networks import BATCH, POPULATION, batch_norms, set_batch_norm_mode
+from infusion.process.chains import walk_infusion_chain
+from infusion.process.log_weights import chain_log_weights
+from infusion.runtime.compilation import compile_operator
+from infusion.runtime.precision import precision_context
 from infusion.settings import EvalSettings
 
-log = logging.getLogger("infusion.evaluation")
+log = logging.getLogger("infusion.estimation.evaluation")
 
 
 def even_batches(x: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ...]:
@@ -70,7 +74,7 @@ def likelihood_table(
     settings: EvalSettings,
 ) -> dict:
     """:func:`table_estimates` at ``settings.precision``, with the operator compiled as
-    ``settings.compile`` says (see ``infusion.precision``, ``infusion.compilation``)."""
+    ``settings.compile`` says (``infusion.runtime``: precision, compilation)."""
     compile_operator(model, settings.compile)
     with precision_context(settings.precision, model.prior_mean.device):
         return table_estimates(model, pixels, valid_pixels, settings)

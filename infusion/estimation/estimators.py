@@ -10,9 +10,9 @@ import math
 
 import torch
 
-from infusion.model import InfusionModel
-from infusion.networks import POPULATION, set_batch_norm_mode
-from infusion.objectives import LogWeights, chain_log_weights
+from infusion.nets.model import InfusionModel
+from infusion.nets.networks import POPULATION, set_batch_norm_mode
+from infusion.process.log_weights import LogWeights, chain_log_weights
 
 
 def lower_bound_and_importance(log_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,7 +1,7 @@
 """Readers and preparers of the paper's natural-image datasets: CIFAR-10, CelebA and TFD.
 
-Each ``prepare_*`` takes a :class:`infusion.sources.Source` and returns uint8 splits
-``train``, ``valid``, ``test`` of shape (N, C, H, W); :mod:`infusion.data` registers them.
+Each ``prepare_*`` takes a :class:`infusion.data.sources.Source` and returns uint8 splits
+``train``, ``valid``, ``test`` of shape (N, C, H, W); :mod:`infusion.data.registry` registers them.
 The paper states no splits or preprocessing beyond scaling to [0, 1]; the choices here:
 
 - CIFAR-10 (3, 32, 32): the python tarball; train = the first 45,000 of the 50,000 training
@@ -33,7 +33,7 @@ from typing import IO
 
 import numpy as np
 
-from infusion.sources import Source, checked_file
+from infusion.data.sources import Source, checked_file
 
 log = logging.getLogger(__name__)
 

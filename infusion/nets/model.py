@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from infusion.atomic import write_torch
-from infusion.networks import NETWORKS
+from infusion.nets.networks import NETWORKS
+from infusion.runtime.atomic import write_torch
 from infusion.settings import ModelSettings
 
 PRIOR_VAR_EPS = 1e-5  # added to the prior's per-pixel variance (authors' code)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from infusion.draws import bernoulli_mask
-from infusion.model import InfusionModel
+from infusion.nets.model import InfusionModel
+from infusion.process.draws import bernoulli_mask
 
 
 def infusion_rate(t: int, alpha0: float, omega: float) -> float:

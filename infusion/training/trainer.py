@@ -11,8 +11,8 @@ Outputs of a run (``out_dir``):
 The checkpoint (``checkpoint``) lives wherever the caller says, outside the declared outputs:
 a run started again with the same checkpoint resumes after its last completed epoch, and on
 CPU ends bit-identical to an uninterrupted run. A checkpoint that fails its checksum
-(infusion/checkpoints.py) is reported with a warning and training starts afresh. SIGTERM
-abandons the current epoch and stops with :class:`TrainingStopped` (infusion/stopping.py).
+(infusion/training/checkpoints.py) is reported with a warning and training starts afresh. SIGTERM
+abandons the current epoch and stops with :class:`TrainingStopped` (infusion/training/stopping.py).
 """
 
 from __future__ import annotations
@@ -29,27 +29,22 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from infusion import parzen
-from infusion.atomic import atomic_path, write_json, write_npz
-from infusion.chains import infusion_chain_states, sampling_chain
-from infusion.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
-from infusion.compilation import compile_operator
-from infusion.data import dequantize, to_unit_interval
-from infusion.evaluation import fit_population_statistics, minibatch_lower_bound
-from infusion.model import InfusionModel, save_model
-from infusion.networks import BATCH, set_batch_norm_mode
-from infusion.objectives import OBJECTIVES
-from infusion.precision import precision_context
+from infusion.data.registry import dequantize, to_unit_interval
+from infusion.estimation import parzen
+from infusion.estimation.evaluation import fit_population_statistics, minibatch_lower_bound
+from infusion.nets.model import InfusionModel, save_model
+from infusion.nets.networks import BATCH, set_batch_norm_mode
+from infusion.process.chains import infusion_chain_states, sampling_chain
+from infusion.runtime.atomic import atomic_path, write_json, write_npz
+from infusion.runtime.compilation import compile_operator
+from infusion.runtime.device import resolve_device
+from infusion.runtime.precision import precision_context
 from infusion.settings import ModelSettings, TrainSettings
-from infusion.stopping import stop_on_sigterm
+from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
+from infusion.training.objectives import OBJECTIVES
+from infusion.training.stopping import stop_on_sigterm
 
-log = logging.getLogger("infusion.training")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+log = logging.getLogger("infusion.training.trainer")
 
 
 def epoch_generator(device: torch.device, seed: int, epoch: int, stream: int) -> torch.Generator:

@@ -1,0 +1,1 @@
+"""Datasets: the registry, the MNIST family, natural images, sources and checksummed downloads."""

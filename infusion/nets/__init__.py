@@ -1,0 +1,1 @@
+"""The transition operator: networks (MLP, conv) and the model that wraps them (section 3.3.1)."""

@@ -1,0 +1,1 @@
+"""Training: the objectives (section 3.3.3-3.3.4), the loop, checkpoints and clean stops."""
