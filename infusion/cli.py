@@ -62,16 +62,11 @@ def _file_checksums(pairs: list[str], flag: str) -> dict[str, str]:
 
 
 def cmd_train(args) -> None:
-    from infusion.data.registry import load
-    from infusion.training.trainer import Trainer
+    from infusion.training.trainer import train_file
 
     model_settings = S.from_arguments(S.ModelSettings, args)
     train_settings = S.from_arguments(S.TrainSettings, args)
-    trainer = Trainer(
-        model_settings, train_settings, load(Path(args.data)), Path(args.out), Path(args.checkpoint)
-    )
-    log.info("training on %s: %s; %s", trainer.device, model_settings, train_settings)
-    trainer.run()
+    train_file(args.data, model_settings, train_settings, args.out, args.checkpoint)
 
 
 def cmd_evaluate(args) -> None:

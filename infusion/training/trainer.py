@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from infusion.data.registry import dequantize, to_unit_interval
+from infusion.data.registry import dequantize, load, to_unit_interval
 from infusion.estimation import parzen
 from infusion.estimation.evaluation import fit_population_statistics, minibatch_lower_bound
 from infusion.nets.model import InfusionModel, save_model
@@ -304,6 +304,22 @@ class Trainer:
             },
         )
         return self.model
+
+
+def train_file(
+    data_path: str | Path,
+    model_settings: ModelSettings,
+    settings: TrainSettings,
+    out_dir: str | Path,
+    checkpoint: str | Path,
+) -> InfusionModel:
+    """Train one grid point on the prepared dataset ``data_path`` (see :class:`Trainer`):
+    the run's files go to ``out_dir``, its checkpoint to ``checkpoint``."""
+    trainer = Trainer(
+        model_settings, settings, load(Path(data_path)), Path(out_dir), Path(checkpoint)
+    )
+    log.info("training on %s: %s; %s", trainer.device, model_settings, settings)
+    return trainer.run()
 
 
 def _without_epochs(settings: tuple[dict, dict]) -> tuple[dict, dict]:
