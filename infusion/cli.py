@@ -20,8 +20,6 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from infusion import settings as S
 from infusion.data.download import DownloadError
 from infusion.runtime.allocator import keep_freed_memory
@@ -64,168 +62,52 @@ def _file_checksums(pairs: list[str], flag: str) -> dict[str, str]:
 
 
 def cmd_train(args) -> None:
-    from infusion.data.registry import load
-    from infusion.training.trainer import Trainer
+    from infusion.training.trainer import train_file
 
     model_settings = S.from_arguments(S.ModelSettings, args)
     train_settings = S.from_arguments(S.TrainSettings, args)
-    trainer = Trainer(
-        model_settings, train_settings, load(Path(args.data)), Path(args.out), Path(args.checkpoint)
-    )
-    log.info("training on %s: %s; %s", trainer.device, model_settings, train_settings)
-    trainer.run()
+    train_file(args.data, model_settings, train_settings, args.out, args.checkpoint)
 
 
 def cmd_evaluate(args) -> None:
-    from infusion.data.registry import load, to_unit_interval
-    from infusion.estimation.evaluation import likelihood_table
-    from infusion.nets.model import load_model
-    from infusion.runtime.atomic import write_json
-    from infusion.runtime.device import resolve_device
+    from infusion.estimation.evaluation import evaluate_file
 
-    settings = S.from_arguments(S.EvalSettings, args)
-    model, _ = load_model(args.model, resolve_device(settings.device))
-    data = load(Path(args.data))
-    table = likelihood_table(
-        model, to_unit_interval(data[settings.split]), to_unit_interval(data["valid"]), settings
-    )
-    write_json(args.out, {"settings": dataclasses.asdict(settings), **table})
+    evaluate_file(args.model, args.data, S.from_arguments(S.EvalSettings, args), args.out)
 
 
 def cmd_sample(args) -> None:
-    import torch
+    from infusion.sampling.samples import sample_file
 
-    from infusion.nets.model import load_model
-    from infusion.runtime.atomic import write_npz
-    from infusion.runtime.device import resolve_device
-    from infusion.sampling.samples import draw_samples
-
-    settings = S.from_arguments(S.SampleSettings, args)
-    model, _ = load_model(args.model, resolve_device(settings.device))
-    targets = None
-    if args.data:
-        from infusion.data.registry import load, to_unit_interval
-
-        test = load(Path(args.data))["test"][: settings.infusion_targets]
-        targets = torch.as_tensor(to_unit_interval(test))
-    samples = draw_samples(model, settings, targets)
-    write_npz(args.out, shape=np.array(model.shape), **samples)
+    sample_file(args.model, args.data, S.from_arguments(S.SampleSettings, args), args.out)
 
 
 def cmd_inpaint(args) -> None:
-    import torch
+    from infusion.sampling.inpainting import inpaint_file
 
-    from infusion.data.registry import load, to_unit_interval
-    from infusion.nets.model import load_model
-    from infusion.runtime.atomic import write_npz
-    from infusion.runtime.device import resolve_device
-    from infusion.sampling.inpainting import inpaint
-
-    settings = S.from_arguments(S.InpaintSettings, args)
-    model, _ = load_model(args.model, resolve_device(settings.device))
-    test = load(Path(args.data))["test"][: settings.images]
-    result = inpaint(model, torch.as_tensor(to_unit_interval(test)), settings)
-    write_npz(args.out, shape=np.array(model.shape), **result)
+    inpaint_file(args.model, args.data, S.from_arguments(S.InpaintSettings, args), args.out)
 
 
 def cmd_parzen(args) -> None:
-    import torch
-
-    from infusion.data.registry import dequantize, load, to_unit_interval
-    from infusion.estimation import parzen
-    from infusion.runtime.atomic import write_json
+    from infusion.estimation.parzen import estimate_file
 
     settings = S.from_arguments(S.ParzenSettings, args)
-    samples = np.load(args.samples)
-    data = load(Path(args.data))
-    generator = torch.Generator().manual_seed(settings.seed)
-
-    def points(split, n):
-        return dequantize(torch.as_tensor(to_unit_interval(data[split][:n])), generator).numpy()
-
-    valid = points("valid", settings.examples) if settings.sigma == 0 else None
-    scored = points(args.split, settings.examples)
-    # Both kernel centres of ParzenSettings.chain_steps; the chosen one is the headline.
-    estimates = {}
-    for centres, key in (("sampling", "means"), ("training", "training_steps_means")):
-        if key not in samples:
-            raise ValueError(f"{args.samples} has no {key!r} (rerun `infusion sample`)")
-        means = samples[key]
-        sigma, scores = settings.sigma, {}
-        if sigma == 0:
-            sigma, scores = parzen.choose_sigma(means, valid, settings.sigma_grid, settings.batch)
-            log.info("%s centres: sigma %.4g chosen on validation data", centres, sigma)
-        values = parzen.log_likelihood(means, scored, sigma, settings.batch)
-        estimates[centres] = {
-            "sigma": sigma,
-            "validation_scores": scores,
-            **parzen.summarise(values),
-        }
-    write_json(
-        args.out,
-        {
-            "split": args.split,
-            "samples": len(samples["means"]),
-            "chain_steps": settings.chain_steps,
-            **estimates[settings.chain_steps],
-            "by_chain_steps": estimates,
-        },
-    )
-
-
-def _first(images: np.ndarray, n: int, source: str) -> np.ndarray:
-    if len(images) < n:
-        raise ValueError(f"{source} holds {len(images)} images, {n} are to be scored (--images)")
-    return images[:n]
-
-
-def _real_images(path: str, splits: list[str]) -> np.ndarray:
-    """The images of ``splits`` of a prepared dataset, concatenated in that order."""
-    from infusion.data.registry import load
-
-    data = load(Path(path))
-    unknown = sorted(set(splits) - set(data))
-    if unknown:
-        raise ValueError(f"{path} has no split {unknown}; its splits are {sorted(data)}")
-    return np.concatenate([data[split] for split in splits])
+    estimate_file(args.samples, args.data, args.split, settings, args.out)
 
 
 def cmd_inception(args) -> None:
-    from infusion.estimation import inception
-    from infusion.runtime.atomic import write_json
+    from infusion.estimation.inception import score_file
 
-    settings = S.from_arguments(S.InceptionSettings, args)
-    if args.samples:
-        with np.load(args.samples) as samples:
-            if not {"means", "shape"} <= set(samples.files):
-                raise ValueError(f"{args.samples} is not an `infusion sample` output")
-            means, shape = samples["means"], tuple(int(s) for s in samples["shape"])
-        images = inception.to_pixels(_first(means, settings.images, args.samples), shape)
-        source = {"samples": args.samples, "pixels": "round(256 x) clipped to [0, 255]"}
-    else:
-        real = _real_images(args.data, args.data_splits)
-        images = _first(real, settings.images, f"{args.data} {'+'.join(args.data_splits)}")
-        source = {"data": args.data, "data_splits": args.data_splits}
-    reference = None
-    if args.reference:
-        reference = _real_images(args.reference, args.reference_splits)
-        source |= {"reference": args.reference, "reference_splits": args.reference_splits}
-    result = inception.score_images(
-        images,
+    score_file(
+        args.out,
+        S.from_arguments(S.InceptionSettings, args),
+        samples=args.samples,
+        data=args.data,
+        data_splits=args.data_splits,
+        reference=args.reference,
+        reference_splits=args.reference_splits,
         weights=args.weights,
         weights_sha256=args.weights_sha256,
-        reference=reference,
-        splits=settings.splits,
-        batch=settings.batch,
-        device=settings.device,
     )
-    log.info(
-        "Inception score %.3f +- %.3f%s",
-        result["inception_score_mean"],
-        result["inception_score_std"],
-        f", FID {result[inception.FID_KEY]:.3f}" if reference is not None else "",
-    )
-    write_json(args.out, {"settings": dataclasses.asdict(settings), **source, **result})
 
 
 def cmd_fetch_inception_weights(args) -> None:

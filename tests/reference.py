@@ -5,6 +5,8 @@ footnote 4, appendix A) and the design brief's method page, not from the package
 :func:`infusion_chain` and :func:`log_weight` are q(z~ | x) and l = log p(z~, x) - log q(z~ | x);
 :class:`NoiseFeeder` replaces the package's random draws by numpy ones that the test keeps, so
 that a reference can recompute a chain with the very noise the package used.
+:func:`inception_score` and :func:`softmax` are Salimans et al. (2016)'s Inception score on
+class probabilities, the definition torch-fidelity's numbers are checked against.
 """
 
 from __future__ import annotations
@@ -182,3 +184,38 @@ def pooled_moments(record) -> dict:
 
 def new_record():
     return defaultdict(list)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``logits`` [N x K] in float64 (Inception's class probabilities)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def inception_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float, float]:
+    """Inception score of class probabilities ``probabilities`` [N x K] (rows sum to 1).
+
+    The N rows are cut into ``splits`` consecutive, unshuffled chunks; chunk i holds rows
+    ``i*N//splits`` to ``(i+1)*N//splits - 1`` (torch-fidelity's convention with
+    ``samples_shuffle=False``). Each chunk scores exp(mean_x KL(p(y|x) || p(y))), with p(y) the
+    chunk's mean row and 0 log 0 = 0. Returns the mean and the (population, ddof=0) standard
+    deviation of the chunk scores, as Salimans et al.'s code and torch-fidelity report them.
+    """
+    from scipy.special import xlogy
+
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"probabilities must be [N x K], got shape {p.shape}")
+    n = len(p)
+    if not 1 <= splits <= n:
+        raise ValueError(f"splits must lie in [1, N = {n}], got {splits}")
+    if (p < 0).any() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
+        raise ValueError("probabilities must be non-negative rows summing to 1")
+    scores = []
+    for i in range(splits):
+        chunk = p[i * n // splits : (i + 1) * n // splits]
+        marginal = chunk.mean(axis=0)
+        kl = (xlogy(chunk, chunk) - xlogy(chunk, marginal)).sum(axis=1)  # 0 log 0 = 0
+        scores.append(float(np.exp(kl.mean())))
+    return float(np.mean(scores)), float(np.std(scores))

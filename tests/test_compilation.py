@@ -112,3 +112,25 @@ def test_compiled_training_and_scoring_match_eager(digits_npz, tmp_path, caplog)
         generator = torch.Generator().manual_seed(3)
         bounds.append(draw_log_weights(model, dequantize(x, generator), 8, generator, 64).total)
     torch.testing.assert_close(bounds[1], bounds[0], rtol=1e-4, atol=1e-3)
+
+
+def test_the_forward_context_compiles_once_and_keeps_fp32_eager_by_default():
+    """``computing`` compiles the operator on first entry only, refuses another mode
+    afterwards, and with its defaults leaves the eager forward in place."""
+    from infusion.runtime.context import computing
+
+    eager = tiny_model()
+    forward = eager.operator.forward
+    with computing(eager):
+        pass
+    assert eager.operator.forward == forward  # bound methods of the same module compare equal
+    assert "forward" not in vars(eager.operator)  # no wrapper installed
+
+    compiled = tiny_model()
+    with computing(compiled, "fp32", "default"):
+        wrapped = vars(compiled.operator)["forward"]
+    with computing(compiled, "fp32", "default"):
+        assert vars(compiled.operator)["forward"] is wrapped  # not compiled a second time
+    with pytest.raises(ValueError, match="compiled as 'default'"):
+        with computing(compiled, "fp32", "reduce-overhead"):
+            pass

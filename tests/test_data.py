@@ -15,6 +15,7 @@ from local_server import http_folder
 from sklearn.datasets import load_digits
 
 from infusion.cli import main
+from infusion.data import mnist
 from infusion.data import registry as data
 from infusion.data.download import DownloadError, md5sum
 
@@ -60,7 +61,7 @@ def mnist_source(tmp_path_factory):
 def served(mnist_source, monkeypatch):
     """Serve the source folder on 127.0.0.1, trusting its files' checksums; yield the base URL."""
     monkeypatch.setattr(
-        data, "MNIST_MD5", {name: md5sum(mnist_source / name) for name in data.MNIST_MD5}
+        mnist, "MNIST_MD5", {name: md5sum(mnist_source / name) for name in mnist.MNIST_MD5}
     )
     with http_folder(mnist_source) as url:
         yield url
@@ -130,8 +131,8 @@ def test_mnist_bad_source_writes_nothing(mnist_source, tmp_path, monkeypatch, co
     source.mkdir()
     (source / MNIST_TEST).write_bytes((mnist_source / MNIST_TEST).read_bytes())
     corrupt(source / MNIST_TRAIN)
-    checksums = {name: md5sum(source / name) for name in data.MNIST_MD5}
-    monkeypatch.setattr(data, "MNIST_MD5", checksums)
+    checksums = {name: md5sum(source / name) for name in mnist.MNIST_MD5}
+    monkeypatch.setattr(mnist, "MNIST_MD5", checksums)
     out = tmp_path / "out" / "mnist.npz"
     with pytest.raises(ValueError, match=message) as info:
         data.prepare("mnist", out, tmp_path / "cache", urls=[source.as_uri()])
@@ -147,7 +148,7 @@ def _md5(raw: bytes) -> str:
 def published(mnist_source, monkeypatch):
     """Take the source folder's files for the published MNIST files: {name: their md5}."""
     md5 = {name: _md5((mnist_source / name).read_bytes()) for name in (MNIST_TRAIN, MNIST_TEST)}
-    monkeypatch.setattr(data, "MNIST_MD5", md5)
+    monkeypatch.setattr(mnist, "MNIST_MD5", md5)
     return md5
 
 
@@ -249,7 +250,7 @@ def test_read_idx_rejects_size_mismatch(tmp_path):
     path = tmp_path / "short.gz"
     path.write_bytes(gzip.compress(struct.pack(">4I", 0x803, 3, 28, 28) + bytes(10)))
     with pytest.raises(ValueError, match="short.gz"):
-        data.read_idx_images(path)
+        mnist.read_idx_images(path)
 
 
 def _mnist5k_source() -> np.ndarray:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from workflow_runs import snakemake, workflow_copy
 
+from infusion.data import mnist
 from infusion.data import registry as data
 from infusion.data.download import DownloadError
 
@@ -64,7 +65,7 @@ def test_prepare_data_reads_the_debian_copy_by_its_content_checksum(tmp_path):
     np.testing.assert_array_equal(splits["test"][:, 0], test)
     # Debian's files were compressed anew: accepted by the content, and the log says so.
     debian_md5 = _md5((DEBIAN_FOLDER / TRAIN).read_bytes())
-    assert debian_md5 != data.FASHION_MNIST_MD5[TRAIN]
+    assert debian_md5 != mnist.FASHION_MNIST_MD5[TRAIN]
     assert f"md5 {debian_md5} is not the published" in (folder / LOG).read_text()
 
 

@@ -17,7 +17,7 @@ from fault_ledger import record, rng, trials
 from test_training import train_command
 
 from infusion.cli import main
-from infusion.data import registry as data
+from infusion.data import mnist
 from infusion.data.download import md5sum
 from infusion.data.registry import load
 from infusion.nets.model import save_model
@@ -270,7 +270,7 @@ def bad_raw_files(folder, monkeypatch):
     ]:
         source = folder / what.replace(" ", "-")
         source.mkdir()
-        for name in data.MNIST_MD5:
+        for name in mnist.MNIST_MD5:
             (source / name).write_bytes(content)
         yield what, source, trusted
 
@@ -284,11 +284,11 @@ def test_bad_dataset_files_stop_with_one_line_naming_the_file(tmp_path, caplog, 
         message = one_line_error(caplog, argv)
         if str(path) not in message:
             failures.append(f"{what}: the message names no file: {message}")
-    checksums = dict(data.MNIST_MD5)
+    checksums = dict(mnist.MNIST_MD5)
     for what, source, trusted in bad_raw_files(tmp_path, monkeypatch):
         count += 1
         files = {name: md5sum(source / name) for name in checksums} if trusted else checksums
-        monkeypatch.setattr(data, "MNIST_MD5", files)
+        monkeypatch.setattr(mnist, "MNIST_MD5", files)
         out = tmp_path / "prepared" / "mnist.npz"
         argv = ["prepare", "mnist", "--out", str(out), "--cache", str(tmp_path / what),
                 "--url", source.as_uri() + "/"]  # fmt: skip

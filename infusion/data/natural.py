@@ -33,11 +33,9 @@ from typing import IO
 
 import numpy as np
 
-from infusion.data.sources import Source, checked_file
+from infusion.data.sources import Source, Splits, checked_file
 
 log = logging.getLogger(__name__)
-
-Splits = dict[str, np.ndarray]
 
 # --- CIFAR-10 (Krizhevsky 2009) --------------------------------------------------------------
 

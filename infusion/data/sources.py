@@ -14,9 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from infusion.data.download import download, gunzipped_md5sum, md5sum
 
 log = logging.getLogger(__name__)
+
+Splits = dict[str, np.ndarray]  # what a preparer returns: uint8 train, valid, test (N, C, H, W)
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from infusion.data.registry import dequantize
+from infusion.data.registry import dequantize, load, to_unit_interval
 from infusion.estimation.estimators import (
     draw_log_weights,
     isotropic_variance,
     lower_bound_and_importance,
 )
-from infusion.nets.model import InfusionModel
+from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import BATCH, POPULATION, batch_norms, set_batch_norm_mode
 from infusion.process.chains import walk_infusion_chain
 from infusion.process.log_weights import chain_log_weights
-from infusion.runtime.compilation import compile_operator
-from infusion.runtime.precision import precision_context
+from infusion.runtime.atomic import write_json
+from infusion.runtime.context import computing
+from infusion.runtime.device import resolve_device
 from infusion.settings import EvalSettings
 
 log = logging.getLogger("infusion.estimation.evaluation")
@@ -74,10 +77,23 @@ def likelihood_table(
     settings: EvalSettings,
 ) -> dict:
     """:func:`table_estimates` at ``settings.precision``, with the operator compiled as
-    ``settings.compile`` says (``infusion.runtime``: precision, compilation)."""
-    compile_operator(model, settings.compile)
-    with precision_context(settings.precision, model.prior_mean.device):
+    ``settings.compile`` says (:func:`infusion.runtime.context.computing`)."""
+    with computing(model, settings.precision, settings.compile):
         return table_estimates(model, pixels, valid_pixels, settings)
+
+
+def evaluate_file(
+    model_path: str | Path, data_path: str | Path, settings: EvalSettings, out: str | Path
+) -> None:
+    """Table 3.1's estimates of the model file ``model_path`` on the ``settings.split`` of the
+    prepared dataset ``data_path`` (the isotropic variance fixed on its valid split), written
+    atomically to the JSON file ``out`` with the settings."""
+    model, _ = load_model(model_path, resolve_device(settings.device))
+    data = load(Path(data_path))
+    table = likelihood_table(
+        model, to_unit_interval(data[settings.split]), to_unit_interval(data["valid"]), settings
+    )
+    write_json(out, {"settings": dataclasses.asdict(settings), **table})
 
 
 def table_estimates(

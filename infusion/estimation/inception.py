@@ -9,8 +9,9 @@ al., 2017; the paper predates it) is added against a reference set, the CIFAR-10
 
 Three parts, one job each:
 
-- :func:`inception_score`: the math on class probabilities (numpy), the reference definition.
-- :func:`score_images`: IS and optionally FID of uint8 images through ``torch-fidelity``.
+- :func:`score_images`: IS and optionally FID of uint8 images through ``torch-fidelity``;
+  :func:`score_file` assembles them from a samples file or a prepared dataset and writes the
+  JSON of ``infusion inception``.
 - :func:`fetch_weights`: the checksummed download of the Inception weights into the cache
   that ``torch-fidelity`` reads (``torch.hub.get_dir()/checkpoints``); the file's SHA-256
   must start with the digits in its torch.hub name (:data:`WEIGHTS_SHA256_PREFIX`), and so
@@ -24,14 +25,19 @@ turned into pixels by :func:`to_pixels`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from infusion.data.download import download, file_digests
+from infusion.data.registry import load
+from infusion.runtime.atomic import write_json
+from infusion.settings import InceptionSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,44 +66,6 @@ FEATURE_EXTRACTOR = "inception-v3-compat"
 WEIGHTS_CONFIG_KEY = "inception.weights"  # the config key naming a local copy of the weights
 IS_KEYS = ("inception_score_mean", "inception_score_std")  # torch-fidelity's result keys
 FID_KEY = "frechet_inception_distance"
-
-
-# --- the math -----------------------------------------------------------------------------
-
-
-def inception_score(probabilities: np.ndarray, splits: int = 10) -> tuple[float, float]:
-    """Inception score of class probabilities ``probabilities`` [N x K] (rows sum to 1).
-
-    The N rows are cut into ``splits`` consecutive, unshuffled chunks; chunk i holds rows
-    ``i*N//splits`` to ``(i+1)*N//splits - 1`` (torch-fidelity's convention with
-    ``samples_shuffle=False``). Each chunk scores exp(mean_x KL(p(y|x) || p(y))), with p(y) the
-    chunk's mean row and 0 log 0 = 0. Returns the mean and the (population, ddof=0) standard
-    deviation of the chunk scores, as Salimans et al.'s code and torch-fidelity report them.
-    """
-    from scipy.special import xlogy  # here: the workflow imports this module to plan
-
-    p = np.asarray(probabilities, dtype=np.float64)
-    if p.ndim != 2:
-        raise ValueError(f"probabilities must be [N x K], got shape {p.shape}")
-    n = len(p)
-    if not 1 <= splits <= n:
-        raise ValueError(f"splits must lie in [1, N = {n}], got {splits}")
-    if (p < 0).any() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-6):
-        raise ValueError("probabilities must be non-negative rows summing to 1")
-    scores = []
-    for i in range(splits):
-        chunk = p[i * n // splits : (i + 1) * n // splits]
-        marginal = chunk.mean(axis=0)
-        kl = (xlogy(chunk, chunk) - xlogy(chunk, marginal)).sum(axis=1)  # 0 log 0 = 0
-        scores.append(float(np.exp(kl.mean())))
-    return float(np.mean(scores)), float(np.std(scores))
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of ``logits`` [N x K] in float64 (Inception's class probabilities)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
 
 
 # --- images -------------------------------------------------------------------------------
@@ -279,3 +247,74 @@ def score_images(
     if reference is not None:
         result |= {FID_KEY: metrics[FID_KEY], "reference_images": len(reference)}
     return result
+
+
+def _first(images: np.ndarray, n: int, source: str) -> np.ndarray:
+    """The first ``n`` of ``images``; ``ValueError`` naming ``source`` when it holds fewer."""
+    if len(images) < n:
+        raise ValueError(f"{source} holds {len(images)} images, {n} are to be scored (--images)")
+    return images[:n]
+
+
+def _real_images(path: str | os.PathLike, splits: Sequence[str]) -> np.ndarray:
+    """The images of ``splits`` of a prepared dataset, concatenated in that order."""
+    data = load(Path(path))
+    unknown = sorted(set(splits) - set(data))
+    if unknown:
+        raise ValueError(f"{path} has no split {unknown}; its splits are {sorted(data)}")
+    return np.concatenate([data[split] for split in splits])
+
+
+def _sample_images(path: str | os.PathLike, n: int) -> np.ndarray:
+    """The first ``n`` last-step means of an ``infusion sample`` file, as uint8 images."""
+    with np.load(path) as samples:
+        if not {"means", "shape"} <= set(samples.files):
+            raise ValueError(f"{path} is not an `infusion sample` output")
+        means, shape = samples["means"], tuple(int(s) for s in samples["shape"])
+    return to_pixels(_first(means, n, str(path)), shape)
+
+
+def score_file(
+    out: str | os.PathLike,
+    settings: InceptionSettings,
+    *,
+    samples: str | None = None,
+    data: str | None = None,
+    data_splits: Sequence[str] = ("train",),
+    reference: str | None = None,
+    reference_splits: Sequence[str] = ("train",),
+    weights: str | os.PathLike | None = None,
+    weights_sha256: str = WEIGHTS_SHA256_PREFIX,
+) -> None:
+    """Table 3.2's Inception score of the first ``settings.images`` images of ``samples`` (an
+    ``infusion sample`` file: its last-step means) or else of ``data`` (a prepared dataset:
+    its ``data_splits``, concatenated), and with ``reference`` (a prepared dataset: its
+    ``reference_splits``) their FID against it; written atomically to the JSON file ``out``
+    with the settings and the sources (see :func:`score_images` for the rest)."""
+    if samples:
+        images = _sample_images(samples, settings.images)
+        source = {"samples": samples, "pixels": "round(256 x) clipped to [0, 255]"}
+    else:
+        real = _real_images(data, data_splits)
+        images = _first(real, settings.images, f"{data} {'+'.join(data_splits)}")
+        source = {"data": data, "data_splits": data_splits}
+    reference_images = None
+    if reference:
+        reference_images = _real_images(reference, reference_splits)
+        source |= {"reference": reference, "reference_splits": reference_splits}
+    result = score_images(
+        images,
+        weights=weights,
+        weights_sha256=weights_sha256,
+        reference=reference_images,
+        splits=settings.splits,
+        batch=settings.batch,
+        device=settings.device,
+    )
+    log.info(
+        "Inception score %.3f +- %.3f%s",
+        result["inception_score_mean"],
+        result["inception_score_std"],
+        f", FID {result[FID_KEY]:.3f}" if reference_images is not None else "",
+    )
+    write_json(out, {"settings": dataclasses.asdict(settings), **source, **result})

@@ -64,12 +64,8 @@ TABLE_3_2 = [
     ("-MBF", 3.87, 0.03),
     ("Infusion training", 4.62, 0.06),
 ]
-INCEPTION_SAMPLES = 50_000
-INCEPTION_SPLITS = 10
 
 # Section 3.5 settings of the published models.
 MNIST_TRAIN_EXAMPLES = 50_000  # the first 50,000 of the official training set (authors' code)
-PARZEN_SIGMA = {"mnist": 0.17, "tfd": 0.1}
 PARZEN_SAMPLES = 10_000
 IS_CHAINS = 20_000
-SAMPLING_STEPS_MNIST = 30

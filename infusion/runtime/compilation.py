@@ -39,22 +39,29 @@ def compile_operator(model, mode: str) -> None:
     Under ``reduce-overhead`` the forward returns copies of the graph's outputs: a CUDA graph
     writes every replay into the same memory, and a step's mean and variance must outlive
     the next step (the sampling chain keeps every step's mean).
+
+    Compiling is done once: asked again for the mode it was compiled in, nothing happens;
+    asked for another mode, ``ValueError`` naming both.
     """
     check_compile_mode(mode)
-    if mode == "none":
+    operator = model.operator
+    current = getattr(operator, "compile_mode", "none")
+    if mode == current:
         return
+    if current != "none":
+        raise ValueError(f"the operator is compiled as {current!r}; compile {mode!r} asked for")
     import torch  # here, so that settings (and the CLI's --help) need no torch
 
     torch._dynamo.config.recompile_limit = max(
         torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT
     )
-    operator = model.operator
     compiled = torch.compile(operator.forward, mode=None if mode == "default" else mode)
     if mode == "default":
         operator.forward = compiled
-        return
+    else:
 
-    def forward(z, step):
-        return tuple(t.clone() for t in compiled(z, step))
+        def forward(z, step):
+            return tuple(t.clone() for t in compiled(z, step))
 
-    operator.forward = forward
+        operator.forward = forward
+    operator.compile_mode = mode

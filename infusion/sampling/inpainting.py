@@ -3,13 +3,18 @@ the bottom half started from the prior, several completions per image."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
-from infusion.nets.model import InfusionModel
+from infusion.data.registry import load, to_unit_interval
+from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import POPULATION, set_batch_norm_mode
 from infusion.process.chains import sampling_chain
-from infusion.runtime.precision import precision_context
+from infusion.runtime.atomic import write_npz
+from infusion.runtime.context import computing
+from infusion.runtime.device import resolve_device
 from infusion.settings import InpaintSettings
 
 
@@ -38,7 +43,7 @@ def inpaint(
     mask = top_half_mask(model.shape).to(device)
     n, k = len(images), settings.completions
     values = images.to(device).repeat_interleave(k, dim=0)  # [n*k x d]
-    with precision_context(settings.precision, device):
+    with computing(model, settings.precision):
         draws, means = sampling_chain(
             model, n * k, settings.sampling_steps, generator, settings.sampling_eps, mask, values
         )
@@ -48,3 +53,15 @@ def inpaint(
         "completions": means[-1].reshape(n, k, -1).float().cpu().numpy(),
         "mask": mask.cpu().numpy(),
     }
+
+
+def inpaint_file(
+    model_path: str | Path, data_path: str | Path, settings: InpaintSettings, out: str | Path
+) -> None:
+    """:func:`inpaint` of the model file ``model_path`` on the first ``settings.images`` test
+    images of the prepared dataset ``data_path``, written atomically to the npz file ``out``
+    with the image ``shape``."""
+    model, _ = load_model(model_path, resolve_device(settings.device))
+    test = load(Path(data_path))["test"][: settings.images]
+    result = inpaint(model, torch.as_tensor(to_unit_interval(test)), settings)
+    write_npz(out, shape=np.array(model.shape), **result)

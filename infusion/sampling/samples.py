@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
-from infusion.nets.model import InfusionModel
+from infusion.data.registry import load, to_unit_interval
+from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import POPULATION, set_batch_norm_mode
 from infusion.process.chains import infusion_chain_states, sampling_chain
-from infusion.runtime.compilation import compile_operator
-from infusion.runtime.precision import precision_context
+from infusion.runtime.atomic import write_npz
+from infusion.runtime.context import computing
+from infusion.runtime.device import resolve_device
 from infusion.settings import SampleSettings
+
+
+def sample_file(
+    model_path: str | Path, data_path: str | Path | None, settings: SampleSettings, out: str | Path
+) -> None:
+    """:func:`draw_samples` of the model file ``model_path``, written atomically to the npz
+    file ``out`` with the image ``shape``; with ``data_path`` (a prepared dataset), its first
+    ``settings.infusion_targets`` test images seed the kept infusion chains."""
+    model, _ = load_model(model_path, resolve_device(settings.device))
+    targets = None
+    if data_path:
+        test = load(Path(data_path))["test"][: settings.infusion_targets]
+        targets = torch.as_tensor(to_unit_interval(test))
+    samples = draw_samples(model, settings, targets)
+    write_npz(out, shape=np.array(model.shape), **samples)
 
 
 def draw_samples(
     model: InfusionModel, settings: SampleSettings, targets: torch.Tensor | None = None
 ) -> dict[str, np.ndarray]:
     """:func:`sample_chains` at ``settings.precision``, with the operator compiled as
-    ``settings.compile`` says (``infusion.runtime``: precision, compilation)."""
-    compile_operator(model, settings.compile)
-    with precision_context(settings.precision, model.prior_mean.device):
+    ``settings.compile`` says (:func:`infusion.runtime.context.computing`)."""
+    with computing(model, settings.precision, settings.compile):
         return sample_chains(model, settings, targets)
 
 

@@ -29,16 +29,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from infusion.data.registry import dequantize, to_unit_interval
+from infusion.data.registry import dequantize, load, to_unit_interval
 from infusion.estimation import parzen
 from infusion.estimation.evaluation import fit_population_statistics, minibatch_lower_bound
 from infusion.nets.model import InfusionModel, save_model
 from infusion.nets.networks import BATCH, set_batch_norm_mode
 from infusion.process.chains import infusion_chain_states, sampling_chain
 from infusion.runtime.atomic import atomic_path, write_json, write_npz
-from infusion.runtime.compilation import compile_operator
+from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
-from infusion.runtime.precision import precision_context
 from infusion.settings import ModelSettings, TrainSettings
 from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
 from infusion.training.objectives import OBJECTIVES
@@ -53,12 +52,15 @@ def epoch_generator(device: torch.device, seed: int, epoch: int, stream: int) ->
     return torch.Generator(device).manual_seed(seed * 1_000_003 + epoch * 101 + stream)
 
 
-def training_step(model, optimizer, objective, x, generator, precision: str = "fp32") -> float:
+def training_step(
+    model, optimizer, objective, x, generator, precision: str = "fp32", compile: str = "none"
+) -> float:
     """One optimisation step on the batch x: the objective's loss, its forward pass under
-    ``precision`` (the backward pass runs outside autocast), gradients and the optimizer's
-    update. Returns the loss; a non-finite loss raises FloatingPointError before any update.
+    ``precision`` with the operator compiled as ``compile`` says (the backward pass runs
+    outside autocast), gradients and the optimizer's update. Returns the loss; a non-finite
+    loss raises FloatingPointError before any update.
     """
-    with precision_context(precision, x.device):
+    with computing(model, precision, compile):
         loss = objective(model, x, generator)
     value = float(loss.detach())
     if not math.isfinite(value):
@@ -94,7 +96,6 @@ class Trainer:
         torch.manual_seed(settings.seed)
         self.model = InfusionModel(model_settings, self.shape).to(self.device)
         self.model.fit_prior(self.x_train)
-        compile_operator(self.model, settings.compile)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr)
         self.objective = OBJECTIVES[settings.objective]
         self.generator = torch.Generator(self.device).manual_seed(settings.seed)
@@ -114,9 +115,9 @@ class Trainer:
         self.epoch, self.metrics, self.chains = 0, [], []
         self.best_valid, self.best_epoch, self.best_state = -float("inf"), -1, None
 
-    def forward_precision(self):
-        """The context of the run's forward passes (``settings.precision``)."""
-        return precision_context(self.settings.precision, self.device)
+    def computing(self):
+        """The context of the run's forward passes (``settings.precision``, ``compile``)."""
+        return computing(self.model, self.settings.precision, self.settings.compile)
 
     # --- state -------------------------------------------------------------------------
 
@@ -180,7 +181,7 @@ class Trainer:
                 x = dequantize(x, self.generator)
             try:
                 total += training_step(
-                    model, self.optimizer, self.objective, x, self.generator, s.precision
+                    model, self.optimizer, self.objective, x, self.generator, s.precision, s.compile
                 )
             except FloatingPointError as error:
                 raise FloatingPointError(
@@ -195,7 +196,7 @@ class Trainer:
         for stream, (split, x) in enumerate((("train", self.x_train), ("valid", self.x_valid))):
             g = epoch_generator(self.device, self.settings.seed, self.epoch, stream)
             points = dequantize(x[self.curve_rows[split].to(self.device)], g)
-            with self.forward_precision():
+            with self.computing():
                 row[f"{split}_lower_bound"] = minibatch_lower_bound(
                     self.model, points, self.settings.batch_size, g
                 )
@@ -213,7 +214,7 @@ class Trainer:
             return float("nan")
         set_batch_norm_mode(self.model.operator, BATCH)
         steps = self.model.settings.steps
-        with self.forward_precision():  # the model's chains, not Parzen's distances
+        with self.computing():  # the model's chains, not Parzen's distances
             means = sampling_chain(self.model, self.settings.parzen_samples, steps, generator)
         means = means[1][-1]
         values = parzen.log_likelihood(
@@ -226,7 +227,7 @@ class Trainer:
             return
         g = epoch_generator(self.device, self.settings.seed, self.epoch, 2)
         set_batch_norm_mode(self.model.operator, BATCH)
-        with self.forward_precision():
+        with self.computing():
             states = infusion_chain_states(self.model, self.x_train[self.chain_batch], g)
         targets = states[:, : self.settings.chain_targets].transpose(0, 1)  # [targets x T+1 x d]
         self.chains.append(to_images(targets, self.shape))
@@ -280,7 +281,7 @@ class Trainer:
         self.write_curves()
         self.model.load_state_dict(self.best_state)
         g = epoch_generator(self.device, self.settings.seed, self.epoch, 3)
-        with self.forward_precision():
+        with self.computing():
             fit_population_statistics(self.model, self.x_train, self.settings.batch_size, g)
         save_model(self.model, self.out_dir / "model.pt", best_epoch=self.best_epoch)
         write_npz(
@@ -303,6 +304,22 @@ class Trainer:
             },
         )
         return self.model
+
+
+def train_file(
+    data_path: str | Path,
+    model_settings: ModelSettings,
+    settings: TrainSettings,
+    out_dir: str | Path,
+    checkpoint: str | Path,
+) -> InfusionModel:
+    """Train one grid point on the prepared dataset ``data_path`` (see :class:`Trainer`):
+    the run's files go to ``out_dir``, its checkpoint to ``checkpoint``."""
+    trainer = Trainer(
+        model_settings, settings, load(Path(data_path)), Path(out_dir), Path(checkpoint)
+    )
+    log.info("training on %s: %s; %s", trainer.device, model_settings, settings)
+    return trainer.run()
 
 
 def _without_epochs(settings: tuple[dict, dict]) -> tuple[dict, dict]:
