@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -413,64 +412,11 @@ def add_report_commands(commands, defaults) -> None:
 
 
 def cmd_cost(args) -> None:
-    import json
+    from infusion import cost, study
 
-    import yaml
-
-    from infusion.config import validate_config
-    from infusion.cost import (
-        Rates,
-        estimate_cost,
-        measure_rates,
-        measure_startup,
-        merge_config,
-        natural_datasets,
-        natural_study,
-    )
-    from infusion.runtime.atomic import atomic_path
-
-    if args.config_json is not None:
-        config = json.loads(args.config_json)
-    else:
-        config = yaml.safe_load(Path(args.config).read_text())
-        for overlay in args.configfile:
-            config = merge_config(config, yaml.safe_load(Path(overlay).read_text()) or {})
-    schema = Path(__file__).resolve().parent.parent / "workflow/schemas/config.schema.yaml"
-    if schema.exists():  # in a source checkout (the workflow's schema is not packaged)
-        validate_config(config, schema)
-    given = (args.examples_per_s, args.chain_steps_per_s)
-    natural = natural_datasets(config)
-    if None in given:
-        log.info("timing the study's network on %s (a few seconds)", args.device)
-        measured = measure_rates(config, args.device)
-        rates = dataclasses.replace(
-            measured,
-            examples_per_s=args.examples_per_s or measured.examples_per_s,
-            chain_steps_per_s=args.chain_steps_per_s or measured.chain_steps_per_s,
-            startup_s=measured.startup_s if args.startup_s is None else args.startup_s,
-        )
-        natural_rates = {}
-        for dataset in natural:
-            log.info("timing the %s network on %s", dataset, args.device)
-            study = natural_study(config, dataset)
-            natural_rates[dataset] = measure_rates(study, args.device, startup_s=rates.startup_s)
-    else:  # the given rates stand for every network
-        startup = measure_startup() if args.startup_s is None else args.startup_s
-        rates = Rates(*given, startup)
-        natural_rates = dict.fromkeys(natural, rates)
-    for name, r in {config["dataset"]: rates, **natural_rates}.items():
-        print(
-            f"rates of the {name} network: {r.examples_per_s:.0f} training example-steps/s, "
-            f"{r.chain_steps_per_s:.0f} evaluation chain-steps/s, "
-            f"{r.startup_s:.1f} s start-up per job"
-        )
-    table = estimate_cost(config, rates, natural_rates)
-    print(
-        table[["stage", "jobs", "hours"]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
-    )
-    if args.out:
-        with atomic_path(args.out) as tmp:
-            table.to_csv(tmp, index=False)
+    config = study.load(args.config, args.configfile)  # validated against the packaged schema
+    rate_flags = (args.examples_per_s, args.chain_steps_per_s, args.startup_s)
+    cost.report_cost(config, args.device, *rate_flags, out=args.out)
 
 
 def add_cost_command(commands, defaults) -> None:
@@ -482,9 +428,8 @@ def add_cost_command(commands, defaults) -> None:
     )
     p.add_argument("--config", default="config.yaml", help="the study config")
     p.add_argument(
-        "--configfile", nargs="+", action="extend", default=[], help="overlays, as for snakemake"
+        "--configfile", nargs="*", action="extend", default=[], help="overlays, as for snakemake"
     )
-    p.add_argument("--config-json", help="the whole study config as JSON (instead of files)")
     p.add_argument(
         "--examples-per-s",
         type=float,

@@ -28,8 +28,8 @@ rather than arithmetic, are timed as they will run. Per stage:
 
 Each natural-image dataset the workflow trains (``natural_images``, enabled, not the study's
 own; TFD is left out, its sizes depend on the local file) adds two rows, its training and
-its samples, costed as above with its own settings (:func:`natural_study`) and rates timed
-on its own network: the conv operator on CIFAR-10 or CelebA images.
+its samples, costed as above with its own settings (:func:`infusion.study.natural_view`)
+and rates timed on its own network: the conv operator on CIFAR-10 or CelebA images.
 
 Each stage adds ``startup_s`` per job. Left out: Parzen estimates (Fig 3.3's curve and Fig
 3.4), Table 3.2's Inception forward passes, inpainting, the per-step batch-norm pass over
@@ -41,6 +41,8 @@ jobs that run side by side share the device.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import subprocess
 import sys
 import time
@@ -48,17 +50,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from infusion import study
 from infusion.beyond import switches as fidelity
+from infusion.runtime.atomic import atomic_path
 
-SPLIT_SIZES = {  # train / valid / test examples of each prepared dataset (infusion.data.registry)
-    "mnist": {"train": 50000, "valid": 10000, "test": 10000},
-    "fashionmnist": {"train": 50000, "valid": 10000, "test": 10000},
-    "mnist5k": {"train": 4000, "valid": 500, "test": 500},
-    "digits": {"train": 1197, "valid": 300, "test": 300},
-    "shapes16": {"train": 500, "valid": 100, "test": 100},
-    "cifar10": {"train": 45000, "valid": 5000, "test": 10000},
-    "celeba": {"train": 162770, "valid": 19867, "test": 19962},
-}  # TFD's sizes depend on the local file, so it has no estimate
+log = logging.getLogger(__name__)
+
 MAX_CPU_CHAIN_BATCH = 4096  # chains per timed pass on a CPU: the rate is flat beyond this
 MAX_CPU_CONV_BATCH = 8  # conv examples or chains per timed pass on a CPU (seconds each)
 RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s", "device")
@@ -74,46 +71,10 @@ class Rates:
     device: str = "given"  # where the rates were measured ("given": by the caller)
 
 
-def merge_config(base: dict, overlay: dict) -> dict:
-    """``overlay`` onto ``base`` as snakemake's ``--configfile`` does: dicts are merged
-    recursively, anything else (lists included) is replaced."""
-    merged = dict(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_config(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def grid_points(config: dict) -> list[tuple[int, float, float]]:
-    """Distinct (steps, alpha0, omega) of the grid: a point shared by panels is trained once."""
-    points = (
-        (int(panel["steps"]), float(alpha0), float(omega))
-        for panel in config["grid"]
-        for alpha0 in panel["alpha0"]
-        for omega in panel["omega"]
-    )
-    return list(dict.fromkeys(points))
-
-
-def natural_study(config: dict, dataset: str) -> dict:
-    """The study as the jobs of ``natural_images.<dataset>`` see it (the workflow's
-    ``section``): the entry's model, training and sampling keys over the study's, its grid
-    point as ``final``, and no grid."""
-    entry = config["natural_images"][dataset]
-    view = {**config, "dataset": dataset, "grid": []}
-    view["final"] = {key: entry[key] for key in ("steps", "alpha0", "omega")}
-    for name in ("model", "training", "sampling"):
-        view[name] = config[name] | entry.get(name, {})
-    return view
-
-
 def natural_datasets(config: dict) -> list[str]:
-    """The natural-image datasets the workflow trains whose split sizes are known."""
-    from infusion.config import enabled_datasets
-
-    return [d for d in enabled_datasets(config) if d != config["dataset"] and d in SPLIT_SIZES]
+    """The natural-image datasets the workflow trains whose split sizes are known (TFD's
+    depend on the local file, so it has no estimate)."""
+    return [d for d in study.natural_datasets(config) if study.split_sizes(d) is not None]
 
 
 def estimate_cost(
@@ -129,7 +90,7 @@ def estimate_cost(
     for dataset, r in (natural_rates or {}).items():
         rows += [
             (f"{dataset} {stage}", jobs, h, r)
-            for stage, jobs, h in study_hours(natural_study(config, dataset), r)
+            for stage, jobs, h in study_hours(study.natural_view(config, dataset), r)
         ]
     table = pd.DataFrame(
         [
@@ -146,11 +107,11 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
     """(stage, jobs, hours before start-up) of the stages train, grid_evaluation, evaluation
     and sampling of ``config``'s dataset (a natural-image study view has no grid and runs
     train and sampling only)."""
-    if config["dataset"] not in SPLIT_SIZES:
+    sizes = study.split_sizes(config["dataset"])
+    if sizes is None:
         raise ValueError(f"no split sizes known for dataset {config['dataset']!r}")
-    sizes = SPLIT_SIZES[config["dataset"]]
     final_steps = int(config["final"]["steps"])
-    points = grid_points(config) or [(final_steps, 0.0, 0.0)]  # a natural study: its model
+    points = study.grid_points(config) or [(final_steps, 0.0, 0.0)]  # a natural study
     training = config["training"]
 
     def hours(example_steps: float = 0.0, chain_steps: float = 0.0) -> float:
@@ -274,3 +235,63 @@ def measure_rates(
     chain_steps_per_s = 4 * per_point * steps / evaluate
     startup = measure_startup() if startup_s is None else startup_s
     return Rates(examples_per_s, chain_steps_per_s, startup, str(dev))
+
+
+def study_rates(
+    config: dict,
+    device: str = "auto",
+    examples_per_s: float | None = None,
+    chain_steps_per_s: float | None = None,
+    startup_s: float | None = None,
+) -> dict[str, Rates]:
+    """{dataset: rates} of the study's network, then of each natural-image dataset's
+    (:func:`natural_datasets`). Given rates stand for every network; with either of the
+    first two left out, each network is timed on ``device`` (:func:`measure_rates`) and the
+    given ones replace the measured."""
+    natural = natural_datasets(config)
+    if examples_per_s is not None and chain_steps_per_s is not None:
+        startup = measure_startup() if startup_s is None else startup_s
+        rates = Rates(examples_per_s, chain_steps_per_s, startup)
+        return {config["dataset"]: rates} | dict.fromkeys(natural, rates)
+    log.info("timing the study's network on %s (a few seconds)", device)
+    measured = measure_rates(config, device, startup_s=startup_s)
+    rates = {
+        config["dataset"]: dataclasses.replace(
+            measured,
+            examples_per_s=examples_per_s or measured.examples_per_s,
+            chain_steps_per_s=chain_steps_per_s or measured.chain_steps_per_s,
+        )
+    }
+    for dataset in natural:
+        log.info("timing the %s network on %s", dataset, device)
+        view = study.natural_view(config, dataset)
+        rates[dataset] = measure_rates(view, device, startup_s=measured.startup_s)
+    return rates
+
+
+def report_cost(
+    config: dict,
+    device: str = "auto",
+    examples_per_s: float | None = None,
+    chain_steps_per_s: float | None = None,
+    startup_s: float | None = None,
+    out: str | None = None,
+) -> pd.DataFrame:
+    """Print each network's rates (:func:`study_rates`) and the study's hours per stage
+    (:func:`estimate_cost`); also write the table, with the rates, to the CSV ``out``."""
+    rates = study_rates(config, device, examples_per_s, chain_steps_per_s, startup_s)
+    for name, r in rates.items():
+        print(
+            f"rates of the {name} network: {r.examples_per_s:.0f} training example-steps/s, "
+            f"{r.chain_steps_per_s:.0f} evaluation chain-steps/s, "
+            f"{r.startup_s:.1f} s start-up per job"
+        )
+    own = rates.pop(config["dataset"])
+    table = estimate_cost(config, own, rates)
+    print(
+        table[["stage", "jobs", "hours"]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
+    )
+    if out:
+        with atomic_path(out) as tmp:
+            table.to_csv(tmp, index=False)
+    return table

@@ -1,7 +1,15 @@
 """Settings of each command, as commented dataclasses; their fields are the command-line flags.
 
-Defaults are the paper's MNIST setting (sections 3.5 and A.1) and, where the paper is silent,
-the authors' released code. A study config (``config.yaml``) overrides them per grid point.
+These are the one source of defaults: of the flags, and of the study config's keys of the
+same names (:func:`infusion.study.defaults` writes them into the config's schema and fills
+them in where a config leaves a key out). Each default is the paper's MNIST setting
+(sections 3.5 and A.1) where the paper gives one, else the authors' released code's, else
+ours, as its comment says. ``config.yaml`` states every key; where it departs from a default
+(e.g. the Parzen curve every 25 epochs), its comment gives the reason, and
+``tests/test_defaults.py`` lists each departure.
+
+Names of choices (objectives, networks, rate indexings, Parzen centres) are defined here and
+the modules that implement them key their tables by these names.
 """
 
 from __future__ import annotations
@@ -9,15 +17,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
 
 from infusion.runtime.compilation import check_compile_mode
 from infusion.runtime.precision import check_precision
 
-OBJECTIVES = ("denoising", "lower_bound")
+OBJECTIVES = ("denoising", "lower_bound")  # keys of infusion.training.objectives.OBJECTIVES
 RATE_INDEXINGS = ("paper", "code")  # see ModelSettings.rate_index
 PARZEN_CENTRES = ("sampling", "training")  # see ParzenSettings.chain_steps
-NETWORKS = ("mlp", "conv")  # the names of infusion.nets.networks.NETWORKS
+NETWORKS = ("mlp", "conv")  # keys of infusion.nets.networks.NETWORKS
 
 
 @dataclass
@@ -63,7 +70,7 @@ class ModelSettings:
 class TrainSettings:
     """The training loop (authors' code: Adam with default settings, batch 512)."""
 
-    objective: Literal["denoising", "lower_bound"] = "denoising"  # section 3.3.3.2 or 3.3.4.1
+    objective: str = "denoising"  # one of OBJECTIVES: section 3.3.3.2 (paper) or 3.3.4.1
     epochs: int = 1500  # paper: up to 1500 epochs
     batch_size: int = 512  # authors' code
     lr: float = 1e-3  # Adam learning rate (authors' code: Adam defaults)
@@ -75,7 +82,7 @@ class TrainSettings:
     curve_examples: int = 10000  # examples of train and valid scored per epoch (lower bound)
     chain_targets: int = 4  # fixed training targets whose infusion chain is kept (Fig 3.2)
     chain_epochs: int = 10  # keep those chains after init and the first N epochs
-    parzen_every: int = 0  # Parzen estimate on valid every N epochs for Fig 3.3 (0: never)
+    parzen_every: int = 0  # Fig 3.3's Parzen estimate on valid every N epochs (ours; 0: never)
     parzen_samples: int = 1000  # samples drawn for it (minibatch batch norm over them)
     parzen_sigma: float = 0.17  # its kernel width (paper: 0.17 for MNIST)
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...

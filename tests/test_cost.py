@@ -2,7 +2,9 @@
 rates timed on the study's own network."""
 
 import copy
-import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +13,8 @@ import torch
 import yaml
 
 from infusion.cli import main
-from infusion.cost import Rates, estimate_cost, measure_rates, merge_config, natural_datasets
+from infusion.cost import Rates, estimate_cost, measure_rates, natural_datasets
+from infusion.study import load, merged
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -45,7 +48,7 @@ def test_training_and_grid_evaluation_double_with_the_grid_points():
 
 
 def test_table_3_1_hours_double_with_the_chains():
-    doubled = merge_config(CONFIG, {"evaluation": {"chains": 2 * CONFIG["evaluation"]["chains"]}})
+    doubled = merged(CONFIG, {"evaluation": {"chains": 2 * CONFIG["evaluation"]["chains"]}})
     # The isotropic variance's few validation chains do not scale with `chains`: 5e-5 of it.
     assert hours(doubled, "evaluation") == pytest.approx(2 * hours(CONFIG, "evaluation"), rel=1e-3)
     assert doubled["evaluation"]["seed"] == CONFIG["evaluation"]["seed"]  # merged, not replaced
@@ -61,9 +64,9 @@ def test_a_point_shared_by_two_panels_is_trained_once():
 
 def test_overlay_lists_replace_and_dicts_merge():
     overlay = {"grid": [{"panel": "a", "steps": 1, "alpha0": [0.0], "omega": [0.0]}]}
-    merged = merge_config(CONFIG, overlay | {"model": {"hidden": 600}})
-    assert merged["grid"] == overlay["grid"]
-    assert merged["model"]["hidden"] == 600 and merged["model"]["layers"] == 2
+    config = merged(CONFIG, overlay | {"model": {"hidden": 600}})
+    assert config["grid"] == overlay["grid"]
+    assert config["model"]["hidden"] == 600 and config["model"]["layers"] == 2
 
 
 def test_startup_adds_its_seconds_once_per_job():
@@ -78,13 +81,13 @@ def test_startup_adds_its_seconds_once_per_job():
 def test_rates_are_timed_on_the_study_network(monkeypatch):
     """A network 128 times wider runs at a lower rate: the rates are not one width's."""
     monkeypatch.setattr("infusion.cost.measure_startup", lambda: 4.5)
-    tiny = merge_config(CONFIG, yaml.safe_load((ROOT / "workflow/configs/tiny.yaml").read_text()))
+    tiny = merged(CONFIG, yaml.safe_load((ROOT / "workflow/configs/tiny.yaml").read_text()))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # steadier on a machine shared with other jobs
     try:
         narrow, wide = (
             measure_rates(
-                merge_config(tiny, {"model": {"hidden": h}, "evaluation": {"chain_batch": 256}}),
+                merged(tiny, {"model": {"hidden": h}, "evaluation": {"chain_batch": 256}}),
                 "cpu",
             )
             for h in (16, 2048)
@@ -112,20 +115,44 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
     assert "train" in out and "sampling" in out
 
 
-def test_cli_writes_the_same_table_from_json_as_from_files(tmp_path):
+def test_cli_writes_the_table_of_the_merged_config_files(tmp_path):
     tiny = ROOT / "workflow/configs/tiny.yaml"
-    merged = merge_config(CONFIG, yaml.safe_load(tiny.read_text()))
+    merged_config = merged(CONFIG, yaml.safe_load(tiny.read_text()))
     rates = ["--examples-per-s", "4000", "--chain-steps-per-s", "10000", "--startup-s", "3"]
     main(["cost", "--config", str(ROOT / "config.yaml"), "--configfile", str(tiny), *rates,
           "--out", str(tmp_path / "files.csv")])  # fmt: skip
-    main(["cost", "--config-json", json.dumps(merged), *rates, "--out", str(tmp_path / "json.csv")])
     files = pd.read_csv(tmp_path / "files.csv")
-    assert files.equals(pd.read_csv(tmp_path / "json.csv"))
     given = Rates(4000.0, 10000.0, 3.0)
-    expected = estimate_cost(merged, given, {"shapes16": given})
+    expected = estimate_cost(merged_config, given, {"shapes16": given})
     assert files.hours.tolist() == expected.hours.tolist()
+    assert files.stage.tolist() == expected.stage.tolist()
     rows = files.iloc[:-1]  # the total row has no rates
     assert (rows.startup_s == 3).all() and (rows.device == "given").all()
+
+
+def test_an_invalid_value_outside_the_repository_stops_naming_the_key(tmp_path):
+    """`infusion cost` validates against the schema inside the package: run from a folder
+    with no workflow beside it, an overlay's bad value stops with one line naming the key."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training:\n  epochs: -3\n")
+    package_parent = Path(__import__("infusion").__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "infusion", "cost", "--config", str(ROOT / "config.yaml"),
+         "--configfile", str(bad), "--examples-per-s", "1e5", "--chain-steps-per-s", "1e6",
+         "--startup-s", "1"],
+        cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(package_parent)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "invalid config key 'training.epochs'" in lines[0]
+
+
+def test_a_file_that_is_not_a_config_is_named():
+    with pytest.raises(ValueError, match="README.md"):
+        load(ROOT / "config.yaml", [ROOT / "workflow/configs/tiny.yaml", ROOT / "README.md"])
 
 
 def test_natural_image_rows_cost_their_own_settings_at_their_own_rates():

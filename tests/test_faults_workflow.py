@@ -20,7 +20,7 @@ from fault_ledger import record, rng, trials
 from PIL import Image
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
-from infusion.config import ConfigError, validate_config
+from infusion.study import SCHEMA_FILE, ConfigError, merged, validate_config
 
 pytestmark = pytest.mark.faults
 
@@ -200,7 +200,7 @@ def test_second_snakemake_on_the_same_folder_stops_with_the_lock_message(tmp_pat
 
 # --- fuzzed configs, generated from the schema ------------------------------------------
 
-SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+SCHEMA = yaml.safe_load(SCHEMA_FILE.read_text())
 UNKNOWN = "no_such_key"
 
 
@@ -297,16 +297,13 @@ def names_the_key(message: str, path: tuple) -> bool:
 def test_fuzzed_configs_are_rejected_naming_the_key(tmp_path):
     """Every key of the schema, mutated in the full config (config.yaml + tiny.yaml): the
     validation the Snakefile runs before any job rejects it and names the key."""
-    from infusion.cost import merge_config
-
-    schema_file = REPO / "workflow/schemas/config.schema.yaml"
-    base = merge_config(yaml.safe_load((REPO / "config.yaml").read_text()),
-                        yaml.safe_load((REPO / TINY).read_text()))  # fmt: skip
-    validate_config(base, schema_file)
+    base = merged(yaml.safe_load((REPO / "config.yaml").read_text()),
+                  yaml.safe_load((REPO / TINY).read_text()))  # fmt: skip
+    validate_config(base)
     failures, cases = [], list(fuzzed_configs(base))
     for description, config, path in cases:
         try:
-            validate_config(config, schema_file)
+            validate_config(config)
             failures.append(f"{description}: accepted")
         except ConfigError as error:
             if not names_the_key(str(error), path):

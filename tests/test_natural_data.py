@@ -25,14 +25,12 @@ from local_server import http_folder
 from PIL import Image
 
 from infusion import cli
-from infusion.config import ConfigError, enabled_datasets, validate_config
-from infusion.cost import SPLIT_SIZES
 from infusion.data import natural as natural_images
 from infusion.data import registry as data
 from infusion.data.download import DownloadError, md5sum
+from infusion.study import ConfigError, enabled_datasets, split_sizes, validate_config
 
 REPO = Path(__file__).resolve().parent.parent
-SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
 
 def nothing_written(out: Path) -> bool:
@@ -420,7 +418,7 @@ def test_shapes16_is_deterministic_two_coloured_and_varied(tmp_path):
     for split, size in zip(data.SPLITS, (500, 100, 100), strict=True):
         assert first[split].shape == (size, 3, 16, 16) and first[split].dtype == np.uint8
         np.testing.assert_array_equal(first[split], second[split])
-        assert SPLIT_SIZES["shapes16"][split] == size  # what `infusion cost` assumes
+        assert split_sizes("shapes16")[split] == size  # what `infusion cost` assumes
     images = np.concatenate([first[split] for split in data.SPLITS]).astype(int)
     fill_ratios = []
     for image in images:  # one image at a time, by brute force
@@ -455,7 +453,7 @@ def test_enabled_datasets_and_schema():
     shapes["natural_images"] = {"shapes16": {"steps": 2, "alpha0": 0.0, "omega": 0.1}}
     shapes["natural_images"] |= {"cifar10": _config()["natural_images"]["cifar10"]}
     assert enabled_datasets(shapes) == ["shapes16"]  # no data entry: enabled
-    validate_config(_config(celeba={"path": "/data/celeba", "urls": ["file:///x/"]}), SCHEMA)
+    validate_config(_config(celeba={"path": "/data/celeba", "urls": ["file:///x/"]}))
     bad = [
         ({"tfd": {"enabled": "yes"}}, "data.tfd.enabled"),
         ({"cifar10": {"urls": ["ftp://x/"]}}, "data.cifar10.urls[0]"),
@@ -467,7 +465,7 @@ def test_enabled_datasets_and_schema():
     ]  # fmt: skip
     for overrides, key in bad:
         with pytest.raises(ConfigError, match=f"config key '{key}'".replace("[", r"\[")):
-            validate_config(_config(**overrides), SCHEMA)
+            validate_config(_config(**overrides))
 
 
 def _workflow(folder: Path, overlay: dict) -> Path:

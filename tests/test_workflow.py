@@ -224,7 +224,8 @@ def test_tiny_study_runs_the_fidelity_ablation(tiny_study):
 
 def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_study, tmp_path):
     from infusion.cli import main
-    from infusion.cost import Rates, estimate_cost, merge_config
+    from infusion.cost import Rates, estimate_cost
+    from infusion.study import load
 
     table = pd.read_csv(tiny_study / "tables" / "cost.csv")
     assert "cost.csv" in (tiny_study / "report.html").read_text()
@@ -249,8 +250,7 @@ def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_s
     study = ~table.stage.str.startswith("shapes16") & (table.stage != "total")
     assert table.hours[study].to_numpy() == pytest.approx(direct.hours[study].to_numpy(), rel=1e-12)
     # ... and the whole table from both networks' rates.
-    config = merge_config(yaml.safe_load((REPO / "config.yaml").read_text()),
-                          yaml.safe_load((REPO / TINY).read_text()))  # fmt: skip
+    config = load(REPO / "config.yaml", [REPO / TINY])
     expected = estimate_cost(config, Rates(**study_rates), {"shapes16": Rates(**natural_rates)})
     assert table.hours.to_numpy() == pytest.approx(expected.hours.to_numpy(), rel=1e-12)
 

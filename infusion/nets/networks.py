@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from infusion.settings import NETWORKS as NETWORK_NAMES
 from infusion.settings import ModelSettings
 
 BATCH = "batch"  # normalise by the current minibatch (training, train/valid curves)
@@ -255,7 +256,8 @@ def upsampling(a: int, b: int, kernel: int, bias: bool) -> nn.ConvTranspose2d:
     )
 
 
-NETWORKS = {"mlp": MLPOperator, "conv": ConvOperator}
+# The operator of each name of infusion.settings.NETWORKS, in its order.
+NETWORKS = dict(zip(NETWORK_NAMES, (MLPOperator, ConvOperator), strict=True))
 
 
 def batch_norms(network: nn.Module) -> list[StepBatchNorm]:

@@ -8,6 +8,7 @@ from infusion.nets.model import InfusionModel
 from infusion.process.chains import walk_infusion_chain
 from infusion.process.densities import gaussian_log_density
 from infusion.process.log_weights import chain_log_weights
+from infusion.settings import OBJECTIVES as OBJECTIVE_NAMES
 
 
 def denoising_loss(
@@ -39,4 +40,5 @@ def lower_bound_loss(
     return -chain_log_weights(model, x, generator, reparameterize=True).total.mean()
 
 
-OBJECTIVES = {"denoising": denoising_loss, "lower_bound": lower_bound_loss}
+# The loss of each name of infusion.settings.OBJECTIVES, in its order.
+OBJECTIVES = dict(zip(OBJECTIVE_NAMES, (denoising_loss, lower_bound_loss), strict=True))

@@ -1,27 +1,31 @@
-"""Helpers shared by the rules: config validation, grid points, paths and CLI flags."""
+"""Helpers shared by the rules: paths and CLI flags. The config is read by infusion.study
+(validation against its packaged schema, defaults, the grid and its named runs)."""
 
 import json
 import os
 import re
 import shlex
 
-from infusion.config import enabled_datasets, validate_config
+from infusion import study
 from infusion.beyond.switches import ablation_runs, run_tags, seed_tags
-from infusion.estimation.inception import WEIGHTS_FILE, WEIGHTS_SHA256_PREFIX, WEIGHTS_URL
+from infusion.estimation.inception import (
+    WEIGHTS_FILE,
+    WEIGHTS_SHA256_PREFIX,
+    WEIGHTS_URL,
+)
 
-validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+study.validate_config(config)  # fills in the defaults of keys left out
+study.check_named_points(config)
 
 DATASET = config["dataset"]
 DOWNLOADS = "results/downloads"
-# The natural-image datasets the study runs: the entries of config natural_images whose
-# data.<name>.enabled is not false (a disabled one, e.g. TFD without its file, is skipped).
-# The study's own `dataset` is left to the grid study (its sections, its `final`).
-NATURAL_DATASETS = [name for name in enabled_datasets(config) if name != DATASET]
+# The natural-image datasets the study runs: enabled in `data`, not the study's own.
+NATURAL_DATASETS = study.natural_datasets(config)
 # A run folder's tag: empty for the study's settings and first seed, else the training seed
 # and fidelity switches it changes (infusion/beyond/switches.py); each tag -> the values it changes.
 RUN_TAGS = run_tags(config)
 SEED_TAGS = seed_tags(config)
-RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}"
+RUN = study.RUN
 INCEPTION_DOWNLOAD = f"{DOWNLOADS}/inception/{WEIGHTS_FILE}"
 
 
@@ -34,38 +38,14 @@ wildcard_constraints:
     tag="(?:" + "|".join(re.escape(tag) for tag in RUN_TAGS) + ")",
 
 
-def number(value):
-    """How a rate or step count is spelled in paths: 0.01 -> '0.01', 0.0 -> '0'."""
-    return f"{float(value):g}"
-
-
-def run_folder(steps, alpha0, omega, dataset=DATASET, tag=""):
-    return RUN.format(
-        dataset=dataset,
-        steps=int(steps),
-        alpha=number(alpha0),
-        omega=number(omega),
-        tag=tag,
-    )
-
-
 def panel_runs():
-    """[(panel, run folder)] for every point of every panel of the grid (Fig A.1, Table A.1).
-
-    A point shared by two panels (e.g. 10 steps, alpha0 = omega = 0 in (c) and (e)) appears
-    once per panel but is trained once.
-    """
-    runs = []
-    for panel in config["grid"]:
-        for alpha0 in panel["alpha0"]:
-            for omega in panel["omega"]:
-                runs.append((panel["panel"], run_folder(panel["steps"], alpha0, omega)))
-    return runs
+    """[(panel, run folder)] for every point of every panel of the grid (Fig A.1, Table A.1)."""
+    return study.panel_runs(config)
 
 
 def grid_runs():
     """Distinct run folders of the grid (first seed), in config order."""
-    return list(dict.fromkeys(run for _, run in panel_runs()))
+    return study.grid_runs(config)
 
 
 def grid_files(name, tags=("",)):
@@ -78,16 +58,9 @@ def seed_runs(run):
     return ",".join(f"{run}{tag}" for tag in SEED_TAGS)
 
 
-def final_run(dataset=DATASET):
-    """Run folder of a dataset's final model: the MNIST study's `final` for `dataset`, the
-    `natural_images` entry for the natural-image datasets (section 3.5)."""
-    final = config["final"] if dataset == DATASET else config["natural_images"][dataset]
-    return run_folder(final["steps"], final["alpha0"], final["omega"], dataset)
-
-
 def final_file(name, dataset=DATASET, tag=""):
     """A file of a dataset's final run (input functions take wildcards: see the rules)."""
-    return f"{final_run(dataset)}{tag}/{name}"
+    return f"{study.final_run(config, dataset)}{tag}/{name}"
 
 
 def final_seed_files(name):
@@ -150,19 +123,14 @@ def check_inception_weights():
 check_inception_weights()
 
 
-def constant_run():
-    constant = config["constant_rate"]
-    return run_folder(constant["steps"], constant["alpha0"], 0.0)
-
-
 def constant_file(name):
-    return f"{constant_run()}/{name}"
+    """A file of the constant-rate run of Fig A.2."""
+    return f"{study.constant_run(config)}/{name}"
 
 
 def section(name, dataset=None):
     """Config section `name` with the keys that natural_images.<dataset>.<name> replaces."""
-    entry = config["natural_images"].get(dataset, {}) if dataset != DATASET else {}
-    return config[name] | entry.get(name, {})
+    return study.section(config, name, dataset)
 
 
 def train_flags(wildcards):
@@ -231,20 +199,6 @@ def source_flags(wildcards):
 
 def resource(rule_name, key):
     return config["resources"][rule_name][key]
-
-
-def check_named_points():
-    """`final` and `constant_rate` must be trained by the grid: say which key is off."""
-    runs = grid_runs()
-    for key, run in (("final", final_run()), ("constant_rate", constant_run())):
-        if run not in runs:
-            raise ValueError(
-                f"config key '{key}' ({config[key]}) is not a point of the grid; "
-                "add it to a panel of 'grid'"
-            )
-
-
-check_named_points()
 
 
 def fidelity_rows():

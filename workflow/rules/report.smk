@@ -126,6 +126,11 @@ rule runtimes:
 
 
 rule cost_estimate:
+    input:
+        # The study's config files: `infusion cost` merges and validates them as snakemake
+        # did (infusion.study). Values given with snakemake --config are not in them.
+        config="config.yaml",
+        overlays=workflow.overwrite_configfiles,
     output:
         report(
             "results/tables/cost.csv",
@@ -143,10 +148,10 @@ rule cost_estimate:
     params:
         gpu_slots=config["resources"]["jobs_per_gpu"],
         device=config["training"]["device"],
-        study=lambda wildcards: shlex.quote(json.dumps(config)),
     shell:
         "infusion --threads {threads} --gpu-slots {params.gpu_slots} cost"
-        " --config-json {params.study} --device {params.device} --out {output} > {log} 2>&1"
+        " --config {input.config} --configfile {input.overlays} --device {params.device}"
+        " --out {output} > {log} 2>&1"
 
 
 rule scorecard:

@@ -1,0 +1,260 @@
+"""The one reading of a study config: loading, defaults, validation, and the study's questions.
+
+A study is ``config.yaml`` with overlays (``--configfile``) merged as snakemake merges them
+(:func:`load`), its left-out keys filled from the settings dataclasses
+(:func:`defaults`), and checked against the schema shipped in this package
+(``infusion/config.schema.yaml``), so that a bad value stops with one line naming the key.
+``workflow/rules/common.smk`` and ``infusion cost`` ask it the same questions: the grid's
+points and run folders, the final and constant-rate runs, the natural-image datasets and
+their sections, and split sizes (from :mod:`infusion.data.registry`).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from infusion import settings as S
+from infusion.data.registry import dataset_spec
+
+SCHEMA_FILE = Path(__file__).with_name("config.schema.yaml")
+# A training run's folder: its dataset, grid point and run tag (infusion.beyond.switches).
+RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}"
+
+Point = tuple[int, float, float]  # (steps, alpha0, omega)
+
+
+class ConfigError(ValueError):
+    """An invalid study config; the message names the key or the file."""
+
+
+# --- reading, defaults and validation ---------------------------------------------------
+
+
+def merged(base: Mapping, overlay: Mapping) -> dict:
+    """``overlay`` onto a copy of ``base`` exactly as snakemake's ``--configfile`` merges
+    (``snakemake.utils.update_config``): a mapping is merged key by key into the mapping
+    under the same key (into an empty one where there is none, or where the value there
+    is not a mapping and the overlay's mapping is not empty); anything else, lists and
+    null included, replaces the value."""
+
+    def merge_into(config, overlay):
+        for key, value in overlay.items():
+            if not isinstance(config, Mapping):
+                config = {}
+            if isinstance(value, Mapping):
+                config[key] = merge_into(config.get(key, {}), value)
+            else:
+                config[key] = value
+        return config
+
+    return merge_into(copy.deepcopy(dict(base)), overlay)
+
+
+def read(path: str | Path) -> dict:
+    """The mapping a YAML (or JSON) config file holds; :class:`ConfigError` naming the file
+    when it is not one."""
+    try:
+        config = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a config file holds keys at top level, got {config!r}")
+    return config
+
+
+def load(config_file: str | Path, overlays: Sequence[str | Path] = ()) -> dict:
+    """``config_file`` with ``overlays`` merged as snakemake merges them (the overlays into
+    each other in order, then the result onto the config file), defaults filled in and
+    validated (:func:`validate_config`)."""
+    overrides: dict = {}
+    for overlay in overlays:
+        overrides = merged(overrides, read(overlay))
+    config = merged(read(config_file), overrides)
+    validate_config(config)
+    return config
+
+
+def defaults() -> dict[str, dict[str, object]]:
+    """{section: {key: default}} of every config key a command's settings back: the defaults
+    of the dataclasses of :mod:`infusion.settings` under their config names. The other keys
+    (the grid, the data sources, the run's own sections) have no default."""
+
+    def fields(cls, *not_keys: str) -> dict[str, object]:
+        return {
+            f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            for f in dataclasses.fields(cls)
+            if f.name not in not_keys
+        }
+
+    training = fields(S.TrainSettings)
+    evaluation = fields(S.EvalSettings, "split")  # the rules score both splits
+    return {
+        "model": fields(S.ModelSettings, "steps", "alpha0", "omega"),  # a run's grid point
+        "training": {"seeds": [training.pop("seed")], **training},  # a run per seed
+        "evaluation": {"test_examples": evaluation.pop("examples"), **evaluation},
+        "sampling": fields(S.SampleSettings),
+        "inpainting": fields(S.InpaintSettings),
+        "parzen": fields(S.ParzenSettings),
+        "inception": fields(S.InceptionSettings),
+    }
+
+
+def schema() -> dict:
+    """The packaged schema with each key's ``default`` (:func:`defaults`) written in."""
+    tree = yaml.safe_load(SCHEMA_FILE.read_text())
+    for section, values in defaults().items():
+        properties = tree["properties"][section].setdefault("properties", {})
+        for key, value in values.items():
+            properties[key] = {**properties.get(key, {}), "default": value}
+    return tree
+
+
+def key_path(path) -> str:
+    """['grid', 0, 'omega', 1] -> 'grid[0].omega[1]'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.lstrip(".") or "(top level)"
+
+
+def validate_config(config: dict) -> None:
+    """Fill the keys ``config`` leaves out with their defaults (in place, as snakemake's
+    ``validate`` does) and raise :class:`ConfigError` for the most relevant violation of
+    the packaged schema, naming the key."""
+    for section, values in defaults().items():
+        entries = config.setdefault(section, {})
+        if isinstance(entries, dict):
+            for key, value in values.items():
+                entries.setdefault(key, copy.deepcopy(value))
+    validator = jsonschema.Draft202012Validator(schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        raise ConfigError(f"invalid config key '{key_path(error.absolute_path)}': {error.message}")
+
+
+# --- the grid and its named runs --------------------------------------------------------
+
+
+def number(value) -> str:
+    """How a rate or step count is spelled in paths: 0.01 -> '0.01', 0.0 -> '0'."""
+    return f"{float(value):g}"
+
+
+def run_folder(dataset: str, steps, alpha0, omega, tag: str = "") -> str:
+    """:data:`RUN` of a dataset's grid point under a run tag."""
+    return RUN.format(
+        dataset=dataset, steps=int(steps), alpha=number(alpha0), omega=number(omega), tag=tag
+    )
+
+
+def panel_points(config: dict) -> list[tuple[str, Point]]:
+    """[(panel, (steps, alpha0, omega))] of every combination of every panel of the grid
+    (Fig A.1, Table A.1), in config order; a point shared by two panels is in both."""
+    return [
+        (panel["panel"], (int(panel["steps"]), float(alpha0), float(omega)))
+        for panel in config["grid"]
+        for alpha0 in panel["alpha0"]
+        for omega in panel["omega"]
+    ]
+
+
+def grid_points(config: dict) -> list[Point]:
+    """Distinct grid points (one run folder each), first appearance first: a point shared
+    by panels is trained once."""
+    points: dict[str, Point] = {}
+    for _, point in panel_points(config):
+        points.setdefault(run_folder(config["dataset"], *point), point)
+    return list(points.values())
+
+
+def panel_runs(config: dict) -> list[tuple[str, str]]:
+    """[(panel, run folder)] of every point of every panel (first seed)."""
+    return [(panel, run_folder(config["dataset"], *point)) for panel, point in panel_points(config)]
+
+
+def grid_runs(config: dict) -> list[str]:
+    """Run folders of the distinct grid points (first seed), in config order."""
+    return [run_folder(config["dataset"], *point) for point in grid_points(config)]
+
+
+def final_point(config: dict, dataset: str | None = None) -> Point:
+    """The grid point of a dataset's final model: ``final`` for the study's dataset, its
+    ``natural_images`` entry for a natural-image dataset (section 3.5)."""
+    own = dataset in (None, config["dataset"])
+    final = config["final"] if own else config["natural_images"][dataset]
+    return int(final["steps"]), float(final["alpha0"]), float(final["omega"])
+
+
+def final_run(config: dict, dataset: str | None = None) -> str:
+    """Run folder of a dataset's final model (first seed)."""
+    return run_folder(dataset or config["dataset"], *final_point(config, dataset))
+
+
+def constant_run(config: dict) -> str:
+    """Run folder of the constant-rate model of Fig A.2."""
+    constant = config["constant_rate"]
+    return run_folder(config["dataset"], constant["steps"], constant["alpha0"], 0.0)
+
+
+def check_named_points(config: dict) -> None:
+    """``final`` and ``constant_rate`` must be trained by the grid: say which key is off."""
+    runs = grid_runs(config)
+    for key, run in (("final", final_run(config)), ("constant_rate", constant_run(config))):
+        if run not in runs:
+            raise ConfigError(
+                f"config key '{key}' ({config[key]}) is not a point of the grid; "
+                "add it to a panel of 'grid'"
+            )
+
+
+# --- the natural-image part and the data ------------------------------------------------
+
+
+def enabled_datasets(config: dict) -> list[str]:
+    """The natural-image datasets the study runs, in the config's order.
+
+    The entries of the config section ``natural_images`` whose key ``data.<name>.enabled`` is
+    not false (a dataset without a ``data`` entry, e.g. shapes16, is enabled);
+    ``data.tfd.enabled: false`` skips TFD, whose file is not public.
+    """
+    data = config["data"]
+    return [
+        name for name in config.get("natural_images", {}) if data.get(name, {}).get("enabled", True)
+    ]
+
+
+def natural_datasets(config: dict) -> list[str]:
+    """The natural-image datasets the study trains a final model of: the enabled ones but
+    the study's own ``dataset``, which the grid study covers (its sections, its ``final``)."""
+    return [name for name in enabled_datasets(config) if name != config["dataset"]]
+
+
+def section(config: dict, name: str, dataset: str | None = None) -> dict:
+    """Config section ``name`` as the jobs of ``dataset`` see it: with the keys that
+    ``natural_images.<dataset>.<name>`` replaces (none for the study's own dataset)."""
+    entry = config["natural_images"].get(dataset, {}) if dataset != config["dataset"] else {}
+    return config[name] | entry.get(name, {})
+
+
+def natural_view(config: dict, dataset: str) -> dict:
+    """The study as the jobs of natural-image ``dataset`` see it: its sections
+    (:func:`section`) of model, training and sampling, its grid point as ``final``, and no
+    grid (what the cost estimate costs for it)."""
+    steps, alpha0, omega = final_point(config, dataset)
+    view = {**config, "dataset": dataset, "grid": []}
+    view["final"] = {"steps": steps, "alpha0": alpha0, "omega": omega}
+    for name in ("model", "training", "sampling"):
+        view[name] = section(config, name, dataset)
+    return view
+
+
+def split_sizes(dataset: str) -> Mapping[str, int] | None:
+    """Examples of each split of a prepared dataset (the data registry's), ``None`` where
+    they depend on a local file (TFD)."""
+    return dataset_spec(dataset).sizes
