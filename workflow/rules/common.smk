@@ -298,3 +298,35 @@ def study_flags():
         f" --is-chains {config['evaluation']['chains']}"
         f" --parzen-samples {config['sampling']['samples']} {notes}"
     )
+
+
+# Shell lines
+
+
+def infusion_shell(command, threads=False, gpu=False):
+    """A rule's shell line: `infusion COMMAND`, its output and errors into the rule's log.
+
+    threads=True puts the job's threads first (--threads {threads}); gpu=True also its GPU
+    slots per device (--gpu-slots, config resources.jobs_per_gpu), for the jobs that take a
+    GPU (resources: gpu=1).
+    """
+    options = []
+    if threads or gpu:
+        options.append("--threads {threads}")
+    if gpu:
+        options.append(f"--gpu-slots {config['resources']['jobs_per_gpu']}")
+    return " ".join(["infusion", *options, command, "> {log} 2>&1"])
+
+
+# Files of a run (RUN, or one run folder) kept outside its folder
+
+
+def run_file(folder, suffix, run=RUN):
+    """<folder>/<dataset>/T<steps>-a<alpha>-w<omega><tag><suffix>: its log, its checkpoint."""
+    return f"{folder}/{run.removeprefix('results/runs/')}{suffix}"
+
+
+def run_benchmark(rule_name, run=RUN):
+    """results/benchmarks/<rule>/<dataset>-T<steps>-a<alpha>-w<omega><tag>.tsv"""
+    dataset, point = run.removeprefix("results/runs/").split("/")
+    return f"results/benchmarks/{rule_name}/{dataset}-{point}.tsv"
