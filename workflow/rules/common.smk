@@ -247,20 +247,10 @@ def check_named_points():
 check_named_points()
 
 
-def fidelity_rows():
-    """--row flags of the fidelity table: variant, seed and the run's test estimates."""
-    return " ".join(
-        f"--row {variant} {seed} results/final/{DATASET}{tag}/likelihood_test.json"
-        f" results/final/{DATASET}{tag}/parzen.json"
-        for variant, seed, tag in ablation_runs(config)
-    )
-
-
-def fidelity_inputs():
+def fidelity_files(name):
+    """results/final/<dataset><tag>/<name> of every run of the fidelity table, in its order."""
     return [
-        f"results/final/{DATASET}{tag}/{name}"
-        for _, _, tag in ablation_runs(config)
-        for name in ("likelihood_test.json", "parzen.json")
+        f"results/final/{DATASET}{tag}/{name}" for _, _, tag in ablation_runs(config)
     ]
 
 

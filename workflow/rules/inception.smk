@@ -99,9 +99,10 @@ rule table_3_2:
             labels={"table": "3.2"},
         ),
     log:
-        "results/logs/table_3_2.log",
+        "results/logs/table_3_2/table3.2.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion table-3-2 --samples {input.samples} --real {input.real}"
-        " --out {output} > {log} 2>&1"
+        infusion_shell(
+            "artifact table3.2 --samples {input.samples} --real {input.real} --out {output}"
+        )
