@@ -95,8 +95,8 @@ def fidelity_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 @artifact("fidelity-figure")
 def fidelity_figure(table: PathLike, out: PathLike) -> None:
-    """``results/figures/fidelity.png``: for each quantity, each variant's seeds as points,
-    their mean as a bar tick and mean +- std as an error bar."""
+    """``results/figures/fidelity.png`` from ``table`` (``fidelity.csv``): for each quantity,
+    each variant's seeds as points, their mean as a bar tick and mean +- std as an error bar."""
     import matplotlib
 
     matplotlib.use("Agg")
