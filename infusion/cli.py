@@ -6,6 +6,7 @@
     infusion sample --model RUN_DIR/model.pt --out samples.npz [flags]
     infusion parzen --samples samples.npz --data D.npz --out parzen.json [flags]
     infusion inception --samples samples.npz --reference D.npz --out inception.json [flags]
+    infusion artifact ID --INPUT PATH ... --out PATH   (a table or figure: fig3.2, tableA.1, ...)
     infusion cost --config config.yaml [--configfile OVERLAY ...]   (hours, before running)
 
 ``infusion COMMAND --help`` lists each command's flags with their defaults.
@@ -241,171 +242,25 @@ def add_inception_commands(commands, defaults) -> None:
     p.set_defaults(func=cmd_fetch_inception_weights)
 
 
-# --- report commands: aggregation, tables, figures, scorecard ---
+# --- report commands: every table and figure, by its artifact id ---
 
 
-def cmd_table_3_2(args) -> None:
-    from infusion.paper import tables
+def cmd_artifact(args) -> None:
+    from infusion.paper.artifacts import make
 
-    tables.table_3_2(args.samples, args.real, args.out)
-
-
-def cmd_aggregate(args) -> None:
-    from infusion.paper import tables
-
-    runs = []
-    for item in args.run:
-        panel, sep, folders = item.partition("=")
-        if not sep:
-            raise ValueError(f"--run expects PANEL=RUN_FOLDER[,RUN_FOLDER ...], got {item!r}")
-        runs.append((panel, folders.split(",")))
-    tables.aggregate_grid(runs, args.grid_out, args.curves_out)
-
-
-def cmd_table(args) -> None:
-    from infusion.paper import tables
-
-    if args.command == "table-a1":
-        tables.table_a1(args.grid, args.out)
-    elif args.command == "table-3-1":
-        tables.table_3_1(args.test, args.train, args.out)
-    elif args.command == "table-parzen":
-        tables.fig_3_4(args.parzen, args.out)
-    else:
-        tables.runtimes(args.files, args.out)
-
-
-def cmd_fidelity(args) -> None:
-    from infusion.beyond import fidelity as fidelity_outputs
-
-    if args.command == "fidelity-table":
-        fidelity_outputs.fidelity_table(args.row, args.out)
-    else:
-        fidelity_outputs.fidelity_figure(args.table, args.out)
-
-
-def cmd_scorecard(args) -> None:
-    from infusion.paper import tables
-
-    study = {
-        "name": args.study,
-        "dataset": args.dataset,
-        "epochs": args.epochs,
-        "hidden": args.hidden,
-        "batch_size": args.batch_size,
-        "grid_points": args.grid_points,
-        "is_chains": args.is_chains,
-        "parzen_samples": args.parzen_samples,
-        "notes": args.note,
-    }
-    tables.scorecard(args.table_a1, args.table_3_1, args.parzen, args.out_csv, args.out_rst, study)
-
-
-# figure kind -> (function name in infusion.paper.figures, the input flags it takes in order)
-FIGURES = {
-    "sampling-chains": ("sampling_chains", ["samples"]),
-    "training-chains": ("infusion_chains_over_training", ["chains"]),
-    "training-curves": ("training_curves", ["metrics"]),
-    "grid-curves": ("grid_curves", ["curves"]),
-    "grid-means": ("grid_means", ["grid"]),
-    "constant-vs-increasing": ("constant_vs_increasing", ["constant", "increasing"]),
-    "chains": ("chains", ["samples"]),
-    "inpainting": ("inpainting", ["inpainting"]),
-    "nearest-neighbours": ("nearest_neighbours", ["samples", "data"]),
-}
-
-
-def cmd_figure(args) -> None:
-    from infusion.paper import figures
-
-    name, inputs = FIGURES[args.kind]
-    missing = [f"--{flag}" for flag in inputs if getattr(args, flag) is None]
-    if missing:
-        raise ValueError(f"figure {args.kind} needs {', '.join(missing)}")
-    getattr(figures, name)(*(getattr(args, flag) for flag in inputs), args.out)
+    make(args.id, args.flags)
 
 
 def add_report_commands(commands, defaults) -> None:
-    """Aggregation, tables, scorecard and figures: the report's side of the workflow."""
-    p = commands.add_parser("aggregate", help="grid runs -> grid.csv and curves.csv")
-    p.add_argument(
-        "--run",
-        action="append",
-        required=True,
-        metavar="PANEL=RUN_FOLDER[,RUN_FOLDER ...]",
-        help="a grid point's run folder, or its folders under each seed (first seed first)",
+    """The report's one command: ``infusion artifact ID --INPUT PATH ... --out PATH``."""
+    p = commands.add_parser(
+        "artifact",
+        help="make one table or figure of the report (ids: infusion/paper/artifacts.py)",
+        description="`infusion artifact ID --help` lists the artifact's flags.",
     )
-    p.add_argument("--grid-out", required=True)
-    p.add_argument("--curves-out", required=True)
-    p.set_defaults(func=cmd_aggregate)
-
-    tables = {
-        "table-a1": (["--grid"], None, "Table A.1 from grid.csv"),
-        # several files: one per training seed, first seed first
-        "table-3-1": (["--test", "--train"], "+", "Table 3.1 from the final model's estimates"),
-        "table-parzen": (["--parzen"], "+", "Fig 3.4's Parzen table from parzen.json"),
-    }
-    for command, (flags, nargs, help_text) in tables.items():
-        p = commands.add_parser(command, help=help_text)
-        for flag in flags:
-            p.add_argument(flag, required=True, nargs=nargs)
-        p.add_argument("--out", required=True)
-        p.set_defaults(func=cmd_table)
-    p = commands.add_parser("runtimes", help="per-job runtimes from snakemake benchmark files")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_table)
-
-    p = commands.add_parser("fidelity-table", help="the fidelity ablation's table")
-    p.add_argument(
-        "--row",
-        action="append",
-        nargs=4,
-        required=True,
-        metavar=("VARIANT", "SEED", "LIKELIHOOD_JSON", "PARZEN_JSON"),
-    )
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_fidelity)
-    p = commands.add_parser("fidelity-figure", help="the fidelity ablation's figure")
-    p.add_argument("--table", required=True, help="fidelity.csv")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_fidelity)
-
-    p = commands.add_parser("scorecard", help="the report's front page", formatter_class=defaults)
-    for flag in (
-        "--table-a1",
-        "--table-3-1",
-        "--parzen",
-        "--out-csv",
-        "--out-rst",
-        "--study",
-        "--dataset",
-    ):
-        p.add_argument(flag, required=True)
-    for flag in (
-        "--epochs",
-        "--hidden",
-        "--batch-size",
-        "--grid-points",
-        "--is-chains",
-        "--parzen-samples",
-    ):
-        p.add_argument(flag, type=int, required=True)
-    p.add_argument("--note", action="append", default=[], help="a note (repeatable)")
-    p.set_defaults(func=cmd_scorecard)
-
-    p = commands.add_parser("figure", help="one of the paper's figures")
-    p.add_argument("kind", choices=sorted(FIGURES))
-    p.add_argument("--out", required=True)
-    for flag in sorted({flag for _, inputs in FIGURES.values() for flag in inputs}):
-        p.add_argument(f"--{flag}")
-    p.set_defaults(func=cmd_figure)
-
-    p = commands.add_parser("table-3-2", help="Table 3.2 from `infusion inception` JSONs")
-    p.add_argument("--samples", required=True, help="the final model's samples scored")
-    p.add_argument("--real", required=True, help="real images scored (the anchor)")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_table_3_2)
+    p.add_argument("id", help="the artifact's id, its output's name: fig3.2, tableA.1, grid ...")
+    p.add_argument("flags", nargs=argparse.REMAINDER, help="its inputs and outputs")
+    p.set_defaults(func=cmd_artifact)
 
 
 # --- the cost estimate ---

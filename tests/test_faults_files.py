@@ -184,10 +184,10 @@ def test_disk_full_says_so_naming_the_file_and_keeps_the_previous_version(
     parzen = tmp_path / "parzen.json"
     result = {"split": "test", "sigma": 0.17, "mean": -10.0, "stderr": 0.1, "samples": 9}
     parzen.write_text(json.dumps(result))
-    main(["table-parzen", "--parzen", str(parzen), "--out", str(target)])
+    main(["artifact", "fig3.4", "--parzen", str(parzen), "--out", str(target)])
     before = target.read_bytes()
     fill(small_disk)
-    message = one_line_error(caplog, ["table-parzen", "--parzen", str(parzen), "--out",
+    message = one_line_error(caplog, ["artifact", "fig3.4", "--parzen", str(parzen), "--out",
                                       str(target)])  # fmt: skip
     check("table", target, before, message)
     record("disk full", failures, 3)

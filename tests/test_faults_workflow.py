@@ -24,16 +24,21 @@ from infusion.study import SCHEMA_FILE, ConfigError, merged, validate_config
 
 pytestmark = pytest.mark.faults
 
-# job type -> (the `infusion` subcommands of its rules, a rule forced to run again, its job
-# killed on sight, when all of the type's jobs ended before a kill could land)
+# the artifact ids of the figures
+FIGURES = {
+    "fig3.1", "fig3.2", "fig3.3", "fig3.5", "fig3.6", "figA.1", "figA.2", "figA.3", "figA.4",
+    "tableA.1-images",
+}  # fmt: skip
+# job type -> (the `infusion` subcommands or artifact ids of its rules, a rule forced to run
+# again, its job killed on sight, when all of the type's jobs ended before a kill could land)
 JOB_TYPES = {
     "prepare": ({"prepare"}, "prepare_data"),
     "train": ({"train"}, "train"),
     "evaluate": ({"evaluate"}, "evaluate_likelihood"),
     "sample": ({"sample"}, "sample_final"),
     "parzen": ({"parzen"}, "parzen"),
-    "tables": ({"aggregate", "table-a1", "table-3-1", "table-parzen", "runtimes"}, "table_a1"),
-    "figures": ({"figure"}, "figure_grid_means"),
+    "tables": ({"grid", "tableA.1", "table3.1", "fig3.4", "runtimes"}, "table_a_1"),
+    "figures": (FIGURES, "table_a_1_images"),
     "report": ({"scorecard"}, "scorecard"),
 }
 KILL_WITHIN_S = 3.0  # a kill lands at U(0, 3 s) after the job's process appears

@@ -283,14 +283,15 @@ def write_estimates(folder, name, lower_bound, importance, sampling, training):
 
 
 def test_fidelity_table_takes_each_variants_parzen_centres(tmp_path):
-    rows, values = [], {}
+    runs, values = {"likelihood": [], "parzen": [], "variant": [], "seed": []}, {}
     for i, variant in enumerate(fidelity.VARIANTS):
         for seed in (0, 1):
             numbers = (100.0 + i + seed, 110.0 + i, 50.0 + seed, 70.0 + seed)
             values[variant, seed] = numbers
-            rows.append((variant, str(seed), *write_estimates(tmp_path, f"{variant}{seed}",
-                                                              *numbers)))  # fmt: skip
-    table = fidelity_table(rows, tmp_path / "fidelity.csv")
+            likelihood, parzen = write_estimates(tmp_path, f"{variant}{seed}", *numbers)
+            for key, value in zip(runs, (likelihood, parzen, variant, seed), strict=True):
+                runs[key].append(value)
+    table = fidelity_table(**runs, out=tmp_path / "fidelity.csv")
     read = table.set_index(["variant", "seed"])
     for (variant, seed), (lb, is_, sampling, training) in values.items():
         assert read.loc[(variant, seed), "test_lower_bound"] == lb
@@ -312,3 +313,10 @@ def test_fidelity_caption_names_every_switch():
     for switch in fidelity.SWITCHES:
         assert f"{switch.section}.{switch.key}" in caption, switch.name
         assert f"**{switch.name}**" in caption
+
+
+def test_fidelity_table_needs_one_of_each_input_a_run(tmp_path):
+    likelihood, parzen = write_estimates(tmp_path, "paper0", 1.0, 2.0, 3.0, 4.0)
+    with pytest.raises(ValueError, match="one likelihood, parzen, variant and seed a run"):
+        fidelity_table([likelihood], [parzen], ["paper", "code"], [0], tmp_path / "f.csv")
+    assert not (tmp_path / "f.csv").exists()

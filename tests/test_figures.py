@@ -9,7 +9,7 @@ import pytest
 from matplotlib.collections import PathCollection
 
 from infusion.beyond.fidelity import fidelity_figure
-from infusion.paper import figures
+from infusion.paper import drawing, figures
 
 SHAPE = (1, 8, 8)
 D = 64
@@ -25,7 +25,7 @@ def check_png(out, min_size=50):
 
 def test_tile_separates_images_by_one_pixel_and_keeps_rgb():
     images = RNG.uniform(0, 1, (2, 3, 3, 4, 5))  # rows x cols x C x H x W
-    canvas = figures._tile(images)
+    canvas = drawing.tile(images)
     assert canvas.shape == (2 * 5 - 1, 3 * 6 - 1, 3)
     np.testing.assert_array_equal(canvas[5:9, 6:11], images[1, 1].transpose(1, 2, 0))
     assert (canvas[4] == 1).all() and (canvas[:, 5] == 1).all()
@@ -127,14 +127,14 @@ def test_sampling_chains_show_z0_then_each_step_s_mean(tmp_path):
     path = tmp_path / "s.npz"
     np.savez(path, shape=np.array(SHAPE), chain_draws=draws, chain_means=means)
     out = tmp_path / "fig3.1.png"
-    figures.sampling_chains(path, out, rows=rows)
+    figures.fig_3_1(path, out, rows=rows)
     check_png(out)
     found = cells(out, levels.ravel())
     assert_laid_out(found, rows, steps + 1)
     assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]  # nor are rows past ``rows``
 
 
-def test_infusion_chains_over_training_show_one_target_per_epoch(tmp_path):
+def test_fig_3_2_shows_one_target_per_epoch(tmp_path):
     """Fig 3.2: one row per epoch, the chosen target's T + 1 chain states, then (after a blank)
     the target itself; pictures of one gray level each, read back from the PNG."""
     epochs, targets, steps = 3, 2, 4
@@ -148,7 +148,7 @@ def test_infusion_chains_over_training_show_one_target_per_epoch(tmp_path):
     path = tmp_path / "chains.npz"
     np.savez(path, chains=chains, epochs=np.arange(epochs), targets=target_images)
     out = tmp_path / "fig3.2.png"
-    figures.infusion_chains_over_training(path, out, target_index=1)
+    figures.fig_3_2(path, out, target_index=1)
     check_png(out)
     found = cells(out, codes / 255)
     assert_laid_out(found[:-1], epochs, steps + 1)
@@ -195,7 +195,7 @@ def test_training_curves_draw_every_epoch_after_init(tmp_path, kept_figures):
     )
     metrics.to_csv(tmp_path / "metrics.csv", index=False)
     out = tmp_path / "fig3.3.png"
-    figures.training_curves(tmp_path / "metrics.csv", out)
+    figures.fig_3_3(tmp_path / "metrics.csv", out)
     check_png(out)
     (fig,) = kept_figures
     ax, twin = fig.axes
@@ -223,7 +223,7 @@ def test_training_curves_without_parzen_have_one_y_axis(tmp_path, kept_figures):
             "valid_parzen": np.nan,
         }
     ).to_csv(tmp_path / "metrics.csv", index=False)
-    figures.training_curves(tmp_path / "metrics.csv", tmp_path / "fig3.3.png")
+    figures.fig_3_3(tmp_path / "metrics.csv", tmp_path / "fig3.3.png")
     (fig,) = kept_figures
     (ax,) = fig.axes
     assert legend_texts(ax) == ["train lower bound", "valid lower bound"]
@@ -255,7 +255,7 @@ def test_grid_curves_draw_each_rate_in_its_panel_above_a_tukey_fence(tmp_path, k
     columns = "panel steps alpha0 omega rate epoch train_lower_bound valid_lower_bound"
     pd.DataFrame(rows, columns=columns.split()).to_csv(tmp_path / "curves.csv", index=False)
     out = tmp_path / "figA.1.png"
-    figures.grid_curves(tmp_path / "curves.csv", out)
+    figures.fig_a_1(tmp_path / "curves.csv", out)
     check_png(out)
     (fig,) = kept_figures
     axes = dict(zip("abcdef", fig.axes, strict=True))
@@ -295,12 +295,10 @@ def test_robust_ylim_ignores_a_diverging_minority():
     assert -1000 < low < 500 and high > 1500
 
 
-def test_grid_means_show_each_run_s_first_means_grouped_by_panel(tmp_path):
-    """Table A.1's pictures: one row per grid point, panel (a) above (b) whatever the file's
-    order, each row its run's first ``per_row`` means; read back from the PNG."""
-    per_row = 3
-    levels = distinct_grays(2 * per_row).reshape(2, per_row)  # row 0: panel a, row 1: b
-    rows = []
+def write_grid_samples(tmp_path, per_row, levels):
+    """grid.csv of two runs, (b) then (a), and their samples.npz: (a)'s first ``per_row``
+    means are gray ``levels[0]``, (b)'s ``levels[1]``, the rest :data:`HIDDEN`."""
+    rows, samples = [], []
     for i, (panel, rate, paper, shown) in enumerate([("b", 0.01, 910.19, levels[1]),
                                                      ("a", 0.0, np.nan, levels[0])]):  # fmt: skip
         run = tmp_path / f"run{i}"
@@ -308,21 +306,41 @@ def test_grid_means_show_each_run_s_first_means_grouped_by_panel(tmp_path):
         means = np.full((per_row + 2, D), HIDDEN)
         means[:per_row] = shown[:, None]
         np.savez(run / "samples.npz", shape=np.array(SHAPE), means=means)
+        samples.append(run / "samples.npz")
         rows.append((panel, 5, rate, 0.0, rate, 3, 800.0, 790.0, paper, 790.0 - paper, run))
     columns = (
         "panel steps alpha0 omega rate best_epoch best_valid_lower_bound test_lower_bound "
         "paper_test_lower_bound difference run"
     )
     pd.DataFrame(rows, columns=columns.split()).to_csv(tmp_path / "grid.csv", index=False)
+    return samples
+
+
+def test_table_a_1_images_show_each_run_s_first_means_grouped_by_panel(tmp_path):
+    """Table A.1's pictures: one row per grid point, panel (a) above (b) whatever the file's
+    order, each row the first ``per_row`` means of its run's samples (given in another
+    order than the grid's); read back from the PNG."""
+    per_row = 3
+    levels = distinct_grays(2 * per_row).reshape(2, per_row)  # row 0: panel a, row 1: b
+    samples = write_grid_samples(tmp_path, per_row, levels)[::-1]
     out = tmp_path / "figs" / "tableA.1.png"
-    figures.grid_means(tmp_path / "grid.csv", out, per_row=per_row)
+    figures.table_a_1_images(tmp_path / "grid.csv", samples, out, per_row=per_row)
     check_png(out)
     found = cells(out, levels.ravel())
     assert_laid_out(found, 2, per_row)
     assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]  # means past per_row not drawn
 
 
-def test_constant_vs_increasing_stack_each_model_s_infusion_then_sampling_chains(tmp_path):
+def test_table_a_1_images_need_the_samples_of_every_grid_run(tmp_path):
+    levels = distinct_grays(2).reshape(2, 1)
+    first, _ = write_grid_samples(tmp_path, 1, levels)
+    out = tmp_path / "tableA.1.png"
+    with pytest.raises(ValueError, match="run1"):  # (a)'s run: its samples are not given
+        figures.table_a_1_images(tmp_path / "grid.csv", [first], out, per_row=1)
+    assert not out.exists()
+
+
+def test_fig_a_2_stacks_each_model_s_infusion_then_sampling_chains(tmp_path):
     """Fig A.2 from pictures of one gray level each: the constant-rate model's infusion chains
     (targets past a blank) above its sampling chains, above the increasing-rate model's;
     2 of 3 chains of each kind shown."""
@@ -336,14 +354,15 @@ def test_constant_vs_increasing_stack_each_model_s_infusion_then_sampling_chains
     constant = write_chain_samples(tmp_path / "constant.npz", *pictures[:2])
     increasing = write_chain_samples(tmp_path / "increasing.npz", *pictures[2:])
     out = tmp_path / "figA.2.png"
-    figures.constant_vs_increasing(constant, increasing, out, rows=rows)
+    figures.fig_a_2(constant, increasing, out, rows=rows)
     check_png(out)
     found = cells(out, levels)
     assert_stacked_blocks(found, blocks)
     assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]
 
 
-def test_chains_of_rgb_images_keep_each_picture_s_colour(tmp_path):
+@pytest.mark.parametrize("figure", [figures.fig_a_3, figures.fig_a_4])
+def test_chains_of_rgb_images_keep_each_picture_s_colour(tmp_path, figure):
     """Fig A.3/A.4 from RGB pictures of one colour each (channels all different): the
     infusion chains with their targets above the sampling chains; 2 of 3 chains shown."""
     rows, infusion_steps, steps, shape = 2, 2, 3, (3, 6, 6)
@@ -357,7 +376,7 @@ def test_chains_of_rgb_images_keep_each_picture_s_colour(tmp_path):
         shape,
     )
     out = tmp_path / "figA.3.png"
-    figures.chains(samples, out, rows=rows)
+    figure(samples, out, rows=rows)
     check_png(out)
     found = colour_cells(out, colours)
     assert_stacked_blocks(found, blocks)
@@ -379,7 +398,7 @@ def test_inpainting_shows_each_image_its_first_start_then_its_completions(tmp_pa
         completions=np.repeat(levels[:, 2:, None], D, axis=2),
     )
     out = tmp_path / "fig3.6.png"
-    figures.inpainting(tmp_path / "inpainting.npz", out)
+    figures.fig_3_6(tmp_path / "inpainting.npz", out)
     check_png(out)
     found = cells(out, levels.ravel())
     assert_laid_out(found, n, k + 2)
@@ -401,7 +420,7 @@ def test_nearest_training_images_finds_exact_copies():
     )
 
 
-def test_nearest_neighbours_pair_each_sample_with_its_closest_training_image(tmp_path):
+def test_fig_3_5_pairs_each_sample_with_its_closest_training_image(tmp_path):
     """Fig 3.5: each shown sample beside the training image nearest to it (pixels / 256),
     read back from the PNG; a third sample (not shown) and decoy training images."""
     samples, partners = np.array([0.2, 0.5]), np.array([0.26, 0.56])  # nearest: +0.06
@@ -413,7 +432,7 @@ def test_nearest_neighbours_pair_each_sample_with_its_closest_training_image(tmp
     means = np.repeat(np.r_[samples, HIDDEN], D).reshape(3, D)
     np.savez(tmp_path / "s.npz", shape=np.array(SHAPE), means=means)
     out = tmp_path / "fig3.5.png"
-    figures.nearest_neighbours(tmp_path / "s.npz", tmp_path / "digits.npz", out, n=2)
+    figures.fig_3_5(tmp_path / "s.npz", tmp_path / "digits.npz", out, n=2)
     check_png(out)
     shown = np.stack([samples, np.round(partners * 256) / 256], axis=1)  # [sample, nearest]
     found = cells(out, shown.ravel())
@@ -430,7 +449,7 @@ def test_rgb_sampling_chains_keep_each_picture_s_colour(tmp_path):
         tmp_path / "s.npz", infusion, colours.reshape(rows, steps + 1, 3), (3, 6, 6)
     )
     out = tmp_path / "fig3.1-rgb.png"
-    figures.sampling_chains(samples, out, rows=rows)
+    figures.fig_3_1(samples, out, rows=rows)
     check_png(out)
     assert_laid_out(colour_cells(out, colours), rows, steps + 1)
 
@@ -482,9 +501,9 @@ def test_fidelity_figure_shows_each_variant_s_seeds_with_their_mean_and_std(tmp_
 @pytest.mark.parametrize(
     "call",
     [
-        lambda d: figures.sampling_chains(d / "missing.npz", d / "out.png"),
-        lambda d: figures.training_curves(d / "missing.csv", d / "out.png"),
-        lambda d: figures.grid_curves(d / "missing.csv", d / "out.png"),
+        lambda d: figures.fig_3_1(d / "missing.npz", d / "out.png"),
+        lambda d: figures.fig_3_3(d / "missing.csv", d / "out.png"),
+        lambda d: figures.fig_a_1(d / "missing.csv", d / "out.png"),
     ],
 )
 def test_missing_input_raises_and_writes_nothing(tmp_path, call):

@@ -363,7 +363,8 @@ def test_table_3_2_sets_ours_beside_the_paper(tmp_path):
     samples = _metrics(tmp_path / "samples.json", "samples", 4.1, 0.05, 50000, fid=80.5)
     real = _metrics(tmp_path / "real.json", "data", 11.2, 0.1, 50000)
     out = tmp_path / "table3.2.csv"
-    main(["table-3-2", "--samples", str(samples), "--real", str(real), "--out", str(out)])
+    main(["artifact", "table3.2", "--samples", str(samples), "--real", str(real),
+          "--out", str(out)])  # fmt: skip
     table = pd.read_csv(out)
     assert list(table.columns) == tables.TABLE_3_2_COLUMNS
     assert list(table["model"]) == ["Real data", "SP", "-L", "-MBF", "Infusion training"]

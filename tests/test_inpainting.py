@@ -50,5 +50,5 @@ def test_inpaint_keeps_the_top_half_and_varies_the_bottom(tmp_path):
     assert np.abs(bottom[:, 0] - bottom[:, 1]).mean() > 1e-4
 
     figure = tmp_path / "fig3.6.png"
-    cli.main(["figure", "inpainting", "--inpainting", str(out), "--out", str(figure)])
+    cli.main(["artifact", "fig3.6", "--inpainting", str(out), "--out", str(figure)])
     assert figure.stat().st_size > 2000

@@ -13,6 +13,8 @@ from workflow_runs import REPO
 from infusion.cost import Rates, estimate_cost
 from infusion.paper import published as paper
 from infusion.paper import tables
+from infusion.paper.grid import aggregate_grid
+from infusion.paper.scorecard import scorecard
 
 PAPER_B = paper.TABLE_A1["b"][0.1]  # Table A.1 (B), omega = 0.1
 
@@ -29,8 +31,8 @@ def seeded_grid(tmp_path):
         ("b", seed_runs(tmp_path, "b", 5, 0.0, 0.1, [PAPER_B - 3.0, PAPER_B + 5.0, PAPER_B])),
         ("a", seed_runs(tmp_path, "a", 1, 0.3, 0.0, [100.0, 104.0, 101.0])),
     ]
-    tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
-    return tables.table_a1(tmp_path / "grid.csv", tmp_path / "a1.csv")
+    aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+    return tables.table_a_1(tmp_path / "grid.csv", tmp_path / "a1.csv")
 
 
 def test_table_a1_gives_mean_and_std_over_seeds(seeded_grid):
@@ -48,7 +50,7 @@ def test_a_seed_run_of_another_grid_point_is_refused(tmp_path):
     runs = [("b", [make_run(tmp_path, "x", 5, 0.0, 0.1, 1.0),
                    make_run(tmp_path, "y", 5, 0.0, 0.2, 1.0)])]  # fmt: skip
     with pytest.raises(ValueError, match="another seed"):
-        tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+        aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
 
 
 @pytest.fixture
@@ -94,7 +96,7 @@ def test_scorecard_says_whether_the_paper_lies_within_the_seed_spread(
     tmp_path, seeded_grid, seeded_final
 ):
     paths = [tmp_path / name for name in ("a1.csv", "t31.csv", "f34.csv", "card.csv", "card.rst")]
-    card = tables.scorecard(*paths, STUDY).set_index("quantity")
+    card = scorecard(*paths, **STUDY).set_index("quantity")
     b_row = card.loc[[q for q in card.index if q.startswith("Table A.1 (b)")][0]]
     # |paper - mean| = 2/3 against 2 std of [-3, +5, 0]: within
     assert b_row.within_seed_spread == True  # noqa: E712 (a nullable boolean)
@@ -110,8 +112,8 @@ def test_scorecard_says_whether_the_paper_lies_within_the_seed_spread(
 
 def test_one_seed_leaves_the_spread_unknown(tmp_path):
     runs = [("b", make_run(tmp_path, "one", 5, 0.0, 0.1, PAPER_B))]
-    tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
-    a1 = tables.table_a1(tmp_path / "grid.csv", tmp_path / "a1.csv")
+    aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+    a1 = tables.table_a_1(tmp_path / "grid.csv", tmp_path / "a1.csv")
     row = a1[a1.test_lower_bound.notna()].iloc[0]
     assert row.seeds == 1 and np.isnan(row.seed_std)
 

@@ -80,7 +80,7 @@ def test_every_job_went_through_sbatch_and_completed(slurm_study):
     assert (jobs.state == "COMPLETED").all(), jobs
     assert jobs.rule.notna().all(), jobs
     # Downloads and the tables stay on the submitting machine (localrules).
-    assert not {"prepare_data", "table_a1", "scorecard"} & set(jobs.rule)
+    assert not {"prepare_data", "table_a_1", "scorecard"} & set(jobs.rule)
 
 
 def test_gpu_rules_were_allocated_a_gpu_and_the_rest_none(slurm_study):

@@ -1,4 +1,5 @@
-"""Aggregation and paper-facing tables on small fake run folders and evaluation outputs."""
+"""Aggregation, paper-facing tables, runtimes and the scorecard on small fake run folders and
+evaluation outputs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 
 from infusion.paper import published as paper
 from infusion.paper import tables
+from infusion.paper.grid import aggregate_grid
+from infusion.paper.runtimes import runtimes
+from infusion.paper.scorecard import scorecard
 
 EPOCHS = 3  # fake training runs: epochs 0 (initialisation) .. EPOCHS
 
@@ -85,7 +89,7 @@ def grid_runs(tmp_path):
 
 @pytest.fixture
 def grid(tmp_path, grid_runs):
-    return tables.aggregate_grid(grid_runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+    return aggregate_grid(grid_runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
 
 
 def test_aggregate_grid_rates_and_paper_values(tmp_path, grid):
@@ -123,7 +127,7 @@ def test_missing_file_raises_and_writes_nothing(tmp_path, grid_runs, missing):
     broken = make_run(tmp_path, "broken", 5, 0.0, 0.05, 1.0, files=present)
     runs = [*grid_runs, ("b", broken)]
     with pytest.raises(FileNotFoundError, match=missing):
-        tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+        aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
     assert not (tmp_path / "grid.csv").exists()
     assert not (tmp_path / "curves.csv").exists()
 
@@ -135,12 +139,12 @@ def test_missing_file_raises_and_writes_nothing(tmp_path, grid_runs, missing):
 def test_inconsistent_run_is_rejected(tmp_path, grid_runs, panel, steps, omega, message):
     runs = [*grid_runs, (panel, make_run(tmp_path, "odd", steps, 0.0, omega, 1.0))]
     with pytest.raises(ValueError, match=message):
-        tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+        aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
     assert not (tmp_path / "grid.csv").exists()
 
 
 def test_table_a1_lists_skipped_rows_and_keeps_both_panels(tmp_path, grid):
-    table = tables.table_a1(tmp_path / "grid.csv", tmp_path / "tableA.1.csv")
+    table = tables.table_a_1(tmp_path / "grid.csv", tmp_path / "tableA.1.csv")
     assert list(pd.read_csv(tmp_path / "tableA.1.csv").columns) == [
         "panel", "steps", "schedule", "rate", "paper_test_lower_bound", "test_lower_bound",
         "difference", "seeds", "seed_mean", "seed_std", "best_epoch",
@@ -242,7 +246,7 @@ def test_runtimes_parses_snakemake_benchmarks(tmp_path):
             root / "evaluate" / "test.tsv", "0.5000\t0:00:00" + "\tNA" * 7 + "\t0"
         ),
     ]
-    table = tables.runtimes(files, tmp_path / "runtimes.csv")
+    table = runtimes(files, tmp_path / "runtimes.csv")
     assert list(pd.read_csv(tmp_path / "runtimes.csv").columns) == [
         "rule", "job", "seconds", "max_rss_mb",
     ]  # fmt: skip
@@ -258,11 +262,11 @@ def test_runtimes_rejects_malformed_files(tmp_path, text):
     path.parent.mkdir(parents=True)
     path.write_text(text)
     with pytest.raises(ValueError, match="bad.tsv"):
-        tables.runtimes([str(path)], tmp_path / "runtimes.csv")
+        runtimes([str(path)], tmp_path / "runtimes.csv")
 
 
 STUDY = {
-    "name": "quick",
+    "study": "quick",
     "dataset": "mnist5k",
     "epochs": 20,
     "hidden": 256,
@@ -270,16 +274,16 @@ STUDY = {
     "grid_points": 4,
     "is_chains": 50,
     "parzen_samples": 500,
-    "notes": ["The *optimum* of omega shifts with T_steps | only with 1500 epochs."],
+    "note": ["The *optimum* of omega shifts with T_steps | only with 1500 epochs."],
 }
 
 
 def test_scorecard_renders_and_shows_every_paper_number(tmp_path, grid, bound_jsons, parzen_json):
-    a1 = tables.table_a1(tmp_path / "grid.csv", tmp_path / "a1.csv")
+    a1 = tables.table_a_1(tmp_path / "grid.csv", tmp_path / "a1.csv")
     tables.table_3_1(*bound_jsons, tmp_path / "t31.csv")
     tables.fig_3_4(parzen_json, tmp_path / "f34.csv")
     paths = [tmp_path / name for name in ("a1.csv", "t31.csv", "f34.csv", "card.csv", "card.rst")]
-    card = tables.scorecard(*paths, STUDY)
+    card = scorecard(*paths, **STUDY)
 
     assert list(pd.read_csv(tmp_path / "card.csv").columns) == [
         "quantity", "paper", "ours", "difference", "seeds", "seed_mean", "seed_std",
@@ -300,8 +304,73 @@ def test_scorecard_renders_and_shows_every_paper_number(tmp_path, grid, bound_js
 def test_a_reduced_panel_is_not_compared_with_the_paper(tmp_path):
     """A 3-step panel (b) at omega = 0.1 is not the paper's 5-step model: no paper value."""
     runs = [("b", make_run(tmp_path, "T3_w0.1", 3, 0.0, 0.1, 50.0))]
-    grid = tables.aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
+    grid = aggregate_grid(runs, tmp_path / "grid.csv", tmp_path / "curves.csv")
     assert math.isnan(grid.paper_test_lower_bound.iloc[0])
-    table = tables.table_a1(tmp_path / "grid.csv", tmp_path / "tableA.1.csv")
+    table = tables.table_a_1(tmp_path / "grid.csv", tmp_path / "tableA.1.csv")
     paper_row = table[(table.panel == "b") & (table.rate == 0.1) & (table.steps == 5)]
     assert paper_row.paper_test_lower_bound.tolist() == [paper.TABLE_A1["b"][0.1]]
+
+
+def test_scorecard_takes_table_3_2_s_inception_scores_when_given(
+    tmp_path, grid, bound_jsons, parzen_json
+):
+    tables.table_a_1(tmp_path / "grid.csv", tmp_path / "a1.csv")
+    tables.table_3_1(*bound_jsons, tmp_path / "t31.csv")
+    tables.fig_3_4(parzen_json, tmp_path / "f34.csv")
+    for kind, mean, std in [("data", 11.0, 0.2), ("samples", 4.5, 0.1)]:  # real data, ours
+        record = {kind: "x", "inception_score_mean": mean, "inception_score_std": std,
+                  "images": 500, "splits": 5}  # fmt: skip
+        write_json(tmp_path / f"{kind}.json", record)
+    tables.table_3_2(tmp_path / "samples.json", tmp_path / "data.json", tmp_path / "t32.csv")
+    paths = [tmp_path / name for name in ("a1.csv", "t31.csv", "f34.csv", "card.csv", "card.rst")]
+    without = scorecard(*paths, **STUDY)
+    card = scorecard(*paths, **STUDY, table_3_2=tmp_path / "t32.csv")
+
+    inception = card[card.quantity.str.startswith("Table 3.2")].set_index("quantity")
+    assert len(card) == len(without) + 2
+    # the thesis' Table 3.2: real data 11.24 +- 0.12, infusion training 4.62 +- 0.06
+    real = inception.loc["Table 3.2 Inception score, Real data"]
+    ours = inception.loc["Table 3.2 Inception score, Infusion training"]
+    assert (real.paper, real.ours) == (11.24, 11.0)
+    assert (ours.paper, ours.ours) == (4.62, 4.5)
+    assert ours.difference == pytest.approx(4.5 - 4.62)
+    assert "0.06 (paper)" in ours.note and "0.10 over 5 splits" in ours.note
+    assert "500 images" in ours.note
+    assert inception.seeds.isna().all() and inception.within_seed_spread.isna().all()
+    written = pd.read_csv(tmp_path / "card.csv")
+    assert written.quantity.tolist() == card.quantity.tolist()
+    rst = (tmp_path / "card.rst").read_text()
+    assert "11.24" in rst and "4.62" in rst and "Inception scores have no unit" in rst
+
+
+def test_grid_artifact_reads_panel_run_folders_from_its_flags(tmp_path, grid_runs):
+    from infusion.cli import main
+
+    runs = [f"{panel}={run}" for panel, run in grid_runs]
+    out, curves = tmp_path / "cli-grid.csv", tmp_path / "cli-curves.csv"
+    main(["artifact", "grid", "--runs", *runs, "--out", str(out), "--curves-out", str(curves)])
+    written = pd.read_csv(out)
+    assert written.panel.tolist() == ["a", "b", "c", "e", "e"]
+    assert written.test_lower_bound.tolist() == [1200.0, 1400.0, 800.0, 800.0, 1300.0]
+    assert len(pd.read_csv(curves)) == len(grid_runs) * (EPOCHS + 1)
+
+
+def test_grid_artifact_with_two_seeds_gives_their_mean(tmp_path):
+    from infusion.cli import main
+
+    seeds = [make_run(tmp_path, f"b{i}", 5, 0.0, 0.1, bound) for i, bound in enumerate([10, 20])]
+    out = tmp_path / "grid.csv"
+    main(["artifact", "grid", "--runs", f"b={','.join(seeds)}", "--out", str(out),
+          "--curves-out", str(tmp_path / "curves.csv")])  # fmt: skip
+    row = pd.read_csv(out).iloc[0]
+    assert (row.seeds, row.seed_mean, row.test_lower_bound) == (2, 15.0, 10.0)
+
+
+def test_grid_artifact_rejects_an_entry_without_its_panel(tmp_path, caplog):
+    from infusion.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["artifact", "grid", "--runs", "results/runs/x", "--out", str(tmp_path / "g.csv"),
+              "--curves-out", str(tmp_path / "c.csv")])  # fmt: skip
+    assert "PANEL=RUN_FOLDER" in caplog.text
+    assert not (tmp_path / "g.csv").exists()

@@ -1,5 +1,8 @@
 """The fidelity ablation's table and figure: the paper's text against the authors' code,
-switch by switch, over training seeds (the variants of :mod:`infusion.beyond.switches`)."""
+switch by switch, over training seeds (the variants of :mod:`infusion.beyond.switches`).
+
+Artifacts ``fidelity-table`` (``fidelity.csv``) and ``fidelity-figure`` (``fidelity.png``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from infusion.beyond.switches import SWITCHES, VARIANTS, variant_values
+from infusion.paper.artifacts import artifact
 from infusion.runtime.atomic import atomic_path
 
 PathLike = str | os.PathLike
@@ -38,30 +42,40 @@ def _yaml(value) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def fidelity_table(rows: list[tuple[str, int, PathLike, PathLike]], out: PathLike) -> pd.DataFrame:
+@artifact("fidelity-table")
+def fidelity_table(
+    likelihood: list[PathLike],
+    parzen: list[PathLike],
+    variant: list[str],
+    seed: list[int],
+    out: PathLike,
+) -> pd.DataFrame:
     """``results/tables/fidelity.csv`` (:data:`FIDELITY_COLUMNS`), one row per (variant, seed).
 
-    ``rows``: (variant, seed, ``infusion evaluate`` JSON on the test split, ``infusion
-    parzen`` JSON) of each run. The Parzen value is the one at the variant's kernel centres
-    (parzen.json holds both); the lower bound and IS estimate are the test estimates' means
-    over repetitions.
+    Row i is run i: its ``variant`` and ``seed``, its ``infusion evaluate`` JSON on the test
+    split (``likelihood``) and its ``infusion parzen`` JSON (``parzen``). The Parzen value is
+    the one at the variant's kernel centres (parzen.json holds both); the lower bound and IS
+    estimate are the test estimates' means over repetitions.
     """
+    if not len(likelihood) == len(parzen) == len(variant) == len(seed):
+        raise ValueError("the fidelity table needs one likelihood, parzen, variant and seed a run")
     records = []
-    for variant, seed, likelihood_json, parzen_json in rows:
+    runs = zip(variant, seed, likelihood, parzen, strict=True)
+    for run_variant, run_seed, likelihood_json, parzen_json in runs:
         likelihood = json.loads(Path(likelihood_json).read_text())
         parzen = json.loads(Path(parzen_json).read_text())
         if likelihood["settings"]["split"] != "test" or parzen["split"] != "test":
             raise ValueError(f"{likelihood_json} and {parzen_json} must score the test split")
-        centres = variant_values(variant)[("parzen", "chain_steps")]
+        centres = variant_values(run_variant)[("parzen", "chain_steps")]
         records.append(
             {
-                "variant": variant,
-                "seed": int(seed),
+                "variant": run_variant,
+                "seed": int(run_seed),
                 "test_lower_bound": likelihood["lower_bound"]["mean"],
                 "importance_sampling": likelihood["importance"]["mean"],
                 "parzen": parzen["by_chain_steps"][centres]["mean"],
                 "parzen_centres": centres,
-                "changes": variant_changes(variant),
+                "changes": variant_changes(run_variant),
             }
         )
     table = pd.DataFrame(records, columns=FIDELITY_COLUMNS)
@@ -79,21 +93,22 @@ def fidelity_summary(table: pd.DataFrame) -> pd.DataFrame:
     return summary.loc[order]
 
 
-def fidelity_figure(table_csv: PathLike, out: PathLike) -> None:
-    """``results/figures/fidelity.png``: for each quantity, each variant's seeds as points,
-    their mean as a bar tick and mean +- std as an error bar."""
+@artifact("fidelity-figure")
+def fidelity_figure(table: PathLike, out: PathLike) -> None:
+    """``results/figures/fidelity.png`` from ``table`` (``fidelity.csv``): for each quantity,
+    each variant's seeds as points, their mean as a bar tick and mean +- std as an error bar."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    table = pd.read_csv(table_csv)
-    summary = fidelity_summary(table)
+    runs = pd.read_csv(table)
+    summary = fidelity_summary(runs)
     variants = list(summary.index)
     fig, axes = plt.subplots(1, len(QUANTITIES), figsize=(4.2 * len(QUANTITIES), 4.2))
     for ax, (column, label) in zip(axes, QUANTITIES.items(), strict=True):
         for i, variant in enumerate(variants):
-            values = table.loc[table["variant"] == variant, column]
+            values = runs.loc[runs["variant"] == variant, column]
             ax.scatter([i] * len(values), values, s=18, color="0.45", zorder=3)
             mean, std = (
                 summary.loc[variant, (column, "mean")],

@@ -1,31 +1,34 @@
 """The paper's figures: one function per figure, each reading files and writing one PNG.
 
-Every function writes ``out`` atomically (:func:`infusion.runtime.atomic.atomic_path`), so a failed
-call leaves no picture behind; a missing input raises ``FileNotFoundError`` (from numpy or
-pandas) before anything is drawn. Pictures are arrays [C x H x W] of values in [0, 1]:
-float model states are clipped for display, uint8 chain snapshots are divided by 255, and
-dataset images are converted as everywhere else (``pixels / 256``).
+Each is registered under its artifact id (:mod:`infusion.paper.artifacts`): fig3.1, fig3.2,
+fig3.3, fig3.5, fig3.6, figA.1 ... figA.4 and tableA.1-images, Table A.1's sample means.
+A missing input raises ``FileNotFoundError`` (from numpy or pandas) before anything is
+drawn; pictures and PNGs as in :mod:`infusion.paper.drawing`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from infusion.data.registry import to_unit_interval
-from infusion.runtime.atomic import atomic_path
+from infusion.paper.artifacts import artifact
+from infusion.paper.drawing import (
+    FONT,
+    PathArg,
+    grid_size,
+    load_arrays,
+    pictures,
+    save,
+    show,
+    step_labels,
+    with_target,
+)
 
-matplotlib.use("Agg")
-
-DPI = 150
-FONT = 9  # points; tick labels and legends, never smaller than 8
-CELL = 0.36  # inches per image in a grid
 PANEL_KINDS = {  # Fig A.1 / Table A.1: which rate a panel varies
     "a": r"$\alpha_0$ varies",
     "b": r"$\omega$ varies",
@@ -36,94 +39,25 @@ PANEL_KINDS = {  # Fig A.1 / Table A.1: which rate a panel varies
 }
 RATE_NAMES = {panel: r"$\omega$" if panel in "bcd" else r"$\alpha_0$" for panel in PANEL_KINDS}
 
-PathArg = str | os.PathLike
-
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _load(path: PathArg, *keys: str) -> list[np.ndarray]:
-    """The named arrays of an ``.npz`` file."""
-    with np.load(path) as arrays:
-        return [arrays[key] for key in keys]
-
-
-def _pictures(flat: np.ndarray, shape) -> np.ndarray:
-    """[... x d] float states -> [... x C x H x W] pictures clipped to [0, 1]."""
-    return np.clip(flat, 0, 1).reshape(*flat.shape[:-1], *(int(s) for s in shape))
-
-
-def _tile(images: np.ndarray) -> np.ndarray:
-    """[rows x cols x C x H x W] -> one [rows*(H+1)-1 x cols*(W+1)-1 x C] image.
-
-    Neighbouring pictures are separated by a 1-pixel white line.
-    """
-    rows, cols, c, h, w = images.shape
-    padded = np.pad(images, [(0, 0)] * 3 + [(0, 1), (0, 1)], constant_values=1.0)
-    canvas = padded.transpose(0, 3, 1, 4, 2).reshape(rows * (h + 1), cols * (w + 1), c)
-    return canvas[:-1, :-1]
-
-
-def _show(ax, images: np.ndarray, row_labels=None, col_labels=None) -> None:
-    """Draw [rows x cols x C x H x W] pictures as one tiled image on ``ax``.
-
-    Grayscale (C=1) uses a fixed [0, 1] gray map, RGB (C=3) is shown as is. Optional labels
-    name the rows (left) and columns (bottom); otherwise the axes have no ticks.
-    """
-    rows, cols, c, h, w = images.shape
-    canvas = _tile(images)
-    if c == 1:
-        ax.imshow(canvas[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    else:
-        ax.imshow(canvas, interpolation="nearest")
-    ax.set_xticks([k * (w + 1) + (w - 1) / 2 for k in range(cols)] if col_labels else [])
-    ax.set_yticks([r * (h + 1) + (h - 1) / 2 for r in range(rows)] if row_labels else [])
-    if col_labels:
-        ax.set_xticklabels(col_labels, fontsize=FONT)
-    if row_labels:
-        ax.set_yticklabels(row_labels, fontsize=FONT)
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-
-
-def _with_target(chains: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """[rows x K x C x H x W] chains and [rows x C x H x W] targets -> [rows x K+2 x ...]:
-    the chains, a blank column, then the targets."""
-    blank = np.ones_like(targets)
-    return np.concatenate([chains, blank[:, None], targets[:, None]], axis=1)
 
 
 def _sampling_chains(samples_npz: PathArg, rows: int) -> np.ndarray:
     """The first ``rows`` model sampling chains of a ``samples.npz``:
     [rows x steps+1 x C x H x W], z^(0) then the means of steps 1..steps."""
-    shape, draws, means = _load(samples_npz, "shape", "chain_draws", "chain_means")
+    shape, draws, means = load_arrays(samples_npz, "shape", "chain_draws", "chain_means")
     states = np.concatenate([draws[:rows, :1], means[:rows]], axis=1)
-    return _pictures(states, shape)
+    return pictures(states, shape)
 
 
 def _infusion_chains(samples_npz: PathArg, rows: int) -> np.ndarray:
     """The first ``rows`` infusion chains of a ``samples.npz`` with their targets:
-    [rows x T+3 x C x H x W] (see :func:`_with_target`)."""
-    shape, chains, targets = _load(samples_npz, "shape", "infusion_chains", "infusion_targets")
-    return _with_target(_pictures(chains[:rows], shape), _pictures(targets[:rows], shape))
-
-
-def _step_labels(columns: int, target: bool = False) -> list[str]:
-    """Column labels 0..columns-1, followed by a blank and "target" if ``target``."""
-    return [str(t) for t in range(columns)] + (["", "target"] if target else [])
-
-
-def _grid_size(rows: int, cols: int, extra_w: float = 0.6, extra_h: float = 0.9):
-    return (max(cols * CELL + extra_w, 4.0), rows * CELL + extra_h)
-
-
-def _save(fig, out: PathArg) -> None:
-    try:
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
-    finally:
-        plt.close(fig)
+    [rows x T+3 x C x H x W] (see :func:`~infusion.paper.drawing.with_target`)."""
+    shape, chains, targets = load_arrays(
+        samples_npz, "shape", "infusion_chains", "infusion_targets"
+    )
+    return with_target(pictures(chains[:rows], shape), pictures(targets[:rows], shape))
 
 
 def _after_init(frame: pd.DataFrame) -> pd.DataFrame:
@@ -142,56 +76,60 @@ def _nats(value: float) -> str:
 # ---------------------------------------------------------------------------- figures
 
 
-def sampling_chains(samples_npz: PathArg, out: PathArg, rows: int = 10) -> None:
+@artifact("fig3.1")
+def fig_3_1(samples: PathArg, out: PathArg, rows: int = 10) -> None:
     """Fig 3.1: model sampling chains, one per row.
 
-    ``samples_npz`` (``infusion sample``): ``shape`` (C, H, W), ``chain_draws``
+    ``samples`` (``infusion sample``): ``shape`` (C, H, W), ``chain_draws``
     [K x steps+1 x d], ``chain_means`` [K x steps x d]. Columns: z^(0) then the means of
     steps 1..steps; the first min(rows, K) chains.
     """
-    images = _sampling_chains(samples_npz, rows)
+    images = _sampling_chains(samples, rows)
     steps = images.shape[1] - 1
-    fig, ax = plt.subplots(figsize=_grid_size(*images.shape[:2]))
-    _show(ax, images, col_labels=_step_labels(steps + 1))
+    fig, ax = plt.subplots(figsize=grid_size(*images.shape[:2]))
+    show(ax, images, col_labels=step_labels(steps + 1))
     ax.set_xlabel(r"step $t$ (0: noise $z^{(0)}$; $t \geq 1$: mean of step $t$)", fontsize=FONT)
     ax.set_title(f"Model sampling chains, {_steps(steps)}", fontsize=FONT + 2)
-    _save(fig, out)
+    save(fig, out)
 
 
-def infusion_chains_over_training(chains_npz: PathArg, out: PathArg, target_index: int = 0) -> None:
+@artifact("fig3.2")
+def fig_3_2(chains: PathArg, out: PathArg, target_index: int = 0) -> None:
     """Fig 3.2: the infusion chain of one training target after init and each early epoch.
 
-    ``chains_npz`` (training): ``chains`` uint8 [E x targets x T+1 x C x H x W], ``epochs``
-    [E], ``targets`` uint8 [targets x C x H x W]. Rows: epochs; columns: chain steps
-    z~^(0..T-1) and the last step's mean, then the target.
+    ``chains`` (``chains.npz`` of training): ``chains`` uint8 [E x targets x T+1 x C x H x
+    W], ``epochs`` [E], ``targets`` uint8 [targets x C x H x W]. Rows: epochs; columns: chain
+    steps z~^(0..T-1) and the last step's mean, then the target.
     """
-    chains, epochs, targets = _load(chains_npz, "chains", "epochs", "targets")
-    chain = chains[:, target_index] / 255  # [E x T+1 x C x H x W]
+    snapshots, epochs, targets = load_arrays(chains, "chains", "epochs", "targets")
+    chain = snapshots[:, target_index] / 255  # [E x T+1 x C x H x W]
     target = np.repeat(targets[None, target_index] / 255, len(chain), axis=0)
-    images = _with_target(chain, target)
+    images = with_target(chain, target)
     rows = ["init" if e == 0 else f"epoch {e}" for e in epochs]
-    fig, ax = plt.subplots(figsize=_grid_size(*images.shape[:2], extra_w=1.2))
-    _show(ax, images, row_labels=rows, col_labels=_step_labels(chain.shape[1], target=True))
+    fig, ax = plt.subplots(figsize=grid_size(*images.shape[:2], extra_w=1.2))
+    show(ax, images, row_labels=rows, col_labels=step_labels(chain.shape[1], target=True))
     ax.set_xlabel(r"step $t$ (column $T$: mean of the last step)", fontsize=FONT)
     ax.set_title("Infusion chain of a training example during training", fontsize=FONT + 2)
-    _save(fig, out)
+    save(fig, out)
 
 
-def training_curves(metrics_csv: PathArg, out: PathArg) -> None:
+@artifact("fig3.3")
+def fig_3_3(metrics: PathArg, out: PathArg) -> None:
     """Fig 3.3: train and valid lower bound per epoch, and the valid Parzen estimate.
 
-    ``metrics_csv``: one row per epoch with ``epoch, train_lower_bound, valid_lower_bound,
-    valid_parzen`` (NaN where not computed). Epoch 0 (the initialisation) is left out: it can
-    lie far below every later epoch and would flatten the curves.
+    ``metrics`` (``metrics.csv`` of training): one row per epoch with ``epoch,
+    train_lower_bound, valid_lower_bound, valid_parzen`` (NaN where not computed). Epoch 0
+    (the initialisation) is left out: it can lie far below every later epoch and would
+    flatten the curves.
     """
-    metrics = _after_init(pd.read_csv(metrics_csv))
+    curves = _after_init(pd.read_csv(metrics))
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(metrics["epoch"], metrics["train_lower_bound"], label="train lower bound")
-    ax.plot(metrics["epoch"], metrics["valid_lower_bound"], label="valid lower bound")
+    ax.plot(curves["epoch"], curves["train_lower_bound"], label="train lower bound")
+    ax.plot(curves["epoch"], curves["valid_lower_bound"], label="valid lower bound")
     ax.set_xlabel("epoch", fontsize=FONT)
     ax.set_ylabel("lower bound on log-likelihood (nats)", fontsize=FONT)
     handles = ax.get_lines()
-    parzen = metrics.dropna(subset=["valid_parzen"])
+    parzen = curves.dropna(subset=["valid_parzen"])
     if len(parzen):
         twin = ax.twinx()
         handles += twin.plot(
@@ -203,7 +141,7 @@ def training_curves(metrics_csv: PathArg, out: PathArg) -> None:
     ax.tick_params(labelsize=FONT)
     ax.grid(alpha=0.3)
     ax.set_title("Lower bound during training (final model)", fontsize=FONT + 2)
-    _save(fig, out)
+    save(fig, out)
 
 
 def _robust_ylim(values: np.ndarray) -> tuple[float, float]:
@@ -228,17 +166,19 @@ def _rate_panel(ax, panel: str, curves: pd.DataFrame) -> None:
     ax.legend(title=RATE_NAMES[panel], fontsize=8, title_fontsize=8, ncol=2)
 
 
-def grid_curves(curves_csv: PathArg, out: PathArg) -> None:
+@artifact("figA.1")
+def fig_a_1(curves: PathArg, out: PathArg) -> None:
     """Fig A.1: validation lower bound per epoch for every grid point, panels (a)-(f).
 
-    ``curves_csv``: tidy rows ``panel, steps, alpha0, omega, rate, epoch, train_lower_bound,
-    valid_lower_bound``. Epochs >= 1 are drawn; all panels share one y range whose lower limit
-    ignores diverging runs. A panel without rows reads "not in this study".
+    ``curves`` (``curves.csv`` of artifact grid): tidy rows ``panel, steps, alpha0, omega,
+    rate, epoch, train_lower_bound, valid_lower_bound``. Epochs >= 1 are drawn; all panels
+    share one y range whose lower limit ignores diverging runs. A panel without rows reads
+    "not in this study".
     """
-    curves = _after_init(pd.read_csv(curves_csv))
+    epochs = _after_init(pd.read_csv(curves))
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5), sharey=True)
     for panel, ax in zip("abcdef", axes.flat, strict=True):
-        rows = curves[curves["panel"] == panel]
+        rows = epochs[epochs["panel"] == panel]
         if len(rows):
             _rate_panel(ax, panel, rows)
         else:
@@ -247,38 +187,50 @@ def grid_curves(curves_csv: PathArg, out: PathArg) -> None:
             ax.set_xticks([])
         ax.tick_params(labelsize=FONT)
         ax.grid(alpha=0.3)
-    if curves["valid_lower_bound"].notna().any():
-        axes[0, 0].set_ylim(*_robust_ylim(curves["valid_lower_bound"].to_numpy()))
+    if epochs["valid_lower_bound"].notna().any():
+        axes[0, 0].set_ylim(*_robust_ylim(epochs["valid_lower_bound"].to_numpy()))
     for ax in axes[1]:
         ax.set_xlabel("epoch", fontsize=FONT)
     for ax in axes[:, 0]:
         ax.set_ylabel("valid lower bound (nats)", fontsize=FONT)
     fig.suptitle("Validation lower bound for each infusion-rate schedule", fontsize=FONT + 3)
-    _save(fig, out)
+    save(fig, out)
 
 
-def grid_means(grid_csv: PathArg, out: PathArg, per_row: int = 10) -> None:
+def _samples_by_run(samples: list[PathArg]) -> dict[Path, PathArg]:
+    """Each ``samples.npz`` under its run folder (the folder that holds it)."""
+    return {Path(path).parent: path for path in samples}
+
+
+@artifact("tableA.1-images")
+def table_a_1_images(
+    grid: PathArg, samples: list[PathArg], out: PathArg, per_row: int = 10
+) -> None:
     """Table A.1's pictures: ``per_row`` sample means for each grid point, one row each.
 
-    ``grid_csv``: rows ``panel, steps, rate, test_lower_bound, paper_test_lower_bound, run``
-    (other columns ignored); ``{run}/samples.npz`` holds ``shape`` and ``means`` [S x d] with
-    S >= per_row (``run`` is read relative to the working directory when not absolute).
-    Rows are grouped by panel, in file order within a panel.
+    ``grid`` (``grid.csv``): rows ``panel, steps, rate, test_lower_bound,
+    paper_test_lower_bound, run`` (other columns ignored). ``samples``: the ``samples.npz``
+    of every grid point, each in its run folder (the ``run`` of its rows), holding ``shape``
+    and ``means`` [S x d] with S >= per_row. Rows are grouped by panel, in file order within
+    a panel; a row whose run has no samples among ``samples`` raises ValueError.
     """
-    grid = pd.read_csv(grid_csv).sort_values("panel", kind="stable")
+    by_run = _samples_by_run(samples)
+    runs = pd.read_csv(grid).sort_values("panel", kind="stable")
     rows, labels = [], []
-    for row in grid.itertuples():
-        shape, means = _load(Path(row.run) / "samples.npz", "shape", "means")
-        rows.append(_pictures(means[:per_row], shape))
+    for row in runs.itertuples():
+        if Path(row.run) not in by_run:
+            raise ValueError(f"{grid}: no samples.npz of run {row.run} among the samples given")
+        shape, means = load_arrays(by_run[Path(row.run)], "shape", "means")
+        rows.append(pictures(means[:per_row], shape))
         labels.append(
             f"({row.panel}) {_steps(row.steps)}, {RATE_NAMES[row.panel]}={row.rate:g}   LB ours "
             f"{_nats(row.test_lower_bound)} / paper {_nats(row.paper_test_lower_bound)}"
         )
     images = np.stack(rows)  # [grid points x per_row x C x H x W]
-    fig, ax = plt.subplots(figsize=_grid_size(*images.shape[:2], extra_w=4.0))
-    _show(ax, images, row_labels=labels)
+    fig, ax = plt.subplots(figsize=grid_size(*images.shape[:2], extra_w=4.0))
+    show(ax, images, row_labels=labels)
     ax.set_title("Sample means per grid point; test lower bound (nats)", fontsize=FONT + 2)
-    _save(fig, out)
+    save(fig, out)
 
 
 def _chain_blocks(samples_npz: PathArg, rows: int, name: str) -> list[tuple]:
@@ -299,64 +251,75 @@ def _chain_figure(blocks: list[tuple], title: str, out: PathArg) -> None:
     fig, axes = plt.subplots(
         len(blocks),
         1,
-        figsize=_grid_size(height, width, extra_h=0.6 * len(blocks)),
+        figsize=grid_size(height, width, extra_h=0.6 * len(blocks)),
         layout="constrained",
     )
     for ax, (name, images, chain_columns) in zip(axes, blocks, strict=True):
         if chain_columns is None:
-            labels = _step_labels(images.shape[1])
+            labels = step_labels(images.shape[1])
         else:
-            labels = _step_labels(chain_columns, target=True)
-        _show(ax, images, col_labels=labels)
+            labels = step_labels(chain_columns, target=True)
+        show(ax, images, col_labels=labels)
         ax.set_title(name[0].upper() + name[1:], fontsize=FONT + 1)
     fig.suptitle(title, fontsize=FONT + 3)
-    _save(fig, out)
+    save(fig, out)
 
 
-def constant_vs_increasing(
-    constant_npz: PathArg, increasing_npz: PathArg, out: PathArg, rows: int = 4
-) -> None:
+@artifact("figA.2")
+def fig_a_2(constant: PathArg, increasing: PathArg, out: PathArg, rows: int = 4) -> None:
     """Fig A.2: infusion and sampling chains of a constant-rate and an increasing-rate model.
 
-    Each ``samples.npz`` holds ``shape``, ``infusion_chains`` [K2 x T+1 x d],
-    ``infusion_targets`` [K2 x d], ``chain_draws`` [K x steps+1 x d] and ``chain_means``
-    [K x steps x d]; the first ``rows`` chains of each kind are shown, the infusion chains
-    with their target in the last column.
+    ``constant`` and ``increasing`` (``samples.npz``) each hold ``shape``,
+    ``infusion_chains`` [K2 x T+1 x d], ``infusion_targets`` [K2 x d], ``chain_draws``
+    [K x steps+1 x d] and ``chain_means`` [K x steps x d]; the first ``rows`` chains of each
+    kind are shown, the infusion chains with their target in the last column.
     """
     blocks = [
-        *_chain_blocks(constant_npz, rows, "constant rate: "),
-        *_chain_blocks(increasing_npz, rows, "increasing rate: "),
+        *_chain_blocks(constant, rows, "constant rate: "),
+        *_chain_blocks(increasing, rows, "increasing rate: "),
     ]
     _chain_figure(blocks, "Constant vs. increasing infusion rate", out)
 
 
-def chains(samples_npz: PathArg, out: PathArg, rows: int = 8) -> None:
-    """Fig A.3 (CIFAR-10), A.4 (CelebA): one model's infusion chains, each with its test
-    target in the last column, above its model sampling chains.
-
-    ``samples_npz`` as for :func:`constant_vs_increasing`; the first ``rows`` of each kind.
-    """
-    _chain_figure(_chain_blocks(samples_npz, rows, ""), "Infusion and model sampling chains", out)
+def _natural_image_chains(samples: PathArg, out: PathArg, rows: int) -> None:
+    """Figs A.3 and A.4: one model's infusion chains, each with its test target in the last
+    column, above its model sampling chains; ``samples`` as for :func:`fig_a_2`."""
+    _chain_figure(_chain_blocks(samples, rows, ""), "Infusion and model sampling chains", out)
 
 
-def inpainting(inpainting_npz: PathArg, out: PathArg) -> None:
+@artifact("figA.3")
+def fig_a_3(samples: PathArg, out: PathArg, rows: int = 8) -> None:
+    """Fig A.3 (CIFAR-10 in the paper): infusion and model sampling chains of the final
+    model, the first ``rows`` of each kind (``samples``: its ``samples.npz``)."""
+    _natural_image_chains(samples, out, rows)
+
+
+@artifact("figA.4")
+def fig_a_4(samples: PathArg, out: PathArg, rows: int = 8) -> None:
+    """Fig A.4 (CelebA in the paper): infusion and model sampling chains of the final
+    model, the first ``rows`` of each kind (``samples``: its ``samples.npz``)."""
+    _natural_image_chains(samples, out, rows)
+
+
+@artifact("fig3.6")
+def fig_3_6(inpainting: PathArg, out: PathArg) -> None:
     """Fig 3.6: per row, a test image, its top half over a bottom half from the prior, then
     its completions.
 
-    ``inpainting_npz`` (``infusion inpaint``): ``shape``, ``images`` [n x d], ``starts`` and
+    ``inpainting`` (``infusion inpaint``): ``shape``, ``images`` [n x d], ``starts`` and
     ``completions`` [n x k x d]; the first start of each image is shown.
     """
-    shape, images, starts, completions = _load(
-        inpainting_npz, "shape", "images", "starts", "completions"
+    shape, images, starts, completions = load_arrays(
+        inpainting, "shape", "images", "starts", "completions"
     )
-    pictures = np.concatenate([images[:, None], starts[:, :1], completions], axis=1)
-    pictures = _pictures(pictures, shape)
-    fig, ax = plt.subplots(figsize=_grid_size(*pictures.shape[:2]))
+    rows = np.concatenate([images[:, None], starts[:, :1], completions], axis=1)
+    rows = pictures(rows, shape)
+    fig, ax = plt.subplots(figsize=grid_size(*rows.shape[:2]))
     labels = ["test", "start"] + [str(j + 1) for j in range(completions.shape[1])]
-    _show(ax, pictures, col_labels=labels)
+    show(ax, rows, col_labels=labels)
     ax.set_xlabel("test image; top half over the prior; completions (last-step means)")
     ax.set_title("Inpainting: the top half clamped through the sampling chain", fontsize=FONT + 2)
-    _save(fig, out)
+    save(fig, out)
 
 
 def nearest_training_images(
@@ -386,25 +349,26 @@ def nearest_training_images(
     return index
 
 
-def nearest_neighbours(samples_npz: PathArg, data_npz: PathArg, out: PathArg, n: int = 12) -> None:
-    """Fig 3.5: sample means, each beside its nearest training image.
+@artifact("fig3.5")
+def fig_3_5(samples: PathArg, data: PathArg, out: PathArg, n: int = 12) -> None:
+    """Fig 3.5 (one per dataset): sample means, each beside its nearest training image.
 
-    ``samples_npz``: ``shape`` and ``means`` [S x d] (the first n are shown); ``data_npz``: a
-    prepared dataset whose ``train`` uint8 [N x C x H x W] is searched on ``pixels / 256``
-    with :func:`nearest_training_images`.
+    ``samples`` (``samples.npz``): ``shape`` and ``means`` [S x d] (the first n are shown);
+    ``data``: a prepared dataset whose ``train`` uint8 [N x C x H x W] is searched on
+    ``pixels / 256`` with :func:`nearest_training_images`.
     """
-    shape, means = _load(samples_npz, "shape", "means")
+    shape, means = load_arrays(samples, "shape", "means")
     means = means[:n]
-    (train,) = _load(data_npz, "train")
+    (train,) = load_arrays(data, "train")
     train = to_unit_interval(train)  # [N x d]
     nearest = train[nearest_training_images(means, train)]
-    pairs = np.stack([_pictures(means, shape), _pictures(nearest, shape)], axis=1)
+    pairs = np.stack([pictures(means, shape), pictures(nearest, shape)], axis=1)
     blocks = np.array_split(pairs, math.ceil(math.sqrt(len(pairs) / 2)))
     fig, axes = plt.subplots(
         1, len(blocks), figsize=(2.4 * len(blocks), len(blocks[0]) + 1), squeeze=False
     )
     for ax, block in zip(axes[0], blocks, strict=True):
-        _show(ax, block, col_labels=["sample", "nearest"])
+        show(ax, block, col_labels=["sample", "nearest"])
         ax.set_anchor("N")
     fig.suptitle("Samples (means) and their nearest training images", fontsize=FONT + 2)
-    _save(fig, out)
+    save(fig, out)

@@ -201,20 +201,10 @@ def resource(rule_name, key):
     return config["resources"][rule_name][key]
 
 
-def fidelity_rows():
-    """--row flags of the fidelity table: variant, seed and the run's test estimates."""
-    return " ".join(
-        f"--row {variant} {seed} results/final/{DATASET}{tag}/likelihood_test.json"
-        f" results/final/{DATASET}{tag}/parzen.json"
-        for variant, seed, tag in ablation_runs(config)
-    )
-
-
-def fidelity_inputs():
+def fidelity_files(name):
+    """results/final/<dataset><tag>/<name> of every run of the fidelity table, in its order."""
     return [
-        f"results/final/{DATASET}{tag}/{name}"
-        for _, _, tag in ablation_runs(config)
-        for name in ("likelihood_test.json", "parzen.json")
+        f"results/final/{DATASET}{tag}/{name}" for _, _, tag in ablation_runs(config)
     ]
 
 
@@ -252,3 +242,35 @@ def study_flags():
         f" --is-chains {config['evaluation']['chains']}"
         f" --parzen-samples {config['sampling']['samples']} {notes}"
     )
+
+
+# Shell lines
+
+
+def infusion_shell(command, threads=False, gpu=False):
+    """A rule's shell line: `infusion COMMAND`, its output and errors into the rule's log.
+
+    threads=True puts the job's threads first (--threads {threads}); gpu=True also its GPU
+    slots per device (--gpu-slots, config resources.jobs_per_gpu), for the jobs that take a
+    GPU (resources: gpu=1).
+    """
+    options = []
+    if threads or gpu:
+        options.append("--threads {threads}")
+    if gpu:
+        options.append(f"--gpu-slots {config['resources']['jobs_per_gpu']}")
+    return " ".join(["infusion", *options, command, "> {log} 2>&1"])
+
+
+# Files of a run (RUN, or one run folder) kept outside its folder
+
+
+def run_file(folder, suffix, run=RUN):
+    """<folder>/<dataset>/T<steps>-a<alpha>-w<omega><tag><suffix>: its log, its checkpoint."""
+    return f"{folder}/{run.removeprefix('results/runs/')}{suffix}"
+
+
+def run_benchmark(rule_name, run=RUN):
+    """results/benchmarks/<rule>/<dataset>-T<steps>-a<alpha>-w<omega><tag>.tsv"""
+    dataset, point = run.removeprefix("results/runs/").split("/")
+    return f"results/benchmarks/{rule_name}/{dataset}-{point}.tsv"

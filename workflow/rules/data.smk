@@ -23,5 +23,6 @@ rule prepare_data:
         cache=DOWNLOADS,
         source=source_flags,
     shell:
-        "infusion prepare {wildcards.dataset} --out {output} --cache {params.cache}"
-        " {params.source} > {log} 2>&1"
+        infusion_shell(
+            "prepare {wildcards.dataset} --out {output} --cache {params.cache} {params.source}"
+        )

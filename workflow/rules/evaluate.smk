@@ -5,50 +5,51 @@
 
 rule evaluate_grid_point:
     input:
-        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}/model.pt",
+        model=f"{RUN}/model.pt",
         data="results/data/{dataset}.npz",
     output:
-        "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}/test_bound.json",
+        f"{RUN}/test_bound.json",
     log:
-        "results/logs/evaluate_grid_point/{dataset}/T{steps}-a{alpha}-w{omega}{tag}.log",
+        run_file("results/logs/evaluate_grid_point", ".log"),
     benchmark:
-        "results/benchmarks/evaluate_grid_point/{dataset}-T{steps}-a{alpha}-w{omega}{tag}.tsv"
+        run_benchmark("evaluate_grid_point")
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
     params:
-        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=flags("grid_evaluation"),
     shell:
-        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
-        " evaluate --model {input.model} --data {input.data}"
-        " --out {output} --split test {params.settings} > {log} 2>&1"
+        infusion_shell(
+            "evaluate --model {input.model} --data {input.data} --out {output} --split test"
+            " {params.settings}",
+            gpu=True,
+        )
 
 
 rule sample_grid_point:
     input:
-        model="results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}/model.pt",
+        model=f"{RUN}/model.pt",
         data="results/data/{dataset}.npz",
     output:
-        "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}/samples.npz",
+        f"{RUN}/samples.npz",
     log:
-        "results/logs/sample_grid_point/{dataset}/T{steps}-a{alpha}-w{omega}{tag}.log",
+        run_file("results/logs/sample_grid_point", ".log"),
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
     params:
-        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=lambda wildcards: flags(
             "grid_sampling", sampling_steps=wildcards.steps
         ),
     shell:
-        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
-        " sample --model {input.model} --data {input.data}"
-        " --out {output} {params.settings} > {log} 2>&1"
+        infusion_shell(
+            "sample --model {input.model} --data {input.data} --out {output} {params.settings}",
+            gpu=True,
+        )
 
 
 rule evaluate_likelihood:
@@ -67,16 +68,17 @@ rule evaluate_likelihood:
     resources:
         gpu=1,
     params:
-        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=lambda wildcards: flags(
             "evaluation",
             omit=("test_examples", "train_examples"),
             examples=config["evaluation"][f"{wildcards.split}_examples"],
         ),
     shell:
-        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
-        " evaluate --model {input.model} --data {input.data}"
-        " --out {output} --split {wildcards.split} {params.settings} > {log} 2>&1"
+        infusion_shell(
+            "evaluate --model {input.model} --data {input.data} --out {output}"
+            " --split {wildcards.split} {params.settings}",
+            gpu=True,
+        )
 
 
 rule sample_final:
@@ -95,12 +97,12 @@ rule sample_final:
     resources:
         gpu=1,
     params:
-        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=lambda wildcards: flags("sampling", dataset=wildcards.dataset),
     shell:
-        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
-        " sample --model {input.model} --data {input.data}"
-        " --out {output} {params.settings} > {log} 2>&1"
+        infusion_shell(
+            "sample --model {input.model} --data {input.data} --out {output} {params.settings}",
+            gpu=True,
+        )
 
 
 rule parzen:
@@ -119,8 +121,11 @@ rule parzen:
     params:
         settings=flags("parzen"),
     shell:
-        "infusion --threads {threads} parzen --samples {input.samples} --data {input.data}"
-        " --out {output} --split test {params.settings} > {log} 2>&1"
+        infusion_shell(
+            "parzen --samples {input.samples} --data {input.data} --out {output} --split test"
+            " {params.settings}",
+            threads=True,
+        )
 
 
 rule inpaint:
@@ -137,9 +142,9 @@ rule inpaint:
     resources:
         gpu=1,
     params:
-        gpu_slots=config["resources"]["jobs_per_gpu"],
         settings=flags("inpainting"),
     shell:
-        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
-        " inpaint --model {input.model} --data {input.data}"
-        " --out {output} {params.settings} > {log} 2>&1"
+        infusion_shell(
+            "inpaint --model {input.model} --data {input.data} --out {output} {params.settings}",
+            gpu=True,
+        )

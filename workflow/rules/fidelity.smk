@@ -1,6 +1,7 @@
 # Beyond the paper: the fidelity ablation (config section fidelity, infusion/beyond/switches.py).
 # Its runs are the final model's under run tags, trained, scored and sampled by the same
-# rules as the study's (train, evaluate_likelihood, sample_final, parzen).
+# rules as the study's (train, evaluate_likelihood, sample_final, parzen); its table and
+# figure are the artifacts fidelity-table and fidelity-figure (infusion/beyond/fidelity.py).
 
 
 localrules:
@@ -10,7 +11,8 @@ localrules:
 
 rule fidelity_table:
     input:
-        fidelity_inputs(),
+        likelihood=fidelity_files("likelihood_test.json"),
+        parzen=fidelity_files("parzen.json"),
     output:
         report(
             "results/tables/fidelity.csv",
@@ -19,18 +21,22 @@ rule fidelity_table:
             labels={"table": "fidelity"},
         ),
     log:
-        "results/logs/fidelity_table.log",
+        "results/logs/fidelity_table/fidelity.log",
     conda:
         "../envs/infusion.yaml"
     params:
-        rows=fidelity_rows(),
+        variant=" ".join(variant for variant, _, _ in ablation_runs(config)),
+        seed=" ".join(str(seed) for _, seed, _ in ablation_runs(config)),
     shell:
-        "infusion fidelity-table {params.rows} --out {output} > {log} 2>&1"
+        infusion_shell(
+            "artifact fidelity-table --likelihood {input.likelihood} --parzen {input.parzen}"
+            " --variant {params.variant} --seed {params.seed} --out {output}"
+        )
 
 
 rule fidelity_figure:
     input:
-        "results/tables/fidelity.csv",
+        table="results/tables/fidelity.csv",
     output:
         report(
             "results/figures/fidelity.png",
@@ -39,8 +45,8 @@ rule fidelity_figure:
             labels={"figure": "fidelity"},
         ),
     log:
-        "results/logs/fidelity_figure.log",
+        "results/logs/fidelity_figure/fidelity.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion fidelity-figure --table {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact fidelity-figure --table {input.table} --out {output}")

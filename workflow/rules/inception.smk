@@ -14,7 +14,7 @@ rule fetch_inception_weights:
     output:
         INCEPTION_DOWNLOAD,
     log:
-        "results/logs/fetch_inception_weights.log",
+        "results/logs/fetch_inception_weights/weights.log",
     priority: 100
     conda:
         "../envs/infusion.yaml"
@@ -22,8 +22,10 @@ rule fetch_inception_weights:
         sha256=inception_sha256(),
         md5=inception_md5_flag(),
     shell:
-        "infusion fetch-inception-weights --weights-sha256 {params.sha256} {params.md5}"
-        " --out {output} > {log} 2>&1"
+        infusion_shell(
+            "fetch-inception-weights --weights-sha256 {params.sha256} {params.md5}"
+            " --out {output}"
+        )
 
 
 rule inception:
@@ -34,14 +36,13 @@ rule inception:
     output:
         "results/final/{dataset}/inception_samples.json",
     log:
-        "results/logs/inception/{dataset}-samples.log",
+        "results/logs/inception/{dataset}.log",
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
     params:
-        gpu_slots=config["resources"]["jobs_per_gpu"],
         splits=" ".join(config["inception"]["real_splits"]),
         sha256=inception_sha256(),
         settings=flags(
@@ -49,11 +50,12 @@ rule inception:
             omit=("weights", "weights_md5", "weights_sha256", "real_splits"),
         ),
     shell:
-        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
-        " inception --samples {input.samples} --reference {input.data}"
-        " --reference-splits {params.splits} --weights {input.weights}"
-        " --weights-sha256 {params.sha256}"
-        " --out {output} {params.settings} > {log} 2>&1"
+        infusion_shell(
+            "inception --samples {input.samples} --reference {input.data}"
+            " --reference-splits {params.splits} --weights {input.weights}"
+            " --weights-sha256 {params.sha256} --out {output} {params.settings}",
+            gpu=True,
+        )
 
 
 rule inception_real:
@@ -63,14 +65,13 @@ rule inception_real:
     output:
         "results/final/{dataset}/inception_real.json",
     log:
-        "results/logs/inception/{dataset}-real.log",
+        "results/logs/inception_real/{dataset}.log",
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
     params:
-        gpu_slots=config["resources"]["jobs_per_gpu"],
         splits=" ".join(config["inception"]["real_splits"]),
         sha256=inception_sha256(),
         settings=flags(
@@ -78,10 +79,12 @@ rule inception_real:
             omit=("weights", "weights_md5", "weights_sha256", "real_splits"),
         ),
     shell:
-        "infusion --threads {threads} --gpu-slots {params.gpu_slots}"
-        " inception --data {input.data} --data-splits {params.splits}"
-        " --weights {input.weights} --weights-sha256 {params.sha256}"
-        " --out {output} {params.settings} > {log} 2>&1"
+        infusion_shell(
+            "inception --data {input.data} --data-splits {params.splits}"
+            " --weights {input.weights} --weights-sha256 {params.sha256}"
+            " --out {output} {params.settings}",
+            gpu=True,
+        )
 
 
 rule table_3_2:
@@ -96,9 +99,10 @@ rule table_3_2:
             labels={"table": "3.2"},
         ),
     log:
-        "results/logs/table_3_2.log",
+        "results/logs/table_3_2/table3.2.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion table-3-2 --samples {input.samples} --real {input.real}"
-        " --out {output} > {log} 2>&1"
+        infusion_shell(
+            "artifact table3.2 --samples {input.samples} --real {input.real} --out {output}"
+        )

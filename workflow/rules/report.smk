@@ -1,37 +1,41 @@
-# Aggregation, tables, figures and the report's front page. Tables and figures read only
-# the aggregated CSVs and the run outputs; each is one call of the `infusion` CLI.
+# Aggregation, tables, figures and the report's front page: each rule makes one artifact
+# (infusion/paper/artifacts.py) named like its output, `infusion artifact ID`. Tables and
+# figures read only the aggregated CSVs and the run outputs, all declared as inputs.
 
 
 localrules:
-    aggregate_grid,
-    table_a1,
+    grid,
+    table_a_1,
     table_3_1,
-    table_parzen,
+    fig_3_4,
     runtimes,
     scorecard,
 
 
-rule aggregate_grid:
+rule grid:
     input:
         summaries=grid_files("summary.json", SEED_TAGS),
         bounds=grid_files("test_bound.json", SEED_TAGS),
+        metrics=grid_files("metrics.csv"),
     output:
         grid="results/tables/grid.csv",
         curves="results/tables/curves.csv",
     log:
-        "results/logs/aggregate_grid.log",
+        "results/logs/grid/grid.log",
     conda:
         "../envs/infusion.yaml"
     params:
-        runs=" ".join(f"--run {panel}={seed_runs(run)}" for panel, run in panel_runs()),
+        runs=" ".join(f"{panel}={seed_runs(run)}" for panel, run in panel_runs()),
     shell:
-        "infusion aggregate {params.runs} --grid-out {output.grid}"
-        " --curves-out {output.curves} > {log} 2>&1"
+        infusion_shell(
+            "artifact grid --runs {params.runs} --out {output.grid}"
+            " --curves-out {output.curves}"
+        )
 
 
-rule table_a1:
+rule table_a_1:
     input:
-        "results/tables/grid.csv",
+        grid="results/tables/grid.csv",
     output:
         report(
             "results/tables/tableA.1.csv",
@@ -40,11 +44,11 @@ rule table_a1:
             labels={"table": "A.1"},
         ),
     log:
-        "results/logs/table_a1.log",
+        "results/logs/table_a_1/tableA.1.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion table-a1 --grid {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact tableA.1 --grid {input.grid} --out {output}")
 
 
 rule table_3_1:
@@ -59,17 +63,18 @@ rule table_3_1:
             labels={"table": "3.1"},
         ),
     log:
-        "results/logs/table_3_1.log",
+        "results/logs/table_3_1/table3.1.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion table-3-1 --test {input.test} --train {input.train} --out {output}"
-        " > {log} 2>&1"
+        infusion_shell(
+            "artifact table3.1 --test {input.test} --train {input.train} --out {output}"
+        )
 
 
-rule table_parzen:
+rule fig_3_4:
     input:
-        final_seed_files("parzen.json"),
+        parzen=final_seed_files("parzen.json"),
     output:
         report(
             "results/tables/fig3.4.csv",
@@ -78,38 +83,36 @@ rule table_parzen:
             labels={"table": "Fig 3.4 (Parzen)"},
         ),
     log:
-        "results/logs/table_parzen.log",
+        "results/logs/fig_3_4/fig3.4.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion table-parzen --parzen {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact fig3.4 --parzen {input.parzen} --out {output}")
 
 
 rule runtimes:
     input:
-        train=[
-            f"results/benchmarks/train/{DATASET}-{run.split('/')[-1]}{tag}.tsv"
-            for run in grid_runs()
-            for tag in SEED_TAGS
-        ],
-        evaluate=[
-            f"results/benchmarks/evaluate_grid_point/{DATASET}-{run.split('/')[-1]}{tag}.tsv"
-            for run in grid_runs()
-            for tag in SEED_TAGS
-        ],
-        final=expand(
-            "results/benchmarks/{stage}.tsv",
-            stage=[
-                f"{stage}/{DATASET}{tag}{split}"
+        benchmarks=[
+            *(
+                run_benchmark(rule_name, f"{run}{tag}")
+                for rule_name in ("train", "evaluate_grid_point")
+                for run in grid_runs()
                 for tag in SEED_TAGS
-                for stage, split in (
-                    ("evaluate_likelihood", "-test"),
-                    ("evaluate_likelihood", "-train"),
-                    ("sample_final", ""),
-                    ("parzen", ""),
-                )
-            ],
-        ),
+            ),
+            *expand(
+                "results/benchmarks/{stage}.tsv",
+                stage=[
+                    f"{stage}/{DATASET}{tag}{split}"
+                    for tag in SEED_TAGS
+                    for stage, split in (
+                        ("evaluate_likelihood", "-test"),
+                        ("evaluate_likelihood", "-train"),
+                        ("sample_final", ""),
+                        ("parzen", ""),
+                    )
+                ],
+            ),
+        ],
     output:
         report(
             "results/tables/runtimes.csv",
@@ -118,11 +121,13 @@ rule runtimes:
             labels={"table": "runtimes"},
         ),
     log:
-        "results/logs/runtimes.log",
+        "results/logs/runtimes/runtimes.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion runtimes {input} --out {output} > {log} 2>&1"
+        infusion_shell(
+            "artifact runtimes --benchmarks {input.benchmarks} --out {output}"
+        )
 
 
 rule cost_estimate:
@@ -139,26 +144,29 @@ rule cost_estimate:
             labels={"table": "cost estimate"},
         ),
     log:
-        "results/logs/cost_estimate.log",
+        "results/logs/cost_estimate/cost.log",
     conda:
         "../envs/infusion.yaml"
     threads: resource("train", "threads")
     resources:
         gpu=1,
     params:
-        gpu_slots=config["resources"]["jobs_per_gpu"],
         device=config["training"]["device"],
     shell:
-        "infusion --threads {threads} --gpu-slots {params.gpu_slots} cost"
-        " --config {input.config} --configfile {input.overlays} --device {params.device}"
-        " --out {output} > {log} 2>&1"
+        infusion_shell(
+            "cost --config {input.config} --configfile {input.overlays}"
+            " --device {params.device} --out {output}",
+            gpu=True,
+        )
 
 
 rule scorecard:
     input:
-        table_a1="results/tables/tableA.1.csv",
+        table_a_1="results/tables/tableA.1.csv",
         table_3_1="results/tables/table3.1.csv",
-        parzen="results/tables/fig3.4.csv",
+        fig_3_4="results/tables/fig3.4.csv",
+        # Table 3.2's Inception scores, where the study scores them
+        table_3_2=["results/tables/table3.2.csv"] if output_dataset("table3.2") else [],
     output:
         csv=report(
             "results/tables/scorecard.csv",
@@ -168,20 +176,25 @@ rule scorecard:
         ),
         page="results/report/front_page.rst",
     log:
-        "results/logs/scorecard.log",
+        "results/logs/scorecard/scorecard.log",
     conda:
         "../envs/infusion.yaml"
     params:
+        table_3_2=lambda wildcards, input: (
+            f"--table-3-2 {input.table_3_2}" if input.table_3_2 else ""
+        ),
         study=lambda wildcards: study_flags(),
     shell:
-        "infusion scorecard --table-a1 {input.table_a1} --table-3-1 {input.table_3_1}"
-        " --parzen {input.parzen} --out-csv {output.csv} --out-rst {output.page}"
-        " {params.study} > {log} 2>&1"
+        infusion_shell(
+            "artifact scorecard --table-a-1 {input.table_a_1} --table-3-1 {input.table_3_1}"
+            " --fig-3-4 {input.fig_3_4} {params.table_3_2} --out {output.csv}"
+            " --page-out {output.page} {params.study}"
+        )
 
 
-rule figure_sampling_chains:
+rule fig_3_1:
     input:
-        f"results/final/{DATASET}/samples.npz",
+        samples=f"results/final/{DATASET}/samples.npz",
     output:
         report(
             "results/figures/fig3.1.png",
@@ -190,16 +203,16 @@ rule figure_sampling_chains:
             labels={"figure": "3.1"},
         ),
     log:
-        "results/logs/figures/fig3.1.log",
+        "results/logs/fig_3_1/fig3.1.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure sampling-chains --samples {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact fig3.1 --samples {input.samples} --out {output}")
 
 
-rule figure_training_chains:
+rule fig_3_2:
     input:
-        lambda wildcards: final_file("chains.npz"),
+        chains=lambda wildcards: final_file("chains.npz"),
     output:
         report(
             "results/figures/fig3.2.png",
@@ -208,16 +221,16 @@ rule figure_training_chains:
             labels={"figure": "3.2"},
         ),
     log:
-        "results/logs/figures/fig3.2.log",
+        "results/logs/fig_3_2/fig3.2.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure training-chains --chains {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact fig3.2 --chains {input.chains} --out {output}")
 
 
-rule figure_training_curves:
+rule fig_3_3:
     input:
-        lambda wildcards: final_file("metrics.csv"),
+        metrics=lambda wildcards: final_file("metrics.csv"),
     output:
         report(
             "results/figures/fig3.3.png",
@@ -226,14 +239,14 @@ rule figure_training_curves:
             labels={"figure": "3.3"},
         ),
     log:
-        "results/logs/figures/fig3.3.log",
+        "results/logs/fig_3_3/fig3.3.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure training-curves --metrics {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact fig3.3 --metrics {input.metrics} --out {output}")
 
 
-rule figure_nearest_neighbours:
+rule fig_3_5:
     input:
         samples="results/final/{dataset}/samples.npz",
         data="results/data/{dataset}.npz",
@@ -245,17 +258,18 @@ rule figure_nearest_neighbours:
             labels={"figure": "3.5 ({dataset})"},
         ),
     log:
-        "results/logs/figures/fig3.5-{dataset}.log",
+        "results/logs/fig_3_5/fig3.5-{dataset}.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure nearest-neighbours --samples {input.samples} --data {input.data}"
-        " --out {output} > {log} 2>&1"
+        infusion_shell(
+            "artifact fig3.5 --samples {input.samples} --data {input.data} --out {output}"
+        )
 
 
-rule figure_grid_curves:
+rule fig_a_1:
     input:
-        "results/tables/curves.csv",
+        curves="results/tables/curves.csv",
     output:
         report(
             "results/figures/figA.1.png",
@@ -264,14 +278,14 @@ rule figure_grid_curves:
             labels={"figure": "A.1"},
         ),
     log:
-        "results/logs/figures/figA.1.log",
+        "results/logs/fig_a_1/figA.1.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure grid-curves --curves {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact figA.1 --curves {input.curves} --out {output}")
 
 
-rule figure_grid_means:
+rule table_a_1_images:
     input:
         grid="results/tables/grid.csv",
         samples=grid_files("samples.npz"),
@@ -283,14 +297,16 @@ rule figure_grid_means:
             labels={"table": "A.1 (sample means)"},
         ),
     log:
-        "results/logs/figures/tableA.1.log",
+        "results/logs/table_a_1_images/tableA.1.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure grid-means --grid {input.grid} --out {output} > {log} 2>&1"
+        infusion_shell(
+            "artifact tableA.1-images --grid {input.grid} --samples {input.samples} --out {output}"
+        )
 
 
-rule figure_constant_vs_increasing:
+rule fig_a_2:
     input:
         constant=lambda wildcards: constant_file("samples.npz"),
         increasing=lambda wildcards: final_file("samples.npz"),
@@ -302,37 +318,54 @@ rule figure_constant_vs_increasing:
             labels={"figure": "A.2"},
         ),
     log:
-        "results/logs/figures/figA.2.log",
+        "results/logs/fig_a_2/figA.2.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure constant-vs-increasing --constant {input.constant}"
-        " --increasing {input.increasing} --out {output} > {log} 2>&1"
+        infusion_shell(
+            "artifact figA.2 --constant {input.constant} --increasing {input.increasing} --out {output}"
+        )
 
 
-rule figure_chains:
+rule fig_a_3:
     input:
-        lambda wildcards: natural_file(f"fig{wildcards.figure}", "samples.npz"),
+        samples=lambda wildcards: natural_file("figA.3", "samples.npz"),
     output:
         report(
-            "results/figures/fig{figure}.png",
-            caption="../report/figA.3-A.4.rst",
+            "results/figures/figA.3.png",
+            caption="../report/figA.3.rst",
             category="4. Figures",
-            labels={"figure": "{figure}"},
+            labels={"figure": "A.3"},
         ),
     log:
-        "results/logs/figures/fig{figure}.log",
-    wildcard_constraints:
-        figure=r"A\.3|A\.4",
+        "results/logs/fig_a_3/figA.3.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure chains --samples {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact figA.3 --samples {input.samples} --out {output}")
 
 
-rule figure_inpainting:
+rule fig_a_4:
     input:
-        lambda wildcards: natural_file("fig3.6", "inpainting.npz"),
+        samples=lambda wildcards: natural_file("figA.4", "samples.npz"),
+    output:
+        report(
+            "results/figures/figA.4.png",
+            caption="../report/figA.4.rst",
+            category="4. Figures",
+            labels={"figure": "A.4"},
+        ),
+    log:
+        "results/logs/fig_a_4/figA.4.log",
+    conda:
+        "../envs/infusion.yaml"
+    shell:
+        infusion_shell("artifact figA.4 --samples {input.samples} --out {output}")
+
+
+rule fig_3_6:
+    input:
+        inpainting=lambda wildcards: natural_file("fig3.6", "inpainting.npz"),
     output:
         report(
             "results/figures/fig3.6.png",
@@ -341,8 +374,8 @@ rule figure_inpainting:
             labels={"figure": "3.6"},
         ),
     log:
-        "results/logs/figures/fig3.6.log",
+        "results/logs/fig_3_6/fig3.6.log",
     conda:
         "../envs/infusion.yaml"
     shell:
-        "infusion figure inpainting --inpainting {input} --out {output} > {log} 2>&1"
+        infusion_shell("artifact fig3.6 --inpainting {input.inpainting} --out {output}")

@@ -1,0 +1,89 @@
+"""Every table and figure of the report under one id, the name of its output file.
+
+``@artifact("fig3.2")`` registers the function that makes an artifact; ``infusion artifact
+fig3.2 --chains chains.npz --out fig3.2.png`` calls it (:func:`make`). The ids:
+
+- the paper's: fig3.1, fig3.2, fig3.3, fig3.4 (its Parzen table), fig3.5 (one file per
+  dataset), fig3.6, figA.1 ... figA.4, table3.1, table3.2, tableA.1, and tableA.1-images
+  (Table A.1's sample means);
+- the report's own: grid (grid.csv and curves.csv, which the tables and Fig A.1 read),
+  runtimes, scorecard (with the report's front page), fidelity-table and fidelity-figure.
+
+An id's function, and its Snakemake rule, are the id in snake_case: fig3.2 -> ``fig_3_2``,
+tableA.1-images -> ``table_a_1_images``, fidelity-table -> ``fidelity_table``.
+
+The command's flags are the function's parameters (``--curves-out`` for ``curves_out``),
+named like the rule's inputs, and typed by their annotations: a path or ``str``, an
+``int``, ``X | None`` (optional), ``list[X]`` (several values: ``--test A B``, or ``--note
+A --note B``; one file per training seed, for instance). A parameter without a default is
+a required flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import typing
+from collections.abc import Callable
+
+ARTIFACTS: dict[str, Callable] = {}  # id -> the function that makes it
+
+
+def artifact(artifact_id: str) -> Callable[[Callable], Callable]:
+    """Register the decorated function as the maker of ``artifact_id``."""
+
+    def register(function: Callable) -> Callable:
+        if artifact_id in ARTIFACTS:
+            raise ValueError(f"artifact {artifact_id!r} is registered twice")
+        ARTIFACTS[artifact_id] = function
+        return function
+
+    return register
+
+
+def registered() -> dict[str, Callable]:
+    """Every artifact id -> its function (importing the modules that register them)."""
+    from infusion.beyond import fidelity  # noqa: F401
+    from infusion.paper import figures, grid, runtimes, scorecard, tables  # noqa: F401
+
+    return ARTIFACTS
+
+
+def make(artifact_id: str, argv: list[str]):
+    """Make ``artifact_id`` from command-line flags (``["--out", PATH, ...]``)."""
+    artifacts = registered()
+    if artifact_id not in artifacts:
+        known = ", ".join(sorted(artifacts))
+        raise ValueError(f"unknown artifact {artifact_id!r}; the artifacts are {known}")
+    function = artifacts[artifact_id]
+    return function(**vars(argument_parser(artifact_id, function).parse_args(argv)))
+
+
+def argument_parser(artifact_id: str, function: Callable) -> argparse.ArgumentParser:
+    """One flag per parameter of ``function``, typed by its annotation."""
+    parser = argparse.ArgumentParser(
+        prog=f"infusion artifact {artifact_id}",
+        description=inspect.getdoc(function),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    hints = typing.get_type_hints(function)
+    for name, parameter in inspect.signature(function).parameters.items():
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, dest=name, **_flag_options(hints[name], parameter.default))
+    return parser
+
+
+def _flag_options(hint, default) -> dict:
+    if default is inspect.Parameter.empty:
+        options = {"required": True}
+    else:
+        options = {"default": list(default) if typing.get_origin(hint) is list else default}
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return options | {"nargs": "+", "action": "extend", "type": _value_type(item)}
+    return options | {"type": _value_type(hint)}
+
+
+def _value_type(hint) -> type:
+    """``int`` for an int (or ``int | None``), else ``str`` (paths, names)."""
+    return int if int in (hint, *typing.get_args(hint)) else str
