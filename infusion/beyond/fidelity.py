@@ -97,10 +97,7 @@ def fidelity_summary(table: pd.DataFrame) -> pd.DataFrame:
 def fidelity_figure(table: PathLike, out: PathLike) -> None:
     """``results/figures/fidelity.png`` from ``table`` (``fidelity.csv``): for each quantity,
     each variant's seeds as points, their mean as a bar tick and mean +- std as an error bar."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from infusion.paper.drawing import plt, save  # pyplot with the Agg backend
 
     runs = pd.read_csv(table)
     summary = fidelity_summary(runs)
@@ -122,8 +119,4 @@ def fidelity_figure(table: PathLike, out: PathLike) -> None:
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Paper's text against the authors' code, switch by switch (points: seeds)")
     fig.tight_layout()
-    try:
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
+    save(fig, out)

@@ -152,7 +152,7 @@ def fig_3_4(parzen: list[PathLike], out: PathLike) -> pd.DataFrame:
     baselines keep NaN ours.
     """
     paths = one_or_more(parzen)
-    found = [read_json(path) for path in paths]
+    found = [read_json(path, "split", "mean", "stderr", "sigma", "samples") for path in paths]
     for path, result in zip(paths, found, strict=True):
         expect_split(result["split"], "test", path)
     result = found[0]

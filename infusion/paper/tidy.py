@@ -29,8 +29,13 @@ INT_COLUMNS = (
 )  # fmt: skip
 
 
-def read_json(path: PathLike) -> dict:
-    return json.loads(Path(path).read_text())
+def read_json(path: PathLike, *keys: str) -> dict:
+    """A JSON record; ``ValueError`` naming ``path`` when it lacks one of ``keys``."""
+    record = json.loads(Path(path).read_text())
+    missing = [key for key in keys if key not in record]
+    if missing:
+        raise ValueError(f"{path} has no {', '.join(map(repr, missing))}: not the record expected")
+    return record
 
 
 def read_table(path: PathLike) -> pd.DataFrame:
