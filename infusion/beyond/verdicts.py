@@ -50,6 +50,13 @@ MNIST_TABLES = TABLES[:3]
 FINAL_TABLES = ("Table 3.1", "Fig 3.4")  # the final model's numbers
 COUNT_COLUMNS = ["table", *(v.replace(" ", "_") for v in VERDICTS), "rows"]
 COLOURS = {REPRODUCED: "tab:green", DIFFERS: "tab:red", NOT_RUN: "0.6"}
+# The figure's panel titles, and the words of a quantity its panel's title already says.
+TITLES = {
+    "Table A.1": ("Table A.1: test lower bounds of the grid", "test lower bound: "),
+    "Table 3.1": ("Table 3.1: log-likelihood estimates of the final model", ""),
+    "Fig 3.4": ("Fig 3.4: Parzen estimate", "Parzen estimate, "),
+    "Table 3.2": ("Table 3.2: Inception scores", "Inception score, "),
+}
 
 
 @dataclass(frozen=True)
@@ -244,12 +251,13 @@ def verdicts_figure(card: pd.DataFrame, out: PathLike) -> None:
                 spread = rows.loc[shown, "tolerance"].to_numpy(dtype=float)
                 ax.errorbar(centre, y[shown], xerr=spread, fmt="o", color=COLOURS[kind],
                             capsize=3, markersize=5, zorder=2)  # fmt: skip
-        labels = [q.removeprefix(table).lstrip(" ,") for q in rows["quantity"]]
+        title, said = TITLES[table]
+        labels = [q.removeprefix(table).lstrip(" ,").replace(said, "") for q in rows["quantity"]]
         ax.set_yticks(y, labels, fontsize=8)
         for tick, kind in zip(ax.get_yticklabels(), rows["kind"], strict=True):
             tick.set_color(COLOURS[kind] if kind == NOT_RUN else "black")
         ax.set_ylim(-0.7, len(rows) - 0.3)
-        ax.set_title(table, fontsize=10, loc="left")
+        ax.set_title(title, fontsize=10, loc="left")
         ax.set_xlabel("Inception score" if table == "Table 3.2" else "nats", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     handles = [
@@ -259,9 +267,11 @@ def verdicts_figure(card: pd.DataFrame, out: PathLike) -> None:
         plt.Line2D([], [], marker="o", ls="", mfc="none", mec=COLOURS[NOT_RUN],
                    label=f"paper, {NOT_RUN}"),
     ]  # fmt: skip
-    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=9, frameon=False)
-    fig.suptitle("Paper against ours (seed mean +- tolerance), by verdict", y=0.995, fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    top = 1 - 0.75 / fig.get_figheight()  # room for the title and the legend, in inches
+    fig.suptitle("Paper against ours (seed mean +- tolerance), by verdict", y=0.995, va="top")
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, top), ncol=4,
+               fontsize=9, frameon=False)  # fmt: skip
+    fig.tight_layout(rect=(0, 0, 1, top))
     try:
         with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=110)
