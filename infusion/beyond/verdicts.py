@@ -75,7 +75,7 @@ SCALE_KEYS = (
     ScaleKey("dataset", "mnist", "paper", MNIST_TABLES),
     ScaleKey("training.epochs", _train.epochs, "paper", MNIST_TABLES),
     ScaleKey("model.hidden", _model.hidden, "paper", MNIST_TABLES),
-    ScaleKey("training.batch_size", _train.batch_size, "code", MNIST_TABLES),
+    ScaleKey("training.batch_size", _train.batch_size, "the authors' code", MNIST_TABLES),
     ScaleKey("final.steps", _model.steps, "paper", FINAL_TABLES),
     ScaleKey("final.alpha0", _model.alpha0, "paper", FINAL_TABLES),
     ScaleKey("final.omega", _model.omega, "paper", FINAL_TABLES),
