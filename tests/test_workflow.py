@@ -15,6 +15,8 @@ import pytest
 import yaml
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
+from infusion.paper import published as paper
+
 RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s")  # of cost.csv (+ device)
 MNIST_FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
 # the natural-image part on shapes16, the conv operator standing in for CIFAR-10 and CelebA
@@ -149,8 +151,11 @@ def test_tiny_study_tables_have_expected_rows_and_finite_numbers(tiny_study):
     assert len(parzen) == 7 and math.isfinite(parzen["mean"].iloc[-1])
 
     card = pd.read_csv(tables / "scorecard.csv")
-    assert len(card) == grid_rows + 6 + 1  # Table A.1 rows, Table 3.1 x 2 splits, Parzen
-    assert np.isfinite(card.ours).all()
+    ran = card[card.ours.notna()]
+    assert len(ran) == grid_rows + 6 + 1  # Table A.1 rows, Table 3.1 x 2 splits, Parzen
+    assert np.isfinite(ran.ours).all()
+    # with verdicts (tiny.yaml), also the paper's numbers it did not run, without ours
+    assert (card[card.ours.isna()].verdict == "not run at this scale").all()
 
     runtimes = pd.read_csv(tables / "runtimes.csv")
     seeds = config["training"]["seeds"]
@@ -220,6 +225,23 @@ def test_tiny_study_runs_the_fidelity_ablation(tiny_study):
     assert table.loc["paper", "parzen"] == parzen["by_chain_steps"]["sampling"]["mean"]
     report = (tiny_study / "report.html").read_text()
     assert "fidelity.png" in report and "fidelity.csv" in report
+
+
+def test_tiny_study_judges_every_paper_number_and_counts_the_verdicts(tiny_study):
+    """Every Table A.1 number of the paper is on the scorecard, run or not; the counts per
+    table are the scorecard's verdicts tallied; table and figure are in the report."""
+    card = pd.read_csv(tiny_study / "tables" / "scorecard.csv")
+    a1 = card[card.quantity.str.startswith("Table A.1") & card.paper.notna()]
+    assert sorted(a1.paper) == sorted(v for rows in paper.TABLE_A1.values() for v in rows.values())
+    counts = pd.read_csv(tiny_study / "tables/beyond/verdicts.csv").set_index("table")
+    judged = card[card.verdict.notna()]
+    kinds = judged.verdict.str.replace(r"^differs by .*", "differs", regex=True)
+    assert counts.loc["all", "rows"] == len(judged)
+    assert counts.loc["all", "differs"] == (kinds == "differs").sum()
+    assert counts.loc["all", "not_run_at_this_scale"] == (kinds == "not run at this scale").sum()
+    assert (tiny_study / "figures/beyond/verdicts.png").stat().st_size > 5000
+    report = (tiny_study / "report.html").read_text()
+    assert "verdicts.png" in report and "verdicts.csv" in report
 
 
 def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_study, tmp_path):

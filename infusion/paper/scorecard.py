@@ -7,19 +7,28 @@ table and, where the study scored Inception, Table 3.2.
 
 from __future__ import annotations
 
-import pandas as pd
+import math
 
+import pandas as pd
+import yaml
+
+from infusion.beyond import verdicts
 from infusion.paper import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.grid import rate_name
+from infusion.paper.tables import OURS, TABLE_3_1_KEYS, TABLE_3_2_COLUMNS, TABLE_3_2_OURS
 from infusion.paper.tidy import SEED_COLUMNS, PathLike, read_table, write_csv
 from infusion.runtime.atomic import write_text
-from infusion.settings import ModelSettings, TrainSettings
+from infusion.settings import InceptionSettings, ModelSettings, ParzenSettings, TrainSettings
 
 SCORECARD_COLUMNS = [
     "quantity", "paper", "ours", "difference", *SEED_COLUMNS, "within_seed_spread", "note",
 ]  # fmt: skip
 SPREAD_STDS = 2  # a paper number lies within our seed spread: |paper - seed mean| <= 2 std
+# With verdicts (infusion.beyond.verdicts): our estimate's error, the verdict's tolerance,
+# the verdict and why.
+VERDICT_COLUMNS = ["estimate_error", "tolerance", "verdict", "explanation"]
+SIGMA = ParzenSettings().sigma  # the paper's Parzen kernel width
 
 
 def _fmt(value: float, signed: bool = False) -> str:
@@ -38,10 +47,29 @@ def _seed_cells(seeds, mean: float, std: float) -> dict:
     return {"seeds": seeds, "seed_mean": mean, "seed_std": std}
 
 
+def _verdict_cells(estimate_error: float, not_run: str, row_settings: dict | None = None) -> dict:
+    """What a row's verdict needs beyond the scorecard's columns (infusion.beyond.verdicts):
+    our estimate's error, why the study has no run for it, its own settings against the
+    paper's (key -> (ours, paper))."""
+    return {
+        "estimate_error": estimate_error,
+        "not_run": not_run,
+        "row_settings": row_settings or {},
+    }
+
+
 def _table_a_1_rows(a1: pd.DataFrame) -> list[dict]:
+    """Every row of Table A.1: the study's runs, and the paper's points it did not run."""
+    ran = a1[a1["test_lower_bound"].notna()]
+    panel_steps = ran.groupby("panel")["steps"].first()
     rows = []
-    for r in a1[a1["test_lower_bound"].notna()].itertuples():
+    for r in a1.itertuples():
         listed = "" if pd.notna(r.paper_test_lower_bound) else "; the paper lists no value"
+        if r.panel in panel_steps and panel_steps[r.panel] != r.steps:
+            steps = panel_steps[r.panel]
+            not_run = f"the study's panel ({r.panel}) has {steps} steps (config grid)"
+        else:
+            not_run = f"the study's grid leaves this point out (config grid, panel {r.panel})"
         rows.append(
             {
                 "quantity": f"Table A.1 ({r.panel}), test lower bound: T = {r.steps}, "
@@ -50,16 +78,28 @@ def _table_a_1_rows(a1: pd.DataFrame) -> list[dict]:
                 "ours": r.test_lower_bound,
                 "difference": r.difference,
                 **_seed_cells(r.seeds, r.seed_mean, r.seed_std),
-                "note": f"best epoch {r.best_epoch}{listed}",
+                "note": f"best epoch {r.best_epoch}{listed}" if pd.notna(r.best_epoch) else "",
+                # the grid's bound is one pass over the test set: the table carries no error
+                **_verdict_cells(math.nan, not_run),
             }
         )
     return rows
 
 
 def _table_3_1_rows(t31: pd.DataFrame) -> list[dict]:
+    """Table 3.1's infusion rows on test then train (not the AIS baselines)."""
+    ours = [
+        (r.model, r.estimator) in TABLE_3_1_KEYS for r in t31[["model", "estimator"]].itertuples()
+    ]
     rows = []
     for split in ("test", "train"):
-        for r in t31[t31[f"{split}_mean"].notna()].to_dict("records"):
+        for r in t31[ours].to_dict("records"):
+            examples = {
+                f"evaluation.{split}_examples": (
+                    r[f"examples_{split}"],
+                    paper.TABLE_3_1_EXAMPLES[split],
+                )
+            }
             rows.append(
                 {
                     "quantity": f"Table 3.1 {r['model']}, {r['estimator']} ({split})",
@@ -70,6 +110,11 @@ def _table_3_1_rows(t31: pd.DataFrame) -> list[dict]:
                     "note": f"std {_fmt(r[f'paper_{split}_std'])} (paper), "
                     f"{_fmt(r[f'{split}_std'])} (ours); "
                     f"{r[f'examples_{split}']} examples, {r['chains']} chains",
+                    **_verdict_cells(
+                        r[f"{split}_std"],
+                        "the study skips the isotropic estimate (evaluation.isotropic_examples: 0)",
+                        examples,
+                    ),
                 }
             )
     return rows
@@ -85,13 +130,21 @@ def _fig_3_4_rows(f34: pd.DataFrame) -> list[dict]:
             **_seed_cells(r.seeds, r.seed_mean, r.seed_std),
             "note": f"stderr {_fmt(r.paper_stderr)} (paper), {_fmt(r.stderr)} (ours); "
             f"sigma = {r.sigma:g}, {r.samples} samples",
+            **_verdict_cells(
+                r.stderr, "the study has no Parzen estimate", {"parzen.sigma": (r.sigma, SIGMA)}
+            ),
         }
-        for r in f34[f34["mean"].notna()].itertuples()
+        for r in f34[f34["model"] == OURS].itertuples()
     ]
 
 
-def _table_3_2_rows(t32: pd.DataFrame) -> list[dict]:
-    """The Inception scores of Table 3.2 (one final model: no seed columns)."""
+def _table_3_2_rows(t32: pd.DataFrame | None) -> list[dict]:
+    """The Inception scores of Table 3.2 that the study scores (one final model: no seed
+    columns); without ``t32`` (no CIFAR-10 model), the paper's with NaN ours."""
+    if t32 is None:
+        columns = ["model", "paper_inception_score", "paper_inception_score_error"]
+        t32 = pd.DataFrame(paper.TABLE_3_2, columns=columns).reindex(columns=TABLE_3_2_COLUMNS)
+    inception = InceptionSettings()
     return [
         {
             "quantity": f"Table 3.2 Inception score, {r.model}",
@@ -100,21 +153,28 @@ def _table_3_2_rows(t32: pd.DataFrame) -> list[dict]:
             "difference": r.difference,
             **_seed_cells(pd.NA, float("nan"), float("nan")),
             "note": f"error {_fmt(r.paper_inception_score_error)} (paper), std "
-            f"{_fmt(r.inception_score_std)} over {r.splits} splits (ours); {r.images} images",
+            f"{_fmt(r.inception_score_std)} over {r.splits} splits (ours); {r.images} images"
+            if pd.notna(r.inception_score)
+            else "",
+            **_verdict_cells(
+                r.inception_score_std,
+                "no Table 3.2: the study runs no dataset for natural_outputs.table3.2 "
+                "(the paper: cifar10)",
+                {
+                    "inception.images": (r.images, inception.images),
+                    "inception.splits": (r.splits, inception.splits),
+                },
+            ),
         }
-        for r in t32[t32["inception_score"].notna()].itertuples()
+        for r in t32[t32["model"].isin(list(TABLE_3_2_OURS))].itertuples()
     ]
 
 
 def _scorecard_rows(rows: list[dict]) -> pd.DataFrame:
-    """The rows as :data:`SCORECARD_COLUMNS`, with ``within_seed_spread``: whether
-    |paper - seed mean| <= :data:`SPREAD_STDS` seed std, where two or more seeds ran and the
-    paper lists a value (else empty).
-
-    Rows without ours (skipped grid points, AIS baselines, a skipped isotropic estimate)
-    are left out by the row builders.
-    """
-    card = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+    """The rows as :data:`SCORECARD_COLUMNS` (and the verdicts' cells), with
+    ``within_seed_spread``: whether |paper - seed mean| <= :data:`SPREAD_STDS` seed std,
+    where two or more seeds ran and the paper lists a value (else empty)."""
+    card = pd.DataFrame(rows)
     card["seeds"] = card["seeds"].astype("Int64")
     spread = card["seed_std"] * SPREAD_STDS
     within = (card["paper"] - card["seed_mean"]).abs() <= spread
@@ -123,18 +183,79 @@ def _scorecard_rows(rows: list[dict]) -> pd.DataFrame:
     return card
 
 
-def _rst_table(card: pd.DataFrame) -> str:
-    """The scorecard as an rst ``list-table``, numbers with 2 decimals."""
-    header = ["Quantity", "Paper", "Ours", "Difference", "Note"]
-    body = [
-        [r.quantity, _fmt(r.paper), _fmt(r.ours), _fmt(r.difference, signed=True), r.note]
-        for r in card.itertuples()
+def _with_verdicts(card: pd.DataFrame, stds: int, study: dict) -> pd.DataFrame:
+    """The card with :data:`VERDICT_COLUMNS` (infusion.beyond.verdicts)."""
+    judged = verdicts.judge(card, stds)
+    records = card.assign(table=card["quantity"].map(verdicts.table_of)).to_dict("records")
+    explained = [
+        verdicts.explanation(verdict, row, tolerance, stds, study)
+        for verdict, tolerance, row in zip(
+            judged["verdict"], judged["tolerance"], records, strict=True
+        )
     ]
-    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 40 10 10 10 30", ""]
+    return card.assign(
+        tolerance=judged["tolerance"], verdict=judged["verdict"], explanation=explained
+    )
+
+
+def _study_settings(summary: dict, setting: list[str]) -> dict:
+    """Config key -> the study's value of every key of verdicts.SCALE_KEYS: the summary's
+    (``summary``, the scorecard's parameters) and ``setting`` (``KEY=VALUE``, YAML values)."""
+    values = {key: summary[name] for name, key in verdicts.SUMMARY_KEYS.items()}
+    for entry in setting:
+        key, sep, value = entry.partition("=")
+        if not sep or key not in verdicts.SETTING_KEYS:
+            known = ", ".join(verdicts.SETTING_KEYS)
+            raise ValueError(f"--setting expects KEY=VALUE with KEY one of {known}: {entry!r}")
+        values[key] = yaml.safe_load(value)
+    missing = [key for key in verdicts.SETTING_KEYS if key not in values]
+    if missing:
+        raise ValueError(f"the verdicts need --setting KEY=VALUE for {', '.join(missing)}")
+    return values
+
+
+def _rst_table(card: pd.DataFrame) -> str:
+    """The scorecard as an rst ``list-table``, numbers with 2 decimals (and its verdicts)."""
+    judged = "verdict" in card.columns
+    header = ["Quantity", "Paper", "Ours", "Difference", *(["Verdict"] if judged else []), "Note"]
+    body = [
+        [r.quantity, _fmt(r.paper), _fmt(r.ours), _fmt(r.difference, signed=True),
+         *([r.verdict or "—"] if judged else []), r.note]
+        for r in card.fillna({"verdict": ""}).itertuples()
+    ]  # fmt: skip
+    widths = "36 9 9 9 13 24" if judged else "40 10 10 10 30"
+    lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
     for cells in [header, *body]:
         first, *rest = (_rst_escape(c) for c in cells)
         lines += [f"   * - {first}", *(f"     - {c}" for c in rest)]
     return "\n".join(lines)
+
+
+def _verdict_section(card: pd.DataFrame, stds: int, study: dict) -> list[str]:
+    """The front page's account of the verdicts: the rule, the counts, and per table the
+    study's settings that differ from the paper's."""
+    total = verdicts.verdict_counts(card).set_index("table").loc["all"]
+    tables = [t for t in verdicts.TABLES if card["quantity"].str.startswith(t).any()]
+    settings = [
+        f"- {t}: {_rst_escape('; '.join(verdicts.scale_differences(t, study, {})) or 'none')}"
+        for t in tables
+    ]
+    return [
+        "Verdicts",
+        "--------",
+        "",
+        f"{total['reproduced']} reproduced, {total['differs']} differ, "
+        f"{total['not_run_at_this_scale']} not run at this scale, of {total['rows']} paper "
+        f"numbers. Reproduced: abs(paper - ours) <= {stds} x sqrt(seed std^2 + error^2), ours "
+        "being the seed mean and error our estimate's own (Table 3.1: std over repetitions; "
+        "Fig 3.4: standard error; Table 3.2: std over splits; Table A.1: none); with one "
+        "seed, the estimate's error alone. Differs by X: X = ours - paper. The study's "
+        "settings that differ from the paper's, by table (scorecard.csv's explanation "
+        "column gives each row's):",
+        "",
+        *settings,
+        "",
+    ]
 
 
 def _summary_paragraph(
@@ -165,7 +286,9 @@ def _summary_paragraph(
     )
 
 
-def _rst_page(card: pd.DataFrame, study: str, summary: str, notes: list[str]) -> str:
+def _rst_page(
+    card: pd.DataFrame, study: str, summary: str, notes: list[str], verdict_lines: list[str]
+) -> str:
     title = f"Infusion training: reproduction scorecard ({study} study)"
     units = "Difference = ours - paper, in nats"
     if card["quantity"].str.startswith("Table 3.2").any():
@@ -184,6 +307,7 @@ def _rst_page(card: pd.DataFrame, study: str, summary: str, notes: list[str]) ->
         "",
         _rst_table(card),
         "",
+        *verdict_lines,
         "What only the full study can show",
         "---------------------------------",
         "",
@@ -211,6 +335,8 @@ def scorecard(
     parzen_samples: int,
     note: list[str] = (),
     table_3_2: PathLike | None = None,
+    verdict_stds: int | None = None,
+    setting: list[str] = (),
 ) -> pd.DataFrame:
     """The report's front page: every reproduced paper number beside ours.
 
@@ -219,18 +345,31 @@ def scorecard(
     Inception-score rows) and ``page_out``, a reStructuredText page: a summary of the study
     (``study`` is its name, then its dataset and scale) against the paper, the scorecard,
     and the notes ``note`` (effects only the full study can show). Returns the scorecard.
+
+    With ``verdict_stds`` (config verdicts.stds), every paper number of those tables gets a
+    verdict (:mod:`infusion.beyond.verdicts`): the rows the study did not run join the card
+    (Table A.1's skipped points, a skipped isotropic estimate, Table 3.2 without
+    ``table_3_2``), with :data:`VERDICT_COLUMNS`; ``setting`` gives the study's values of
+    the keys ``verdicts.SETTING_KEYS`` (``KEY=VALUE``) that the summary does not.
     """
+    summary = {"dataset": dataset, "epochs": epochs, "hidden": hidden, "batch_size": batch_size,
+               "grid_points": grid_points, "is_chains": is_chains,
+               "parzen_samples": parzen_samples}  # fmt: skip
     rows = [
         *_table_a_1_rows(read_table(table_a_1)),
         *_table_3_1_rows(read_table(table_3_1)),
         *_fig_3_4_rows(read_table(fig_3_4)),
-        *(_table_3_2_rows(read_table(table_3_2)) if table_3_2 is not None else []),
+        *_table_3_2_rows(read_table(table_3_2) if table_3_2 is not None else None),
     ]
     card = _scorecard_rows(rows)
-    summary = _summary_paragraph(
-        study, dataset, epochs, hidden, batch_size, grid_points, is_chains, parzen_samples
-    )
-    page = _rst_page(card, study, summary, note)
+    if verdict_stds is None:
+        card = card[card["ours"].notna()].reset_index(drop=True)[SCORECARD_COLUMNS]
+        verdict_lines = []
+    else:
+        settings = _study_settings(summary, setting)
+        card = _with_verdicts(card, verdict_stds, settings)[SCORECARD_COLUMNS + VERDICT_COLUMNS]
+        verdict_lines = _verdict_section(card, verdict_stds, settings)
+    page = _rst_page(card, study, _summary_paragraph(study, **summary), note, verdict_lines)
     write_csv(card, out)
     write_text(page_out, page)
     return card

@@ -8,6 +8,7 @@ import shlex
 
 from infusion import study
 from infusion.beyond.switches import ablation_runs, run_tags, seed_tags
+from infusion.beyond.verdicts import SETTING_KEYS
 from infusion.estimation.inception import (
     WEIGHTS_FILE,
     WEIGHTS_SHA256_PREFIX,
@@ -229,6 +230,14 @@ def all_outputs():
             if config["fidelity"]["enabled"]
             else []
         ),
+        *(
+            [
+                "results/tables/beyond/verdicts.csv",
+                "results/figures/beyond/verdicts.png",
+            ]
+            if config["verdicts"]["enabled"]
+            else []
+        ),
     ]
 
 
@@ -242,6 +251,24 @@ def study_flags():
         f" --is-chains {config['evaluation']['chains']}"
         f" --parzen-samples {config['sampling']['samples']} {notes}"
     )
+
+
+def verdict_flags():
+    """The scorecard's verdict flags (config verdicts): the tolerance in stds and the
+    study's values of the settings that may explain a difference, after a space; none when
+    off (the scorecard's shell line then is the one it was before verdicts)."""
+    if not config["verdicts"]["enabled"]:
+        return ""
+    settings = "".join(f" --setting {key}={config_value(key)}" for key in SETTING_KEYS)
+    return f" --verdict-stds {config['verdicts']['stds']}{settings}"
+
+
+def config_value(key):
+    """A config value by its dotted key ('final.steps'), as YAML spells it (true, 0.01)."""
+    value = config
+    for part in key.split("."):
+        value = value[part]
+    return str(value).lower() if isinstance(value, bool) else value
 
 
 # Shell lines

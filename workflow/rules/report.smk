@@ -183,7 +183,8 @@ rule scorecard:
         table_3_2=lambda wildcards, input: (
             f"--table-3-2 {input.table_3_2}" if input.table_3_2 else ""
         ),
-        study=lambda wildcards: study_flags(),
+        # the study's scale, and the verdicts on every paper number (config verdicts)
+        study=lambda wildcards: study_flags() + verdict_flags(),
     shell:
         infusion_shell(
             "artifact scorecard --table-a-1 {input.table_a_1} --table-3-1 {input.table_3_1}"
