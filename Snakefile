@@ -18,6 +18,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/inception.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/convergence.smk"
 
 
 rule all:

@@ -102,6 +102,7 @@ def defaults() -> dict[str, dict[str, object]]:
         "inpainting": fields(S.InpaintSettings),
         "parzen": fields(S.ParzenSettings),
         "inception": fields(S.InceptionSettings),
+        "convergence": fields(S.ConvergenceSettings),
     }
 
 

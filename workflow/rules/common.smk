@@ -229,6 +229,14 @@ def all_outputs():
             if config["fidelity"]["enabled"]
             else []
         ),
+        *(
+            [
+                "results/tables/beyond/convergence.csv",
+                "results/figures/beyond/convergence.png",
+            ]
+            if config["convergence"]["enabled"]
+            else []
+        ),
     ]
 
 
