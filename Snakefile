@@ -19,6 +19,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/inception.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/convergence.smk"
+include: "workflow/rules/lower_bound_training.smk"
 
 
 rule all:

@@ -21,6 +21,7 @@ PAPER_IDS = {
 }  # fmt: skip
 REPORT_IDS = {
     "grid", "runtimes", "scorecard", "fidelity-table", "fidelity-figure", "convergence",
+    "lower-bound-training",
 }  # fmt: skip
 
 
