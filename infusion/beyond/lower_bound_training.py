@@ -97,7 +97,7 @@ def lower_bound_training_figure(
     import matplotlib.pyplot as plt
 
     points = list(dict.fromkeys(table["point"]))
-    fig = plt.figure(figsize=(max(12.6, 4.2 * len(points)), 10.5))
+    fig = plt.figure(figsize=(max(12.6, 4.2 * len(points)), 10.5), layout="constrained")
     rows = fig.subfigures(3, 1, height_ratios=[1.1, 1.0, 0.55])
     _estimates_row(rows[0].subplots(1, len(QUANTITIES)), table, points)
     _curves_row(np.atleast_1d(rows[1].subplots(1, len(points))), table, metrics, points)
@@ -130,8 +130,9 @@ def _curves_row(axes, table: pd.DataFrame, metrics: list[PathLike], points: list
             curves = pd.read_csv(metrics[i])
             c = OBJECTIVES.index(table.objective[i])
             label = f"{LABELS[table.objective[i]]}, seed {table.seed[i]}"
-            ax.plot(curves["epoch"], curves["valid_lower_bound"], color=f"C{c}", label=label,
-                    linewidth=1.2, alpha=0.85)  # fmt: skip
+            style = "-" if table.seed[i] == table.seed[runs[0]] else "--"
+            ax.plot(curves["epoch"], curves["valid_lower_bound"], style, color=f"C{c}",
+                    label=label, linewidth=1.2, alpha=0.85)  # fmt: skip
         ax.set_title(f"{point} ({table.grid_point[runs[0]]})", fontsize=FONT + 1)
         ax.set_xlabel("epoch", fontsize=FONT)
         ax.set_ylabel("valid lower bound (nats)", fontsize=FONT)
