@@ -19,6 +19,8 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/inception.smk"
 include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/verdicts.smk"
+include: "workflow/rules/convergence.smk"
+include: "workflow/rules/lower_bound_training.smk"
 
 
 rule all:

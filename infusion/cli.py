@@ -3,6 +3,7 @@
     infusion prepare DATASET --out results/data/DATASET.npz [--url BASE_URL ...] [--path PATH]
     infusion train --data D.npz --out RUN_DIR --checkpoint CKPT [model and training flags]
     infusion evaluate --model RUN_DIR/model.pt --data D.npz --out table.json [flags]
+    infusion convergence --model RUN_DIR/model.pt --data D.npz --out estimates.json [flags]
     infusion sample --model RUN_DIR/model.pt --out samples.npz [flags]
     infusion parzen --samples samples.npz --data D.npz --out parzen.json [flags]
     infusion inception --samples samples.npz --reference D.npz --out inception.json [flags]
@@ -29,7 +30,7 @@ from infusion.training.stopping import TrainingStopped
 
 log = logging.getLogger("infusion")
 # run inside a GPU slot with --gpu-slots N
-GPU_COMMANDS = ("train", "evaluate", "sample", "inpaint", "inception", "cost")
+GPU_COMMANDS = ("train", "evaluate", "convergence", "sample", "inpaint", "inception", "cost")
 
 
 # --- compute commands: data, training, estimates, samples, Inception ---
@@ -73,6 +74,13 @@ def cmd_evaluate(args) -> None:
     from infusion.estimation.evaluation import evaluate_file
 
     evaluate_file(args.model, args.data, S.from_arguments(S.EvalSettings, args), args.out)
+
+
+def cmd_convergence(args) -> None:
+    from infusion.estimation.convergence import convergence_file
+
+    settings = S.from_arguments(S.ConvergenceSettings, args)
+    convergence_file(args.model, args.data, settings, args.out)
 
 
 def cmd_sample(args) -> None:
@@ -169,6 +177,17 @@ def add_compute_commands(commands, defaults) -> None:
     p.add_argument("--out", required=True)
     S.add_arguments(p, S.EvalSettings)
     p.set_defaults(func=cmd_evaluate)
+
+    p = commands.add_parser(
+        "convergence",
+        help="lower bound and IS estimate against the number of chains",
+        formatter_class=defaults,
+    )
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True, help="dataset whose test images are scored")
+    p.add_argument("--out", required=True)
+    S.add_arguments(p, S.ConvergenceSettings)
+    p.set_defaults(func=cmd_convergence)
 
     p = commands.add_parser("sample", help="model sampling chains", formatter_class=defaults)
     p.add_argument("--model", required=True)

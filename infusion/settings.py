@@ -120,6 +120,32 @@ class EvalSettings:
 
 
 @dataclass
+class ConvergenceSettings:
+    """The estimates against the number of chains k (beyond the paper: issue 15, question 3).
+
+    Each repetition draws max(chains) chains per test image once and scores every k on the
+    first k of them (prefixes), so the curve of one repetition is one set of draws.
+    """
+
+    chains: list[int] = field(default_factory=lambda: [1, 10, 100, 1000, 10000])  # k (ours)
+    examples: int = 100  # test images scored, the first ones (ours)
+    repetitions: int = 10  # fresh dequantization and chains each (Table 3.1's 10)
+    chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
+    seed: int = 1  # Table 3.1's evaluation seed
+    device: str = "auto"
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
+    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
+
+    def __post_init__(self):
+        check_precision(self.precision)
+        check_compile_mode(self.compile)
+        if not self.chains or min(self.chains) < 1:
+            raise ValueError(f"chains must be a non-empty list of counts >= 1, got {self.chains}")
+        if self.examples < 1 or self.repetitions < 1:
+            raise ValueError("examples and repetitions must be >= 1")
+
+
+@dataclass
 class SampleSettings:
     """Model sampling chains (Fig 3.1, 3.5) and the samples scored by Parzen (Fig 3.4)."""
 
@@ -207,8 +233,9 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         flag = "--" + f.name.replace("_", "-")
-        if isinstance(default, list):
-            parser.add_argument(flag, type=float, nargs="+", default=default)
+        if isinstance(default, list):  # of the type of its items (floats when empty)
+            item = type(default[0]) if default else float
+            parser.add_argument(flag, type=item, nargs="+", default=default)
         elif isinstance(default, bool):
             parser.add_argument(flag, type=parse_bool, default=default, metavar="true|false")
         else:

@@ -102,6 +102,7 @@ def defaults() -> dict[str, dict[str, object]]:
         "inpainting": fields(S.InpaintSettings),
         "parzen": fields(S.ParzenSettings),
         "inception": fields(S.InceptionSettings),
+        "convergence": fields(S.ConvergenceSettings),
     }
 
 
@@ -211,6 +212,43 @@ def check_named_points(config: dict) -> None:
                 f"config key '{key}' ({config[key]}) is not a point of the grid; "
                 "add it to a panel of 'grid'"
             )
+
+
+def objective_points(config: dict) -> list[tuple[str, Point]]:
+    """[(label, point)] where the two training objectives are compared (config section
+    ``lower_bound_training``): the final model's point ("final"), then, for each panel of
+    ``lower_bound_training.optima`` that the grid has, the panel's point whose omega is
+    nearest the optimum given (labelled by the panel). A point named twice is compared once,
+    under both labels ("final, d"); a panel the grid lacks is left out."""
+    labels: dict[Point, list[str]] = {final_point(config): ["final"]}
+    points = panel_points(config)
+    for panel, omega in config["lower_bound_training"]["optima"].items():
+        candidates = [point for name, point in points if name == panel]
+        if candidates:
+            nearest = min(candidates, key=lambda point: abs(point[2] - omega))
+            labels.setdefault(nearest, []).append(panel)
+    return [(", ".join(names), point) for point, names in labels.items()]
+
+
+def objective_runs(config: dict) -> list[tuple[str, Point, str, int, str]]:
+    """(label, point, objective, seed, run tag) of every run of the objectives' comparison:
+    each point of :func:`objective_points` under each objective and training seed."""
+    from infusion.beyond.switches import objective_tag
+
+    return [
+        (label, point, objective, seed, objective_tag(config, objective, seed))
+        for label, point in objective_points(config)
+        for objective in S.OBJECTIVES
+        for seed in config["training"]["seeds"]
+    ]
+
+
+def objective_sampling_steps(config: dict, steps: int) -> int:
+    """Sampling steps of a ``steps``-step model of the objectives' comparison: as many per
+    training step as the final model's (``sampling.sampling_steps`` / ``final.steps``; the
+    paper samples its 15-step model for 30), at least one."""
+    ratio = config["sampling"]["sampling_steps"] / final_point(config)[0]
+    return max(1, round(ratio * int(steps)))
 
 
 # --- the natural-image part and the data ------------------------------------------------

@@ -40,6 +40,19 @@ def tiny_study(tmp_path_factory):
     return folder / "results"
 
 
+@pytest.fixture
+def kept_figures(monkeypatch):
+    """The matplotlib figures the code closes during a test, kept open to be read back."""
+    import matplotlib.pyplot as plt
+
+    close = plt.close
+    kept = []
+    monkeypatch.setattr(plt, "close", kept.append)
+    yield kept
+    for fig in kept:
+        close(fig)
+
+
 @pytest.fixture(scope="session")
 def random_weights(tmp_path_factory):
     """A weights file of torch-fidelity's inception-v3-compat with random values.

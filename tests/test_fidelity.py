@@ -228,6 +228,7 @@ def test_switch_defaults_are_the_papers_text_and_the_overlay_the_code():
 def study(**fidelity_section):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["fidelity"] = {"enabled": True, "seeds": [0, 1, 2]} | fidelity_section
+    config["lower_bound_training"]["enabled"] = False  # its tags: test_lower_bound_training.py
     return config
 
 

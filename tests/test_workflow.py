@@ -42,13 +42,20 @@ def test_dry_run_plans_one_train_job_per_grid_point_and_natural_dataset(tmp_path
                ("tfd", "15", "0", "0.01")}  # fmt: skip
     assert not (folder / "data/TFD_48x48.mat").exists()
     out = snakemake(folder, "-n", "-p").stdout
-    jobs = re.findall(
+    runs = re.findall(
         r"rule train:.*?wildcards: dataset=(\w+), steps=(\d+), alpha=([\d.e-]+),"
-        r" omega=([\d.e-]+).*?(infusion .*?)\n",
+        r" omega=([\d.e-]+), tag=(\S*).*?(infusion .*?)\n",
         out,
         flags=re.S,
     )
+    jobs = [(*run[:4], run[5]) for run in runs if run[4] == ""]
     planned = [job[:4] for job in jobs]
+    # beyond the paper: the final model and panels (b), (c) optima under the lower bound
+    lower_bound = {run[:4]: run[5] for run in runs if run[4] == "_objective-lower_bound"}
+    assert set(lower_bound) == {("mnist", "15", "0", "0.01"), ("mnist", "5", "0", "0.1"),
+                                ("mnist", "10", "0", "0.02")}  # fmt: skip
+    assert all("--objective lower_bound" in shell for shell in lower_bound.values())
+    assert len(runs) == len(jobs) + len(lower_bound)
     assert len(planned) == len(expected | natural)
     assert set(planned) == expected | natural
     # each dataset trains with its own operator and sizes (config natural_images)
@@ -242,6 +249,38 @@ def test_tiny_study_judges_every_paper_number_and_counts_the_verdicts(tiny_study
     assert (tiny_study / "figures/beyond/verdicts.png").stat().st_size > 5000
     report = (tiny_study / "report.html").read_text()
     assert "verdicts.png" in report and "verdicts.csv" in report
+
+
+def test_tiny_study_runs_the_convergence_study(tiny_study):
+    """Both estimators at every k of tiny.yaml, finite, IS above the bound, in the report."""
+    table = pd.read_csv(tiny_study / "tables/beyond/convergence.csv")
+    assert list(zip(table.estimator, table.chains, strict=True)) == [
+        (name, k) for name in ("lower_bound", "importance") for k in (1, 4, 16)
+    ]
+    assert np.isfinite(table[["mean", "std"]]).all().all() and (table.repetitions == 2).all()
+    wide = table.pivot(index="chains", columns="estimator", values="mean")
+    assert (wide.importance >= wide.lower_bound).all()
+    report = (tiny_study / "report.html").read_text()
+    assert "convergence.png" in report and "convergence.csv" in report
+
+
+def test_tiny_study_compares_the_two_objectives(tiny_study):
+    """One point (the final model, panel b's optimum too), both objectives, both seeds; the
+    lower-bound runs trained with that objective (read back from their summaries)."""
+    table = pd.read_csv(tiny_study / "tables/beyond/lower-bound-training.csv")
+    assert list(zip(table.point, table.objective, table.seed, strict=True)) == [
+        ("final, b", objective, seed) for objective in ("denoising", "lower_bound")
+        for seed in (0, 1)
+    ]  # fmt: skip
+    quantities = ["test_lower_bound", "importance_sampling", "parzen"]
+    assert np.isfinite(table[quantities]).all().all()
+    for tag, objective in (("", "denoising"), ("_objective-lower_bound_seed1", "lower_bound")):
+        summary = json.loads((tiny_study / f"runs/digits/T3-a0-w0.1{tag}/summary.json").read_text())
+        assert summary["train_settings"]["objective"] == objective
+    denoising = json.loads((tiny_study / "final/digits/likelihood_test.json").read_text())
+    assert table.test_lower_bound[0] == denoising["lower_bound"]["mean"]
+    report = (tiny_study / "report.html").read_text()
+    assert "lower-bound-training.png" in report and "lower-bound-training.csv" in report
 
 
 def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_study, tmp_path):

@@ -9,13 +9,17 @@ model with no switch flipped (``paper``), each alone, and all together (``code``
 A run tag is the suffix of a run folder
 (``results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}``):
 empty for the study's own settings and first seed; otherwise ``_<key>-<value>`` for each
-training switch whose value differs from the study's (``_layers-1``), then ``_seed<N>`` for
-another seed.
+training switch whose value differs from the study's (``_layers-1``; ``_objective-lower_bound``
+for the lower-bound objective, issue 15's question 1), then ``_seed<N>`` for another seed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from infusion.settings import OBJECTIVES
+
+TRAINED_SECTIONS = ("model", "training")  # the config sections that change a trained model
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class Switch:
     @property
     def trains(self) -> bool:
         """Whether the switch changes the trained model (else only its scoring)."""
-        return self.section in ("model", "training")
+        return self.section in TRAINED_SECTIONS
 
 
 SWITCHES = (
@@ -72,16 +76,22 @@ def variant_values(variant: str) -> dict[tuple[str, str], object]:
 
 def run_tag(config: dict, values: dict[tuple[str, str], object], seed: int) -> str:
     """The tag of a training run with the config's sections changed by ``values`` (only the
-    training switches count: a scoring switch trains the same model) and trained with
-    ``seed``; empty for the config's own settings and first seed."""
-    parts = []
-    for s in SWITCHES:
-        value = values.get((s.section, s.key), config[s.section][s.key])
-        if s.trains and value != config[s.section][s.key]:
-            parts.append(f"_{s.key}-{str(value).lower()}")
+    model and training keys count: a scoring switch trains the same model), in their order,
+    and trained with ``seed``; empty for the config's own settings and first seed."""
+    parts = [
+        f"_{key}-{str(value).lower()}"
+        for (section, key), value in values.items()
+        if section in TRAINED_SECTIONS and value != config[section][key]
+    ]
     if seed != config["training"]["seeds"][0]:
         parts.append(f"_seed{seed}")
     return "".join(parts)
+
+
+def objective_tag(config: dict, objective: str, seed: int) -> str:
+    """The tag of a run trained with ``objective`` (``training.objective``) and ``seed``:
+    ``_objective-lower_bound`` for the lower bound in a denoising study."""
+    return run_tag(config, {("training", "objective"): objective}, seed)
 
 
 def seed_tags(config: dict) -> list[str]:
@@ -91,8 +101,9 @@ def seed_tags(config: dict) -> list[str]:
 
 def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
     """Every run tag the study trains -> the config values it changes (its seed under
-    ``("training", "seed")``): the study's own seeds, and the ablation's runs when
-    ``fidelity.enabled``."""
+    ``("training", "seed")``): the study's own seeds, the ablation's runs when
+    ``fidelity.enabled``, and each objective's runs over the study's seeds when
+    ``lower_bound_training.enabled``."""
     tags = {
         tag: {("training", "seed"): seed}
         for tag, seed in zip(seed_tags(config), config["training"]["seeds"], strict=True)
@@ -109,6 +120,13 @@ def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
                 tags.setdefault(
                     run_tag(config, values, seed), trained | {("training", "seed"): seed}
                 )
+    if config["lower_bound_training"]["enabled"]:
+        for objective in OBJECTIVES:
+            for seed in config["training"]["seeds"]:
+                tags.setdefault(
+                    objective_tag(config, objective, seed),
+                    {("training", "objective"): objective, ("training", "seed"): seed},
+                )
     return tags
 
 
@@ -123,5 +141,7 @@ def ablation_runs(config: dict) -> list[tuple[str, int, str]]:
 
 def ablation_tags(config: dict) -> list[str]:
     """The tags of the runs the ablation trains beyond the study's own seeds."""
+    if not config["fidelity"]["enabled"]:
+        return []
     own = seed_tags(config)
-    return [tag for tag in run_tags(config) if tag not in own]
+    return list(dict.fromkeys(tag for *_, tag in ablation_runs(config) if tag not in own))

@@ -209,6 +209,33 @@ def fidelity_files(name):
     ]
 
 
+# Scored files of the objectives' comparison's points other than the final model's
+OBJECTIVE_SCORES = "results/beyond/lower-bound-training/"
+OBJECTIVE_RUN = RUN.replace("results/runs/", OBJECTIVE_SCORES, 1)
+
+
+def objective_files(name):
+    """<name> scored for every run of the objectives' comparison, in its table's order: the
+    final model's under results/final/<dataset><tag>/, another point's under OBJECTIVE_RUN.
+    """
+    files = []
+    for _, point, _, _, tag in study.objective_runs(config):
+        if point == study.final_point(config):
+            files.append(f"results/final/{DATASET}{tag}/{name}")
+        else:
+            run = study.run_folder(DATASET, *point, tag)
+            files.append(f"{run.replace('results/runs/', OBJECTIVE_SCORES, 1)}/{name}")
+    return files
+
+
+def objective_run_files(name):
+    """<name> of every run folder of the objectives' comparison (metrics.csv)."""
+    return [
+        f"{study.run_folder(DATASET, *point, tag)}/{name}"
+        for _, point, _, _, tag in study.objective_runs(config)
+    ]
+
+
 def all_outputs():
     figures = [
         "fig3.1",
@@ -236,6 +263,22 @@ def all_outputs():
                 "results/figures/beyond/verdicts.png",
             ]
             if config["verdicts"]["enabled"]
+            else []
+        ),
+        *(
+            [
+                "results/tables/beyond/convergence.csv",
+                "results/figures/beyond/convergence.png",
+            ]
+            if config["convergence"]["enabled"]
+            else []
+        ),
+        *(
+            [
+                "results/tables/beyond/lower-bound-training.csv",
+                "results/figures/beyond/lower-bound-training.png",
+            ]
+            if config["lower_bound_training"]["enabled"]
             else []
         ),
     ]

@@ -1,0 +1,151 @@
+"""Denoising against lower-bound training (issue 15, question 1; section 3.3.4.1 says the
+lower bound gave "similar results"): each compared point trained with both objectives
+(``training.objective``) over the training seeds, scored as the final model.
+
+Artifact ``lower-bound-training``: ``results/tables/beyond/lower-bound-training.csv`` and
+``results/figures/beyond/lower-bound-training.png`` (the estimates, the validation curves
+and samples).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from infusion.paper.artifacts import artifact
+from infusion.paper.drawing import FONT, load_arrays, pictures, save, show
+from infusion.runtime.atomic import atomic_path
+from infusion.settings import OBJECTIVES
+
+PathLike = str | os.PathLike
+
+OBJECTIVE_COLUMNS = [
+    "point", "grid_point", "objective", "seed", "test_lower_bound", "importance_sampling",
+    "parzen", "best_epoch",
+]  # fmt: skip
+QUANTITIES = {  # column -> axis label
+    "test_lower_bound": "test lower bound (nats)",
+    "importance_sampling": "IS estimate (nats)",
+    "parzen": "Parzen estimate (nats)",
+}
+LABELS = {"denoising": "denoising", "lower_bound": "lower bound"}  # objective -> legend
+SHOWN_SAMPLES = 8  # samples of each objective's first seed, per point
+
+
+def _read_json(path: PathLike) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+@artifact("lower-bound-training")
+def lower_bound_training(
+    likelihood: list[PathLike],
+    parzen: list[PathLike],
+    samples: list[PathLike],
+    metrics: list[PathLike],
+    point: list[str],
+    grid_point: list[str],
+    objective: list[str],
+    seed: list[int],
+    out: PathLike,
+    figure_out: PathLike,
+) -> pd.DataFrame:
+    """``lower-bound-training.csv`` (``out``: :data:`OBJECTIVE_COLUMNS`, one row per run)
+    and its figure (``figure_out``).
+
+    Run i is the ``point[i]`` (a label: final, or the panel) at ``grid_point[i]`` (its run
+    folder's name) trained with ``objective[i]`` and ``seed[i]``: its test estimates
+    (``likelihood``, ``infusion evaluate``: means over repetitions), its Parzen estimate
+    (``parzen``), its samples (``samples``) and its training curves (``metrics``, whose
+    best validation epoch is the model kept).
+    """
+    inputs = (likelihood, parzen, samples, metrics, point, grid_point, objective, seed)
+    if len({len(values) for values in inputs}) != 1:
+        raise ValueError("lower-bound-training needs one of each input a run")
+    records = []
+    for run_likelihood, run_parzen, run_metrics, *names in zip(
+        likelihood, parzen, metrics, point, grid_point, objective, seed, strict=True
+    ):
+        estimates, curves = _read_json(run_likelihood), pd.read_csv(run_metrics)
+        if estimates["settings"]["split"] != "test":
+            raise ValueError(f"{run_likelihood} must score the test split")
+        records.append(
+            dict(zip(OBJECTIVE_COLUMNS[:4], names, strict=True))
+            | {
+                "test_lower_bound": estimates["lower_bound"]["mean"],
+                "importance_sampling": estimates["importance"]["mean"],
+                "parzen": _read_json(run_parzen)["mean"],
+                "best_epoch": int(curves.loc[curves["valid_lower_bound"].idxmax(), "epoch"]),
+            }
+        )
+    table = pd.DataFrame(records, columns=OBJECTIVE_COLUMNS).astype({"seed": int})
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
+    lower_bound_training_figure(table, metrics, samples, figure_out)
+    return table
+
+
+def lower_bound_training_figure(
+    table: pd.DataFrame, metrics: list[PathLike], samples: list[PathLike], out: PathLike
+) -> None:
+    """Three rows: each quantity per point (seeds as points, mean +- std over seeds, one
+    colour per objective); each point's validation lower bound per epoch (a line per run);
+    each point's first :data:`SHOWN_SAMPLES` samples of each objective's first seed."""
+    import matplotlib.pyplot as plt
+
+    points = list(dict.fromkeys(table["point"]))
+    fig = plt.figure(figsize=(max(12.6, 4.2 * len(points)), 10.5), layout="constrained")
+    rows = fig.subfigures(3, 1, height_ratios=[1.1, 1.0, 0.55])
+    _estimates_row(rows[0].subplots(1, len(QUANTITIES)), table, points)
+    _curves_row(np.atleast_1d(rows[1].subplots(1, len(points))), table, metrics, points)
+    _samples_row(np.atleast_1d(rows[2].subplots(1, len(points))), table, samples, points)
+    fig.suptitle("Denoising against lower-bound training (points: training seeds)")
+    save(fig, out)
+
+
+def _estimates_row(axes, table: pd.DataFrame, points: list[str]) -> None:
+    offsets = dict(zip(OBJECTIVES, (-0.15, 0.15), strict=True))
+    for ax, (column, label) in zip(axes, QUANTITIES.items(), strict=True):
+        for c, name in enumerate(OBJECTIVES):
+            for i, point in enumerate(points):
+                values = table.loc[(table.point == point) & (table.objective == name), column]
+                x = i + offsets[name]
+                ax.scatter([x] * len(values), values, s=16, color="0.45", zorder=3)
+                std = values.std() if len(values) > 1 else 0.0
+                ax.errorbar(x, values.mean(), yerr=std, fmt="o", color=f"C{c}", capsize=4,
+                            label=LABELS[name] if i == 0 else None, zorder=2)  # fmt: skip
+        ax.set_xticks(range(len(points)), points, fontsize=FONT)
+        ax.set_ylabel(label, fontsize=FONT)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=FONT)
+
+
+def _curves_row(axes, table: pd.DataFrame, metrics: list[PathLike], points: list[str]) -> None:
+    for ax, point in zip(axes, points, strict=True):
+        runs = np.flatnonzero(table.point == point)
+        for i in runs:
+            curves = pd.read_csv(metrics[i])
+            c = OBJECTIVES.index(table.objective[i])
+            label = f"{LABELS[table.objective[i]]}, seed {table.seed[i]}"
+            style = "-" if table.seed[i] == table.seed[runs[0]] else "--"
+            ax.plot(curves["epoch"], curves["valid_lower_bound"], style, color=f"C{c}",
+                    label=label, linewidth=1.2, alpha=0.85)  # fmt: skip
+        ax.set_title(f"{point} ({table.grid_point[runs[0]]})", fontsize=FONT + 1)
+        ax.set_xlabel("epoch", fontsize=FONT)
+        ax.set_ylabel("valid lower bound (nats)", fontsize=FONT)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=FONT - 1)
+
+
+def _samples_row(axes, table: pd.DataFrame, samples: list[PathLike], points: list[str]) -> None:
+    for ax, point in zip(axes, points, strict=True):
+        sheets = []
+        for name in OBJECTIVES:
+            i = np.flatnonzero((table.point == point) & (table.objective == name))[0]
+            means, shape = load_arrays(samples[i], "means", "shape")
+            sheets.append(pictures(means[:SHOWN_SAMPLES], shape))
+        show(ax, np.stack(sheets), row_labels=[LABELS[name] for name in OBJECTIVES])
+        ax.set_title(f"{point}: samples, first seed", fontsize=FONT + 1)

@@ -1,0 +1,63 @@
+# Beyond the paper: how far the estimates are from converged (config section convergence).
+# The final model's lower bound and IS estimate against the number of chains k, on the first
+# convergence.examples test images (infusion/estimation/convergence.py); its table and figure
+# are the artifact convergence (infusion/beyond/convergence.py).
+
+
+localrules:
+    convergence,
+
+
+rule estimate_convergence:
+    input:
+        model=lambda wildcards: final_file("model.pt", wildcards.dataset),
+        data="results/data/{dataset}.npz",
+    output:
+        "results/final/{dataset}/convergence.json",
+    log:
+        "results/logs/estimate_convergence/{dataset}.log",
+    benchmark:
+        "results/benchmarks/estimate_convergence/{dataset}.tsv"
+    conda:
+        "../envs/infusion.yaml"
+    threads: resource("evaluate", "threads")
+    resources:
+        gpu=1,
+    params:
+        settings=flags("convergence", omit=("enabled",)),
+    shell:
+        infusion_shell(
+            "convergence --model {input.model} --data {input.data} --out {output}"
+            " {params.settings}",
+            gpu=True,
+        )
+
+
+rule convergence:
+    input:
+        estimates=f"results/final/{DATASET}/convergence.json",
+    output:
+        table=report(
+            "results/tables/beyond/convergence.csv",
+            caption="../report/convergence.rst",
+            category="5. Beyond the paper",
+            labels={"table": "convergence"},
+        ),
+        figure=report(
+            "results/figures/beyond/convergence.png",
+            caption="../report/convergence.rst",
+            category="5. Beyond the paper",
+            labels={"figure": "convergence"},
+        ),
+    log:
+        "results/logs/convergence/convergence.log",
+    conda:
+        "../envs/infusion.yaml"
+    params:
+        study_chains=config["evaluation"]["chains"],
+    shell:
+        infusion_shell(
+            "artifact convergence --estimates {input.estimates}"
+            " --study-chains {params.study_chains} --out {output.table}"
+            " --figure-out {output.figure}"
+        )

@@ -1,0 +1,94 @@
+# Beyond the paper: denoising against lower-bound training (config section
+# lower_bound_training). Each run of study.objective_runs is trained by the train rule under
+# its objective's run tag (infusion/beyond/switches.py). The final model's runs are scored
+# by the rules of Table 3.1 and Fig 3.4 (results/final/<dataset><tag>/); the other points'
+# by the same rules into OBJECTIVE_RUN (common.smk). Their table and figure are the artifact
+# lower-bound-training (infusion/beyond/lower_bound_training.py).
+
+
+localrules:
+    lower_bound_training,
+
+
+use rule evaluate_likelihood as evaluate_objective_point with:
+    input:
+        model=f"{RUN}/model.pt",
+        data="results/data/{dataset}.npz",
+    output:
+        f"{OBJECTIVE_RUN}/likelihood_{{split}}.json",
+    log:
+        run_file("results/logs/evaluate_objective_point", "-{split}.log"),
+    benchmark:
+        "results/benchmarks/evaluate_objective_point/{dataset}-T{steps}-a{alpha}-w{omega}{tag}-{split}.tsv"
+
+
+use rule sample_final as sample_objective_point with:
+    input:
+        model=f"{RUN}/model.pt",
+        data="results/data/{dataset}.npz",
+    output:
+        f"{OBJECTIVE_RUN}/samples.npz",
+    log:
+        run_file("results/logs/sample_objective_point", ".log"),
+    benchmark:
+        run_benchmark("sample_objective_point")
+    params:
+        settings=lambda wildcards: flags(
+            "sampling",
+            sampling_steps=study.objective_sampling_steps(config, wildcards.steps),
+        ),
+
+
+use rule parzen as parzen_objective_point with:
+    input:
+        samples=f"{OBJECTIVE_RUN}/samples.npz",
+        data="results/data/{dataset}.npz",
+    output:
+        f"{OBJECTIVE_RUN}/parzen.json",
+    log:
+        run_file("results/logs/parzen_objective_point", ".log"),
+    benchmark:
+        run_benchmark("parzen_objective_point")
+
+
+rule lower_bound_training:
+    input:
+        likelihood=objective_files("likelihood_test.json"),
+        parzen=objective_files("parzen.json"),
+        samples=objective_files("samples.npz"),
+        metrics=objective_run_files("metrics.csv"),
+    output:
+        table=report(
+            "results/tables/beyond/lower-bound-training.csv",
+            caption="../report/lower-bound-training.rst",
+            category="5. Beyond the paper",
+            labels={"table": "lower-bound-training"},
+        ),
+        figure=report(
+            "results/figures/beyond/lower-bound-training.png",
+            caption="../report/lower-bound-training.rst",
+            category="5. Beyond the paper",
+            labels={"figure": "lower-bound-training"},
+        ),
+    log:
+        "results/logs/lower_bound_training/lower-bound-training.log",
+    conda:
+        "../envs/infusion.yaml"
+    params:
+        point=" ".join(shlex.quote(label) for label, *_ in study.objective_runs(config)),
+        grid_point=" ".join(
+            os.path.basename(study.run_folder(DATASET, *point))
+            for _, point, *_ in study.objective_runs(config)
+        ),
+        objective=" ".join(
+            objective for _, _, objective, _, _ in study.objective_runs(config)
+        ),
+        seed=" ".join(str(seed) for *_, seed, _ in study.objective_runs(config)),
+    shell:
+        infusion_shell(
+            "artifact lower-bound-training --likelihood {input.likelihood}"
+            " --parzen {input.parzen} --samples {input.samples} --metrics {input.metrics}"
+            " --point {params.point} --grid-point {params.grid_point}"
+            " --objective {params.objective}"
+            " --seed {params.seed} --out {output.table} --figure-out {output.figure}"
+        )
