@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
-from test_figures import check_png, kept_figures  # noqa: F401 (a fixture)
+from test_figures import check_png
 from workflow_runs import REPO
 
 from infusion.beyond import verdicts as V
@@ -284,7 +284,7 @@ def test_counts_per_table_are_the_verdicts_tallied(tmp_path):
     assert by_table.loc["all", "reproduced"] == 6
 
 
-def test_figure_draws_paper_and_our_centres_by_verdict(tmp_path, kept_figures):  # noqa: F811
+def test_figure_draws_paper_and_our_centres_by_verdict(tmp_path, kept_figures):
     card = judged_card(tmp_path)
     V.verdicts(tmp_path / "card.csv", tmp_path / "v.csv", tmp_path / "v.png")
     check_png(tmp_path / "v.png")
