@@ -18,6 +18,8 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/inception.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/sampling_steps.smk"
+include: "workflow/rules/parzen_trust.smk"
 
 
 rule all:

@@ -19,7 +19,10 @@ PAPER_IDS = {
     "fig3.1", "fig3.2", "fig3.3", "fig3.4", "fig3.5", "fig3.6", "figA.1", "figA.2", "figA.3",
     "figA.4", "table3.1", "table3.2", "tableA.1", "tableA.1-images",
 }  # fmt: skip
-REPORT_IDS = {"grid", "runtimes", "scorecard", "fidelity-table", "fidelity-figure"}
+REPORT_IDS = {
+    "grid", "runtimes", "scorecard", "fidelity-table", "fidelity-figure", "sampling-steps",
+    "parzen-trust",
+}  # fmt: skip
 
 
 def snake_case(artifact_id: str) -> str:

@@ -159,19 +159,6 @@ def test_fig_3_2_shows_one_target_per_epoch(tmp_path):
     assert cells(out, [hidden / 255])[0][2] < 0.1 * found[0][2]  # nor is the other target
 
 
-@pytest.fixture
-def kept_figures(monkeypatch):
-    """The matplotlib figures the code closes during a test, kept open to be read back."""
-    import matplotlib.pyplot as plt
-
-    close = plt.close
-    kept = []
-    monkeypatch.setattr(plt, "close", kept.append)
-    yield kept
-    for fig in kept:
-        close(fig)
-
-
 def legend_texts(ax) -> list[str]:
     return [text.get_text() for text in ax.get_legend().get_texts()]
 

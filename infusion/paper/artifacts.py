@@ -7,7 +7,8 @@ fig3.2 --chains chains.npz --out fig3.2.png`` calls it (:func:`make`). The ids:
   dataset), fig3.6, figA.1 ... figA.4, table3.1, table3.2, tableA.1, and tableA.1-images
   (Table A.1's sample means);
 - the report's own: grid (grid.csv and curves.csv, which the tables and Fig A.1 read),
-  runtimes, scorecard (with the report's front page), fidelity-table and fidelity-figure.
+  runtimes, scorecard (with the report's front page), fidelity-table and fidelity-figure;
+  beyond the paper's, one table and figure each: sampling-steps, parzen-trust.
 
 An id's function, and its Snakemake rule, are the id in snake_case: fig3.2 -> ``fig_3_2``,
 tableA.1-images -> ``table_a_1_images``, fidelity-table -> ``fidelity_table``.
@@ -43,7 +44,7 @@ def artifact(artifact_id: str) -> Callable[[Callable], Callable]:
 
 def registered() -> dict[str, Callable]:
     """Every artifact id -> its function (importing the modules that register them)."""
-    from infusion.beyond import fidelity  # noqa: F401
+    from infusion.beyond import fidelity, parzen_trust, sampling_steps  # noqa: F401
     from infusion.paper import figures, grid, runtimes, scorecard, tables  # noqa: F401
 
     return ARTIFACTS

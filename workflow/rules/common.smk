@@ -208,6 +208,20 @@ def fidelity_files(name):
     ]
 
 
+# The sampling steps of the sampling-steps question ([] when it is off).
+SAMPLING_STEPS = study.sampling_step_counts(config)
+
+
+def sampling_steps_files(name):
+    """<name> of every (training seed, step count) run of the sampling-steps question, seed
+    by seed, steps increasing."""
+    return [
+        f"results/final/{DATASET}{tag}/sampling_steps/{steps}/{name}"
+        for tag in SEED_TAGS
+        for steps in SAMPLING_STEPS
+    ]
+
+
 def all_outputs():
     figures = [
         "fig3.1",
@@ -229,6 +243,23 @@ def all_outputs():
             if config["fidelity"]["enabled"]
             else []
         ),
+        *(
+            path
+            for artifact_id, section in (
+                ("sampling-steps", "sampling_steps"),
+                ("parzen-trust", "parzen_trust"),
+            )
+            if config[section]["enabled"]
+            for path in beyond_outputs(artifact_id)
+        ),
+    ]
+
+
+def beyond_outputs(artifact_id):
+    """The table and the figure of a question beyond the paper, named by its artifact id."""
+    return [
+        f"results/tables/beyond/{artifact_id}.csv",
+        f"results/figures/beyond/{artifact_id}.png",
     ]
 
 
