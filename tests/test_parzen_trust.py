@@ -128,7 +128,10 @@ def write_estimate(path, mean, sigma, chosen, samples=30):
 def make_table(tmp_path):
     inputs = {
         "fixed": [write_estimate(tmp_path / f"f{s}.json", 100 + s, 0.17, False) for s in (0, 1)],
-        "chosen": [write_estimate(tmp_path / f"c{s}.json", 120 + s, 0.2154, True) for s in (0, 1)],
+        "chosen": [
+            write_estimate(tmp_path / f"c{s}.json", 120 + s, sigma, True)
+            for s, sigma in ((0, 0.2154), (1, 0.2783))
+        ],
         "real_fixed": write_estimate(tmp_path / "rf.json", 150, 0.17, False),
         "real_chosen": write_estimate(tmp_path / "rc.json", 170, 0.1292, True),
     }
@@ -153,7 +156,7 @@ def test_table_sets_this_study_and_real_data_beside_the_published_baselines(
     expected = [
         ("model samples", "fixed", 0, 0.17, 100.0), ("model samples", "fixed", 1, 0.17, 101.0),
         ("model samples", "validation", 0, 0.2154, 120.0),
-        ("model samples", "validation", 1, 0.2154, 121.0),
+        ("model samples", "validation", 1, 0.2783, 121.0),
         ("training images", "fixed", None, 0.17, 150.0),
         ("training images", "validation", None, 0.1292, 170.0),
     ]  # fmt: skip
@@ -179,7 +182,7 @@ def test_figure_draws_every_row_and_the_real_data_ceiling(tmp_path, kept_figures
     labels = [t.get_text() for t in ax.get_yticklabels()]
     names = [name for name, _, _ in published.FIG_3_4]
     assert labels == [*names[:-1], "Infusion training (the paper)"] + [
-        "this study's samples, sigma = 0.17", "this study's samples, sigma chosen: 0.215",
+        "this study's samples, sigma = 0.17", "this study's samples, sigma chosen: 0.215, 0.278",
         "real training images, sigma = 0.17", "real training images, sigma chosen: 0.129",
     ]  # fmt: skip
     drawn = sorted(x for line in ax.lines if line.get_marker() == "o" for x in line.get_xdata())

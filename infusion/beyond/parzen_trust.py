@@ -87,11 +87,11 @@ def _estimate_row(path: PathLike, model: str, centres: str, seed: int | None) ->
 
 
 def row_label(model: str, centres: str, choice: str, sigmas: pd.Series) -> str:
-    """A group of rows' label: who, and which sigma (the first seed's, for a chosen one)."""
+    """A group of rows' label: who, and which sigma (every seed's, where they differ)."""
     if centres == "published":
         return f"{model} (the paper)" if model == OURS else model
-    sigma = sigmas.iloc[0]
-    rule = f"sigma = {sigma:.3g}" if choice == "fixed" else f"sigma chosen: {sigma:.3g}"
+    values = ", ".join(f"{sigma:.3g}" for sigma in dict.fromkeys(sigmas))
+    rule = f"sigma = {values}" if choice == "fixed" else f"sigma chosen: {values}"
     who = "this study's samples" if centres == "model samples" else "real training images"
     return f"{who}, {rule}"
 
