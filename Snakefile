@@ -21,6 +21,8 @@ include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/verdicts.smk"
 include: "workflow/rules/convergence.smk"
 include: "workflow/rules/lower_bound_training.smk"
+include: "workflow/rules/sampling_steps.smk"
+include: "workflow/rules/parzen_trust.smk"
 
 
 rule all:

@@ -6,6 +6,7 @@
     infusion convergence --model RUN_DIR/model.pt --data D.npz --out estimates.json [flags]
     infusion sample --model RUN_DIR/model.pt --out samples.npz [flags]
     infusion parzen --samples samples.npz --data D.npz --out parzen.json [flags]
+    infusion parzen --real-centres N --data D.npz --out parzen.json [flags]   (real images)
     infusion inception --samples samples.npz --reference D.npz --out inception.json [flags]
     infusion artifact ID --INPUT PATH ... --out PATH   (a table or figure: fig3.2, tableA.1, ...)
     infusion cost --config config.yaml [--configfile OVERLAY ...]   (hours, before running)
@@ -96,10 +97,13 @@ def cmd_inpaint(args) -> None:
 
 
 def cmd_parzen(args) -> None:
-    from infusion.estimation.parzen import estimate_file
+    from infusion.estimation.parzen import estimate_file, estimate_real_file
 
     settings = S.from_arguments(S.ParzenSettings, args)
-    estimate_file(args.samples, args.data, args.split, settings, args.out)
+    if args.samples:
+        estimate_file(args.samples, args.data, args.split, settings, args.out)
+    else:
+        estimate_real_file(args.data, args.split, args.real_centres, settings, args.out)
 
 
 def cmd_inception(args) -> None:
@@ -208,7 +212,14 @@ def add_compute_commands(commands, defaults) -> None:
     p = commands.add_parser(
         "parzen", help="Parzen-window estimate (Fig 3.4)", formatter_class=defaults
     )
-    p.add_argument("--samples", required=True)
+    centres = p.add_mutually_exclusive_group(required=True)
+    centres.add_argument("--samples", help="samples.npz of `infusion sample`: kernel centres")
+    centres.add_argument(
+        "--real-centres",
+        type=int,
+        metavar="N",
+        help="the first N training images of --data as kernel centres (real data's estimate)",
+    )
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="test")
     p.add_argument("--out", required=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -201,6 +202,19 @@ def constant_run(config: dict) -> str:
     """Run folder of the constant-rate model of Fig A.2."""
     constant = config["constant_rate"]
     return run_folder(config["dataset"], constant["steps"], constant["alpha0"], 0.0)
+
+
+def sampling_step_counts(config: dict) -> list[int]:
+    """The sampling steps of the sampling-steps question (config ``sampling_steps``): each of
+    its ``factors`` times the final model's steps T, rounded up, distinct, in increasing
+    order; [] when it is not enabled. T = 15 and factors 1, 1.5, 2, 4: 15, 23, 30, 60."""
+    question = config["sampling_steps"]
+    if not question["enabled"]:
+        return []
+    steps = final_point(config)[0]
+    # rounded first, so that a factor's float error (1.1 * 10 = 11.000000000000002) is not
+    # rounded up to the next step
+    return sorted({math.ceil(round(factor * steps, 9)) for factor in question["factors"]})
 
 
 def check_named_points(config: dict) -> None:

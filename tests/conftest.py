@@ -1,5 +1,5 @@
 """Shared fixtures: tiny models, the prepared `digits` dataset, the tiny study's results,
-random Inception weights."""
+random Inception weights, the figures a test draws."""
 
 from __future__ import annotations
 
@@ -24,6 +24,19 @@ def tiny_model(dim: int = 4, steps: int = 3, alpha0: float = 0.1, omega: float =
     return InfusionModel(settings, (1, 1, dim))
 
 
+@pytest.fixture
+def kept_figures(monkeypatch):
+    """The matplotlib figures the code closes during a test, kept open to be read back."""
+    import matplotlib.pyplot as plt
+
+    close = plt.close
+    kept = []
+    monkeypatch.setattr(plt, "close", kept.append)
+    yield kept
+    for fig in kept:
+        close(fig)
+
+
 @pytest.fixture(scope="session")
 def digits_npz(tmp_path_factory):
     """scikit-learn's 8x8 digits prepared once per test session."""
@@ -38,19 +51,6 @@ def tiny_study(tmp_path_factory):
     snakemake(folder, "--cores", "2", "--configfile", TINY)
     snakemake(folder, "--configfile", TINY, "--report", "results/report.html")
     return folder / "results"
-
-
-@pytest.fixture
-def kept_figures(monkeypatch):
-    """The matplotlib figures the code closes during a test, kept open to be read back."""
-    import matplotlib.pyplot as plt
-
-    close = plt.close
-    kept = []
-    monkeypatch.setattr(plt, "close", kept.append)
-    yield kept
-    for fig in kept:
-        close(fig)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ PAPER_IDS = {
 }  # fmt: skip
 REPORT_IDS = {
     "grid", "runtimes", "scorecard", "fidelity-table", "fidelity-figure", "convergence",
-    "lower-bound-training", "verdicts",
+    "lower-bound-training", "verdicts", "sampling-steps", "parzen-trust",
 }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ RANGES = [
     (("model", "infusion_var"), [1e-9], [0.0]),
     (("sampling", "sampling_eps"), [1e-9], [0.0]),
     (("parzen", "sigma_grid", 0), [1e-9], [0.0]),
+    (("sampling_steps", "factors", 0), [1e-9, 4], [0.0]),  # a multiple of T: > 0
 ]
 
 

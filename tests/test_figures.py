@@ -392,21 +392,6 @@ def test_inpainting_shows_each_image_its_first_start_then_its_completions(tmp_pa
     assert cells(out, [HIDDEN])[0][2] < 0.1 * found[0][2]
 
 
-@pytest.mark.parametrize("block", [4096, 7, 1])
-def test_nearest_training_images_matches_brute_force(block):
-    queries = RNG.normal(size=(9, 20)).astype(np.float32)
-    train = RNG.normal(size=(50, 20)).astype(np.float32)
-    brute = ((queries[:, None] - train[None]) ** 2).sum(-1).argmin(1)
-    np.testing.assert_array_equal(figures.nearest_training_images(queries, train, block), brute)
-
-
-def test_nearest_training_images_finds_exact_copies():
-    train = RNG.uniform(0, 1, (30, 16))
-    np.testing.assert_array_equal(
-        figures.nearest_training_images(train[[4, 17, 29]], train, block=8), [4, 17, 29]
-    )
-
-
 def test_fig_3_5_pairs_each_sample_with_its_closest_training_image(tmp_path):
     """Fig 3.5: each shown sample beside the training image nearest to it (pixels / 256),
     read back from the PNG; a third sample (not shown) and decoy training images."""

@@ -283,6 +283,59 @@ def test_tiny_study_compares_the_two_objectives(tiny_study):
     assert "lower-bound-training.png" in report and "lower-bound-training.csv" in report
 
 
+def test_tiny_study_answers_the_sampling_steps_question(tiny_study):
+    """tiny.yaml samples its 3-step final model for 1 and 1.5 T (3 and 5 steps) under both
+    seeds. The 3-step chains are the first 3 steps of Fig 3.4's 6-step ones (same seed, same
+    draws), so their means and Parzen estimate are that file's step-T centres'."""
+    table = pd.read_csv(tiny_study / "tables/beyond/sampling-steps.csv")
+    assert list(zip(table.seed, table.steps, strict=True)) == [(0, 3), (0, 5), (1, 3), (1, 5)]
+    columns = ["parzen", "nearest_distance", "test_nearest_distance"]
+    assert np.isfinite(table[columns]).all().all() and (table.nearest_distance > 0).all()
+    for row in table[table.steps == 3].itertuples():
+        final = tiny_study / f"final/digits{'' if row.seed == 0 else f'_seed{row.seed}'}"
+        with (
+            np.load(final / "sampling_steps/3/samples.npz") as ours,
+            np.load(final / "samples.npz") as fig_3_4,
+        ):
+            np.testing.assert_array_equal(ours["means"], fig_3_4["training_steps_means"])
+        step_t = json.loads((final / "parzen.json").read_text())["by_chain_steps"]["training"]
+        assert row.parzen == pytest.approx(step_t["mean"], rel=1e-12)
+    report = (tiny_study / "report.html").read_text()
+    assert "sampling-steps.png" in report and "sampling-steps.csv" in report
+
+
+def test_tiny_study_answers_the_parzen_trust_question(tiny_study):
+    """The real-data row against parzen.log_likelihood on the same arrays: the first 300
+    training digits (sampling.samples) as centres, the first 300 test digits (parzen.examples)
+    dequantized with parzen.seed; this study's fixed-sigma rows are Fig 3.4's files."""
+    import torch
+
+    from infusion.data.registry import dequantize, load, to_unit_interval
+    from infusion.estimation.parzen import log_likelihood
+
+    table = pd.read_csv(tiny_study / "tables/beyond/parzen-trust.csv")
+    assert np.isfinite(table["mean"]).all() and len(table) == 7 + 2 * 2 + 2
+    data = load(tiny_study / "data/digits.npz")
+    test = torch.as_tensor(to_unit_interval(data["test"][:300]))
+    points = dequantize(test, torch.Generator().manual_seed(3)).numpy()
+    expected = log_likelihood(to_unit_interval(data["train"][:300]), points, 0.17).mean()
+    real = table[(table.model == "Real data") & (table.sigma_choice == "fixed")].iloc[0]
+    assert real["mean"] == pytest.approx(expected, rel=1e-9)
+    fixed = table[(table.kernel_centres == "model samples") & (table.sigma_choice == "fixed")]
+    for row in fixed.itertuples():  # seeds are floats in a column with blanks: 1.0
+        final = tiny_study / f"final/digits{'' if row.seed == 0 else f'_seed{row.seed:.0f}'}"
+        assert row.mean == json.loads((final / "parzen.json").read_text())["mean"]
+    chosen = table[table.sigma_choice == "validation"]
+    assert (
+        len(chosen) == 3
+        and chosen.sigma.isin(
+            yaml.safe_load((REPO / "config.yaml").read_text())["parzen"]["sigma_grid"]
+        ).all()
+    )
+    report = (tiny_study / "report.html").read_text()
+    assert "parzen-trust.png" in report and "parzen-trust.csv" in report
+
+
 def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_study, tmp_path):
     from infusion.cli import main
     from infusion.cost import Rates, estimate_cost

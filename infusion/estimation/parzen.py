@@ -119,31 +119,16 @@ def estimate_file(
     under the samples file ``samples_npz`` (``infusion sample``), written atomically to the
     JSON file ``out``.
 
-    The first ``settings.examples`` points of ``split`` are dequantized (seed
-    ``settings.seed``). Both kernel centres of :data:`CENTRES` are estimated, each with
-    ``settings.sigma`` or, when it is 0, the sigma of ``settings.sigma_grid`` chosen on as
-    many dequantized valid points (drawn first); ``settings.chain_steps``'s is the headline.
+    The points are :func:`scored_points`. Both kernel centres of :data:`CENTRES` are
+    estimated (:func:`estimate`); ``settings.chain_steps``'s is the headline.
     """
     samples = np.load(samples_npz)
-    data = load(Path(data_npz))
-    generator = torch.Generator().manual_seed(settings.seed)
-
-    def points(name, n):
-        return dequantize(torch.as_tensor(to_unit_interval(data[name][:n])), generator).numpy()
-
-    valid = points("valid", settings.examples) if settings.sigma == 0 else None
-    scored = points(split, settings.examples)
+    valid, scored = scored_points(load(Path(data_npz)), split, settings)
     estimates = {}
     for centres, key in CENTRES.items():
         if key not in samples:
             raise ValueError(f"{samples_npz} has no {key!r} (rerun `infusion sample`)")
-        means = samples[key]
-        sigma, scores = settings.sigma, {}
-        if sigma == 0:
-            sigma, scores = choose_sigma(means, valid, settings.sigma_grid, settings.batch)
-            log.info("%s centres: sigma %.4g chosen on validation data", centres, sigma)
-        values = log_likelihood(means, scored, sigma, settings.batch)
-        estimates[centres] = {"sigma": sigma, "validation_scores": scores, **summarise(values)}
+        estimates[centres] = estimate(samples[key], valid, scored, settings, f"{centres} centres")
     write_json(
         out,
         {
@@ -154,3 +139,57 @@ def estimate_file(
             "by_chain_steps": estimates,
         },
     )
+
+
+def estimate_real_file(
+    data_npz: str | Path,
+    split: str,
+    centres: int,
+    settings: ParzenSettings,
+    out: str | Path,
+) -> None:
+    """The Parzen estimate of real images (Theis, van den Oord and Bethge, 2016): the first
+    ``centres`` training images of ``data_npz`` (``pixels / 256``; prepared datasets are
+    stored shuffled) as kernel centres in place of a model's samples, the ``split`` points
+    and sigma as :func:`estimate_file`'s; written atomically to the JSON file ``out``."""
+    data = load(Path(data_npz))
+    if not 1 <= centres <= len(data["train"]):
+        raise ValueError(
+            f"{data_npz}: {centres} kernel centres asked of its {len(data['train'])} "
+            "training images"
+        )
+    valid, scored = scored_points(data, split, settings)
+    train = to_unit_interval(data["train"][:centres])
+    result = estimate(train, valid, scored, settings, "training-image centres")
+    write_json(out, {"split": split, "samples": centres, "centres": "train", **result})
+
+
+def scored_points(
+    data: dict[str, np.ndarray], split: str, settings: ParzenSettings
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """(valid points, ``split`` points): the first ``settings.examples`` of each split,
+    dequantized with one generator seeded ``settings.seed``, the valid ones first; they are
+    drawn only when ``settings.sigma`` is 0 (sigma is chosen on them), else ``None``."""
+    generator = torch.Generator().manual_seed(settings.seed)
+
+    def points(name):
+        images = torch.as_tensor(to_unit_interval(data[name][: settings.examples]))
+        return dequantize(images, generator).numpy()
+
+    valid = points("valid") if settings.sigma == 0 else None
+    return valid, points(split)
+
+
+def estimate(centres, valid, scored, settings: ParzenSettings, name: str) -> dict:
+    """Sigma, the validation scores of its candidates ({} when fixed), and the mean and
+    standard error of the ``scored`` points' log densities under ``centres``.
+
+    Sigma is ``settings.sigma`` or, when it is 0, the one of ``settings.sigma_grid`` with the
+    highest mean log density of the ``valid`` points (:func:`choose_sigma`).
+    """
+    sigma, scores = settings.sigma, {}
+    if sigma == 0:
+        sigma, scores = choose_sigma(centres, valid, settings.sigma_grid, settings.batch)
+        log.info("%s: sigma %.4g chosen on validation data", name, sigma)
+    values = log_likelihood(centres, scored, sigma, settings.batch)
+    return {"sigma": sigma, "validation_scores": scores, **summarise(values)}

@@ -9,7 +9,8 @@ fig3.2 --chains chains.npz --out fig3.2.png`` calls it (:func:`make`). The ids:
 - the report's own: grid (grid.csv and curves.csv, which the tables and Fig A.1 read),
   runtimes, scorecard (with the report's front page), fidelity-table and fidelity-figure;
 - beyond the paper (infusion/beyond/), each a table and its figure: convergence,
-  lower-bound-training, verdicts (the scorecard's verdicts counted and drawn).
+  lower-bound-training, sampling-steps, parzen-trust, verdicts (the scorecard's
+  verdicts counted and drawn).
 
 An id's function, and its Snakemake rule, are the id in snake_case: fig3.2 -> ``fig_3_2``,
 tableA.1-images -> ``table_a_1_images``, fidelity-table -> ``fidelity_table``.
@@ -45,7 +46,14 @@ def artifact(artifact_id: str) -> Callable[[Callable], Callable]:
 
 def registered() -> dict[str, Callable]:
     """Every artifact id -> its function (importing the modules that register them)."""
-    from infusion.beyond import convergence, fidelity, lower_bound_training, verdicts  # noqa: F401
+    from infusion.beyond import (  # noqa: F401
+        convergence,
+        fidelity,
+        lower_bound_training,
+        parzen_trust,
+        sampling_steps,
+        verdicts,
+    )
     from infusion.paper import figures, grid, runtimes, scorecard, tables  # noqa: F401
 
     return ARTIFACTS

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from infusion.data.registry import to_unit_interval
+from infusion.estimation.nearest import nearest_training_images
 from infusion.paper.artifacts import artifact
 from infusion.paper.drawing import (
     FONT,
@@ -322,40 +323,13 @@ def fig_3_6(inpainting: PathArg, out: PathArg) -> None:
     save(fig, out)
 
 
-def nearest_training_images(
-    queries: np.ndarray, train: np.ndarray, block: int = 4096
-) -> np.ndarray:
-    """Index of the nearest training row (Euclidean) for each query: [n] int64.
-
-    ``queries`` [n x d] and ``train`` [N x d] floats. Squared distances
-    ||a||^2 - 2 a.b + ||b||^2 are computed in float64, ``block`` training rows at a time,
-    so memory stays O(n x block). Ties go to the lowest index.
-    """
-    if len(train) == 0:
-        raise ValueError("nearest_training_images: the training set is empty")
-    queries = np.asarray(queries, dtype=np.float64)
-    query_norms = np.einsum("nd,nd->n", queries, queries)
-    best = np.full(len(queries), np.inf)
-    index = np.zeros(len(queries), dtype=np.int64)
-    for start in range(0, len(train), block):
-        chunk = np.asarray(train[start : start + block], dtype=np.float64)
-        distances = (
-            query_norms[:, None] - 2 * queries @ chunk.T + np.einsum("nd,nd->n", chunk, chunk)
-        )  # [n x block]
-        nearest = distances.argmin(axis=1)
-        closer = distances[np.arange(len(queries)), nearest] < best
-        best[closer] = distances[closer, nearest[closer]]
-        index[closer] = start + nearest[closer]
-    return index
-
-
 @artifact("fig3.5")
 def fig_3_5(samples: PathArg, data: PathArg, out: PathArg, n: int = 12) -> None:
     """Fig 3.5 (one per dataset): sample means, each beside its nearest training image.
 
     ``samples`` (``samples.npz``): ``shape`` and ``means`` [S x d] (the first n are shown);
     ``data``: a prepared dataset whose ``train`` uint8 [N x C x H x W] is searched on
-    ``pixels / 256`` with :func:`nearest_training_images`.
+    ``pixels / 256`` with :func:`~infusion.estimation.nearest.nearest_training_images`.
     """
     shape, means = load_arrays(samples, "shape", "means")
     means = means[:n]

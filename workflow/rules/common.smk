@@ -236,6 +236,20 @@ def objective_run_files(name):
     ]
 
 
+# The sampling steps of the sampling-steps question ([] when it is off).
+SAMPLING_STEPS = study.sampling_step_counts(config)
+
+
+def sampling_steps_files(name):
+    """<name> of every (training seed, step count) run of the sampling-steps question, seed
+    by seed, steps increasing."""
+    return [
+        f"results/final/{DATASET}{tag}/sampling_steps/{steps}/{name}"
+        for tag in SEED_TAGS
+        for steps in SAMPLING_STEPS
+    ]
+
+
 def all_outputs():
     figures = [
         "fig3.1",
@@ -258,29 +272,25 @@ def all_outputs():
             else []
         ),
         *(
-            [
-                "results/tables/beyond/verdicts.csv",
-                "results/figures/beyond/verdicts.png",
-            ]
-            if config["verdicts"]["enabled"]
-            else []
+            path
+            for artifact_id, section in (
+                ("verdicts", "verdicts"),
+                ("convergence", "convergence"),
+                ("lower-bound-training", "lower_bound_training"),
+                ("sampling-steps", "sampling_steps"),
+                ("parzen-trust", "parzen_trust"),
+            )
+            if config[section]["enabled"]
+            for path in beyond_outputs(artifact_id)
         ),
-        *(
-            [
-                "results/tables/beyond/convergence.csv",
-                "results/figures/beyond/convergence.png",
-            ]
-            if config["convergence"]["enabled"]
-            else []
-        ),
-        *(
-            [
-                "results/tables/beyond/lower-bound-training.csv",
-                "results/figures/beyond/lower-bound-training.png",
-            ]
-            if config["lower_bound_training"]["enabled"]
-            else []
-        ),
+    ]
+
+
+def beyond_outputs(artifact_id):
+    """The table and the figure of a question beyond the paper, named by its artifact id."""
+    return [
+        f"results/tables/beyond/{artifact_id}.csv",
+        f"results/figures/beyond/{artifact_id}.png",
     ]
 
 
