@@ -276,7 +276,7 @@ def add_inception_commands(commands, defaults) -> None:
 
 
 def cmd_artifact(args) -> None:
-    from infusion.paper.artifacts import make
+    from infusion.paper.catalogue import make
 
     make(args.id, args.flags)
 

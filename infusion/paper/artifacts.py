@@ -1,7 +1,8 @@
 """Every table and figure of the report under one id, the name of its output file.
 
 ``@artifact("fig3.2")`` registers the function that makes an artifact; ``infusion artifact
-fig3.2 --chains chains.npz --out fig3.2.png`` calls it (:func:`make`). The ids:
+fig3.2 --chains chains.npz --out fig3.2.png`` calls it (:func:`infusion.paper.catalogue.make`,
+where every registering module is imported). The ids:
 
 - the paper's: fig3.1, fig3.2, fig3.3, fig3.4 (its Parzen table), fig3.5 (one file per
   dataset), fig3.6, figA.1 ... figA.4, table3.1, table3.2, tableA.1, and tableA.1-images
@@ -42,31 +43,6 @@ def artifact(artifact_id: str) -> Callable[[Callable], Callable]:
         return function
 
     return register
-
-
-def registered() -> dict[str, Callable]:
-    """Every artifact id -> its function (importing the modules that register them)."""
-    from infusion.beyond import (  # noqa: F401
-        convergence,
-        fidelity,
-        lower_bound_training,
-        parzen_trust,
-        sampling_steps,
-        verdicts,
-    )
-    from infusion.paper import figures, grid, runtimes, scorecard, tables  # noqa: F401
-
-    return ARTIFACTS
-
-
-def make(artifact_id: str, argv: list[str]):
-    """Make ``artifact_id`` from command-line flags (``["--out", PATH, ...]``)."""
-    artifacts = registered()
-    if artifact_id not in artifacts:
-        known = ", ".join(sorted(artifacts))
-        raise ValueError(f"unknown artifact {artifact_id!r}; the artifacts are {known}")
-    function = artifacts[artifact_id]
-    return function(**vars(argument_parser(artifact_id, function).parse_args(argv)))
 
 
 def argument_parser(artifact_id: str, function: Callable) -> argparse.ArgumentParser:
