@@ -9,6 +9,7 @@ import logging
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -303,3 +304,35 @@ def test_bad_dataset_files_stop_with_one_line_naming_the_file(tmp_path, caplog, 
         if out.exists():
             failures.append(f"{what}: a prepared file was written")
     record("bad dataset files", failures, count)
+
+
+def test_a_rewrite_removes_the_temporary_files_a_killed_writer_left(tmp_path):
+    """kill -9 leaves ``.NAME.XXXX.SUFFIX`` behind (no handler runs); the job's rerun, which
+    writes NAME again, removes it, and leaves other targets' temporary files alone."""
+    import sys
+
+    from infusion.runtime.atomic import atomic_path
+
+    target = tmp_path / "table.csv"
+    writer = (
+        "import os, sys, time\n"
+        "from infusion.runtime.atomic import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_text('half')\n"
+        "    print(tmp, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", writer, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    stale = Path(process.stdout.readline().strip())
+    process.kill()
+    process.wait()
+    assert stale.exists() and stale.name.startswith(".table.csv.") and not target.exists()
+    other = tmp_path / ".other.csv.abcd.csv"
+    other.write_text("another target's")
+    with atomic_path(target) as tmp:
+        tmp.write_text("a,b\n1,2\n")
+    assert target.read_text() == "a,b\n1,2\n"
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.csv.abcd.csv", "table.csv"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import os
 import tempfile
@@ -42,6 +43,14 @@ def _is_disk_full(error: BaseException) -> bool:
     return False
 
 
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of earlier writes of ``path`` (``.NAME.XXXX.SUFFIX``): a
+    writer killed with SIGKILL cannot remove its own, and its job's rerun writes here again.
+    (One job writes a given output at a time: Snakemake locks the folder.)"""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*{glob.escape(path.suffix)}"):
+        stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
@@ -54,6 +63,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
