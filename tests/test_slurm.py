@@ -18,7 +18,9 @@ import yaml
 from workflow_runs import TINY, snakemake, workflow_copy
 
 GPU_RULES = {"train", "evaluate_grid_point", "sample_grid_point", "evaluate_likelihood",
-             "sample_final", "inpaint", "inception", "inception_real", "cost_estimate"}  # fmt: skip
+             "sample_final", "inpaint", "inception", "inception_real", "cost_estimate",
+             "estimate_convergence", "sample_steps", "evaluate_objective_point",
+             "sample_objective_point"}  # fmt: skip
 # Tables whose every number comes from the models (runtimes.csv holds wall-clock times).
 TABLES = ["tableA.1", "table3.1", "fig3.4"]
 
