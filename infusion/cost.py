@@ -23,16 +23,25 @@ rather than arithmetic, are timed as they will run. Per stage:
   (+ isotropic_examples x isotropic_chains x steps);
 - evaluation: Table 3.1 for test and train, examples x chains x repetitions x final steps
   (+ the isotropic term);
-- sampling: the final model's samples x sampling_steps, every grid point's samples x its
-  steps, plus their infusion chains.
+- sampling: every seed's final model's samples x sampling_steps, the first seed's grid
+  points' samples x their steps (Fig A.1's sheets), plus their infusion chains;
+- fidelity (``fidelity.enabled``): each ablation run's training, test estimates and samples;
+- lower_bound_training (``lower_bound_training.enabled``): each run of the objectives'
+  comparison the study does not train anyway, trained; each that is not a final model of the
+  study's, its test estimates and samples (:func:`objective_stage`);
+- convergence (``convergence.enabled``): examples x the largest k x repetitions x final steps;
+- sampling_steps (``sampling_steps.enabled``): every seed's final model sampled for each
+  step count of :func:`infusion.study.sampling_step_counts`.
 
 Each natural-image dataset the workflow trains (``natural_images``, enabled, not the study's
 own; TFD is left out, its sizes depend on the local file) adds two rows, its training and
 its samples, costed as above with its own settings (:func:`infusion.study.natural_view`)
 and rates timed on its own network: the conv operator on CIFAR-10 or CelebA images.
 
-Each stage adds ``startup_s`` per job. Left out: Parzen estimates (Fig 3.3's curve and Fig
-3.4), Table 3.2's Inception forward passes, inpainting, the per-step batch-norm pass over
+Each stage adds ``startup_s`` per job. Left out: Parzen estimates (Fig 3.3's curve, Fig
+3.4, and those of the questions beyond the paper: each sampling-steps and objectives' sample
+file's, parzen_trust's validation sigma and real-data estimates), the nearest-training-image
+distances, Table 3.2's Inception forward passes, inpainting, the per-step batch-norm pass over
 the training set after training, data preparation, figures and tables (minutes); and that a
 grid point's rate depends on its steps (a 1-step model pays the per-batch overhead of Adam
 over fewer example-steps than the final model). Hours are device-hours, one job at a time:
@@ -138,43 +147,69 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
     )
 
     evaluation = config["evaluation"]
-    split_hours = {
-        split: hours(
-            chain_steps=(
-                evaluation[f"{split}_examples"] * evaluation["chains"] * evaluation["repetitions"]
-                + isotropic(evaluation)
-            )
-            * final_steps
-        )
-        for split in ("test", "train")
-    }
-    table = seeds * sum(split_hours.values())
+
+    def split_hours(split: str, t: int) -> float:  # one of Table 3.1's estimates
+        chains = evaluation[f"{split}_examples"] * evaluation["chains"] * evaluation["repetitions"]
+        return hours(chain_steps=(chains + isotropic(evaluation)) * t)
+
+    table = seeds * (split_hours("test", final_steps) + split_hours("train", final_steps))
 
     sampling, grid_sampling = config["sampling"], config["grid_sampling"]
-    final_samples = hours(
-        chain_steps=sampling["samples"] * sampling["sampling_steps"]
-        + sampling["infusion_targets"] * final_steps
-    )
+
+    def sample_hours(t: int, sampling_steps: int) -> float:  # a sample file and its infusion
+        return hours(
+            chain_steps=sampling["samples"] * sampling_steps + sampling["infusion_targets"] * t
+        )
+
+    final_samples = sample_hours(final_steps, sampling["sampling_steps"])
     if not config["grid"]:  # a natural-image dataset: its one model's training and samples
         return [("train", 1, train), ("sampling", 1, final_samples)]
-    sample = seeds * (
-        final_samples
-        + sum(
-            hours(chain_steps=(grid_sampling["samples"] + grid_sampling["infusion_targets"]) * t)
-            for t, _, _ in points
-        )
+    sample = seeds * final_samples + sum(  # Fig A.1's sheets: the first seed's grid only
+        hours(chain_steps=(grid_sampling["samples"] + grid_sampling["infusion_targets"]) * t)
+        for t, _, _ in points
     )
     stages = [
         ("train", seeds * len(points), train),
         ("grid_evaluation", seeds * len(points), grid_evaluation),
         ("evaluation", 2 * seeds, table),
-        ("sampling", seeds * (1 + len(points)), sample),
+        ("sampling", seeds + len(points), sample),
     ]
     ablation = len(fidelity.ablation_tags(config))  # its extra runs: train, test estimates, samples
     if ablation:
-        per_run = train_hours(final_steps) + split_hours["test"] + final_samples
+        per_run = train_hours(final_steps) + split_hours("test", final_steps) + final_samples
         stages.append(("fidelity", 3 * ablation, ablation * per_run))
+    if config["lower_bound_training"]["enabled"]:
+        stages.append(objective_stage(config, train_hours, split_hours, sample_hours))
+    question = config["convergence"]
+    if question["enabled"]:  # one job: every repetition draws the largest k once
+        chains = question["examples"] * max(question["chains"]) * question["repetitions"]
+        stages.append(("convergence", 1, hours(chain_steps=chains * final_steps)))
+    counts = study.sampling_step_counts(config)
+    if counts:  # every seed's final model sampled for each step count
+        stage_hours = seeds * sum(sample_hours(final_steps, n) for n in counts)
+        stages.append(("sampling_steps", seeds * len(counts), stage_hours))
     return stages
+
+
+def objective_stage(config, train_hours, split_hours, sample_hours) -> tuple[str, int, float]:
+    """(stage, jobs, hours) of the objectives' comparison (``lower_bound_training``) beyond
+    what the study runs anyway: each of its runs that is not one of the study's own is
+    trained, and each that is not a final model of the study's own has its test estimates
+    (Table 3.1's settings) and samples made; the trainings are costed at the denoising
+    rate, which the lower bound's gradient (one more term per step) slightly exceeds."""
+    final = study.final_point(config)
+    own_tags = fidelity.seed_tags(config)
+    own = {(point, tag) for point in study.grid_points(config) for tag in own_tags}
+    jobs, total = 0, 0.0
+    for _, point, _, _, tag in study.objective_runs(config):
+        steps = point[0]
+        if (point, tag) not in own:
+            jobs, total = jobs + 1, total + train_hours(steps)
+        if not (point == final and tag in own_tags):
+            sampling_steps = study.objective_sampling_steps(config, steps)
+            jobs += 2
+            total += split_hours("test", steps) + sample_hours(steps, sampling_steps)
+    return ("lower_bound_training", jobs, total)
 
 
 def measure_startup(repeats: int = 1) -> float:

@@ -110,7 +110,7 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
     # tiny: 5 points under 2 seeds; train, grid evaluation, Table 3.1 (test and train),
     # samples (+ final); + the natural-image dataset shapes16: its training and its samples;
     # + the fidelity ablation's 4 runs beyond the study's (train, test estimates, samples)
-    assert lines[-1].split()[1] == str(2 * (5 + 5 + 2 + 6) + 2 + 3 * 4)
+    assert lines[-1].split()[1] == str(2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 4 + 6 + 1 + 2 * 2)
     assert "shapes16 train" in out and "shapes16 sampling" in out
     assert "train" in out and "sampling" in out
 
@@ -176,3 +176,86 @@ def test_natural_image_rows_cost_their_own_settings_at_their_own_rates():
         + table.loc[["cifar10 train", "cifar10 sampling"], "hours"].sum()
     )
     assert natural_datasets(CONFIG) == ["cifar10", "celeba"]  # TFD: sizes unknown
+
+
+# The rules whose work the estimate prices (each of its stages is some of their jobs)
+COMPUTE_RULES = ("train", "evaluate_grid_point", "evaluate_likelihood", "evaluate_objective_point",
+                 "sample_final", "sample_grid_point", "sample_objective_point", "sample_steps",
+                 "estimate_convergence")  # fmt: skip
+NO_NATURAL = {"data": {name: {"enabled": False} for name in ("cifar10", "celeba", "tfd")}}
+
+
+@pytest.mark.parametrize("overlay", ["paper", "beyond"])
+def test_the_estimate_counts_the_compute_jobs_snakemake_plans(tmp_path, overlay):
+    """Every training, evaluation and sampling job of the plan is one job of a stage: the
+    paper's grid with the questions beyond the paper, and the beyond overlay (3 seeds)."""
+    from workflow_runs import snakemake, workflow_copy
+
+    folder = workflow_copy(tmp_path)
+    overlays = [folder / "no-natural.yaml"]
+    overlays[0].write_text(yaml.safe_dump(NO_NATURAL))
+    if overlay == "beyond":
+        overlays.append(folder / "workflow/configs/beyond.yaml")
+    out = snakemake(folder, "-n", "--configfile", *map(str, overlays)).stdout
+    stats = out[out.index("Job stats:") :].splitlines()
+    planned = dict(line.split() for line in stats[3:] if len(line.split()) == 2)
+    table = estimate_cost(load(ROOT / "config.yaml", overlays), RATES)
+    assert table.jobs.iloc[-1] == sum(int(planned.get(rule, 0)) for rule in COMPUTE_RULES)
+    stages = set(table.stage)
+    assert {"lower_bound_training", "convergence", "sampling_steps"} <= stages
+
+
+def beyond_config(**questions):
+    """The paper's config with one grid point (the final model's), one seed and the
+    questions beyond the paper off but those given."""
+    off = {name: {"enabled": False} for name in
+           ("lower_bound_training", "convergence", "sampling_steps", "parzen_trust")}  # fmt: skip
+    study = {
+        "grid": [{"panel": "b", "steps": 5, "alpha0": [0.0], "omega": [0.1]}],
+        "final": {"steps": 5, "alpha0": 0.0, "omega": 0.1},
+        "constant_rate": {"steps": 5, "alpha0": 0.0},
+    }
+    return merged(CONFIG, {**study, **off, **questions})
+
+
+def test_the_convergence_job_draws_the_largest_k_once_per_repetition():
+    config = beyond_config(
+        convergence={"enabled": True, "chains": [1, 10, 300], "examples": 7, "repetitions": 4}
+    )
+    # 7 images x 300 chains x 4 repetitions x 5 steps, at 10,000 chain-steps per second
+    assert hours(config, "convergence") == pytest.approx(7 * 300 * 4 * 5 / 10000 / 3600)
+    assert "convergence" not in set(estimate_cost(beyond_config(), RATES).stage)
+
+
+def test_the_sampling_steps_sample_every_seed_at_every_step_count():
+    config = beyond_config(sampling_steps={"enabled": True, "factors": [1, 1.5, 4]})
+    config["training"]["seeds"] = [0, 3]
+    samples, targets = config["sampling"]["samples"], config["sampling"]["infusion_targets"]
+    # T = 5: 5, 8 (7.5 rounded up) and 20 steps; each file also draws its infusion chains
+    chain_steps = 2 * (samples * (5 + 8 + 20) + 3 * targets * 5)
+    assert hours(config, "sampling_steps") == pytest.approx(chain_steps / 10000 / 3600)
+    assert estimate_cost(config, RATES).set_index("stage").loc["sampling_steps", "jobs"] == 6
+
+
+def test_lower_bound_training_adds_the_final_models_run_under_the_other_objective():
+    """With no optima, the comparison's only extra run is the final model trained on the
+    lower bound: one training of the grid's one point, its test estimates and samples."""
+    config = beyond_config(lower_bound_training={"enabled": True, "optima": {}})
+    table = estimate_cost(config, RATES).set_index("stage")
+    evaluation = config["evaluation"]
+    test_chain_steps = 5 * (
+        evaluation["test_examples"] * evaluation["chains"] * evaluation["repetitions"]
+        + evaluation["isotropic_examples"] * evaluation["isotropic_chains"]
+    )
+    sampling = config["sampling"]
+    sample_chain_steps = (
+        sampling["samples"] * sampling["sampling_steps"] + sampling["infusion_targets"] * 5
+    )
+    expected = table.loc["train", "hours"] + (test_chain_steps + sample_chain_steps) / 1e4 / 3600
+    assert table.loc["lower_bound_training", "hours"] == pytest.approx(expected)
+    assert table.loc["lower_bound_training", "jobs"] == 3
+    # a second point (panel b's 0.1 is the final model's: still one; the seeds double it)
+    config["training"]["seeds"] = [0, 1]
+    config["lower_bound_training"]["optima"] = {"b": 0.3}
+    doubled = estimate_cost(config, RATES).set_index("stage")
+    assert doubled.loc["lower_bound_training", "hours"] == pytest.approx(2 * expected)
