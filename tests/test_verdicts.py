@@ -203,6 +203,10 @@ def test_scorecard_verdicts_are_the_rule_s_with_one_and_several_seeds_and_rows_n
     tolerance = card.set_index("quantity")["tolerance"]
     assert tolerance[B + "0.1 (increasing)"] == pytest.approx(2 * 2.0)
     assert tolerance[A + "0 (single-step)"] == 0.0
+    # no tolerance where there is nothing to compare: not run, or no paper number
+    no_verdict = [q for q, v in BY_HAND.items() if v in ("", V.NOT_RUN)]
+    assert no_verdict and tolerance[no_verdict].isna().all()
+    assert written.set_index("quantity")["tolerance"][no_verdict].isna().all()
     assert tolerance["Table 3.1 Infusion training, IS (train)"] == pytest.approx(2 * 1.0)
     assert tolerance["Fig 3.4 Parzen estimate, Infusion training (test)"] == pytest.approx(
         2 * np.hypot(1.0, 1.5)

@@ -148,13 +148,14 @@ def centres(card: pd.DataFrame) -> np.ndarray:
 def judge(card: pd.DataFrame, stds: float) -> pd.DataFrame:
     """The verdict of every row of ``card`` (columns paper, ours, seeds, seed_mean,
     seed_std, estimate_error) as the module doc defines it: ``verdict`` ("" without a
-    paper number) and ``tolerance``."""
+    paper number) and ``tolerance`` (NaN where there is no paper number or none of ours)."""
     seed_std = np.where(_several_seeds(card), card["seed_std"], 0.0).astype(float)
     error = np.nan_to_num(card["estimate_error"].to_numpy(dtype=float), nan=0.0)
-    tolerance = stds * np.sqrt(seed_std**2 + error**2)
-    published = card["paper"].to_numpy(dtype=float)
+    published, centre = card["paper"].to_numpy(dtype=float), centres(card)
+    judged = ~np.isnan(published) & ~np.isnan(centre)  # the rows a tolerance is used for
+    tolerance = np.where(judged, stds * np.sqrt(seed_std**2 + error**2), np.nan)
     verdicts = []
-    for value, mean, within in zip(published, centres(card), tolerance, strict=True):
+    for value, mean, within in zip(published, centre, tolerance, strict=True):
         if math.isnan(value):
             verdicts.append("")
         elif math.isnan(mean):
