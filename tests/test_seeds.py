@@ -131,9 +131,15 @@ RATES = Rates(examples_per_s=1000.0, chain_steps_per_s=50000.0, startup_s=3.0)
 def test_cost_counts_every_seed_and_the_ablation():
     one = estimate_cost(paper_config(), RATES).set_index("stage")
     two = estimate_cost(paper_config({("training", "seeds"): [0, 5]}), RATES).set_index("stage")
-    for stage in ("train", "grid_evaluation", "evaluation", "sampling"):
+    for stage in ("train", "grid_evaluation", "evaluation", "lower_bound_training"):
         assert two.loc[stage, "jobs"] == 2 * one.loc[stage, "jobs"]
         assert two.loc[stage, "hours"] == pytest.approx(2 * one.loc[stage, "hours"])
+    # the final model is sampled under every seed, the grid (Fig A.1's sheets) under the first
+    assert two.loc["sampling", "jobs"] == one.loc["sampling", "jobs"] + 1
+    final_samples_h = (10000 * 30 + 10 * 15) / 50000.0 / 3600 + 3.0 / 3600
+    assert two.loc["sampling", "hours"] == pytest.approx(
+        one.loc["sampling", "hours"] + final_samples_h
+    )
     assert "fidelity" not in one.index
     ablation = estimate_cost(paper_config({("fidelity", "enabled"): True}), RATES)
     ablation = ablation.set_index("stage")

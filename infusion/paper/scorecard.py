@@ -258,26 +258,18 @@ def _verdict_section(card: pd.DataFrame, stds: int, study: dict) -> list[str]:
     ]
 
 
-def _summary_paragraph(
-    study: str,
-    dataset: str,
-    epochs: int,
-    hidden: int,
-    batch_size: int,
-    grid_points: int,
-    is_chains: int,
-    parzen_samples: int,
-) -> str:
-    """What this study ran, against the paper's setting (its defaults in infusion.settings)."""
+def _summary_paragraph(study: str, scale: dict) -> str:
+    """What the study ``study`` ran (``scale``: the scorecard's parameters dataset ...
+    parzen_samples), against the paper's setting (its defaults in infusion.settings)."""
     model, train = ModelSettings(), TrainSettings()
     paper_grid = sum(len(rows) for rows in paper.TABLE_A1.values())
     return (
         f"This page compares the *{_rst_escape(study)}* study with Bordes, Honari and "
         'Vincent, "Learning to Generate Samples from Noise through Infusion Training" (ICLR 2017). '
-        f"The study trained on {_rst_escape(dataset)} for {epochs} epochs, "
-        f"{hidden} hidden units per layer, batch size {batch_size}, over "
-        f"{grid_points} grid points; importance sampling used {is_chains:,} "
-        f"chains per example and the Parzen estimate {parzen_samples:,} samples. "
+        f"The study trained on {_rst_escape(scale['dataset'])} for {scale['epochs']} epochs, "
+        f"{scale['hidden']} hidden units per layer, batch size {scale['batch_size']}, over "
+        f"{scale['grid_points']} grid points; importance sampling used {scale['is_chains']:,} "
+        f"chains per example and the Parzen estimate {scale['parzen_samples']:,} samples. "
         f"The paper trained on full MNIST ({paper.MNIST_TRAIN_EXAMPLES:,} training images) "
         f"for up to {train.epochs:,} epochs, {model.hidden:,} hidden units, batch size "
         f"{train.batch_size:,}, over the {paper_grid} grid points of Table A.1 plus the "
@@ -369,7 +361,7 @@ def scorecard(
         settings = _study_settings(summary, setting)
         card = _with_verdicts(card, verdict_stds, settings)[SCORECARD_COLUMNS + VERDICT_COLUMNS]
         verdict_lines = _verdict_section(card, verdict_stds, settings)
-    page = _rst_page(card, study, _summary_paragraph(study, **summary), note, verdict_lines)
+    page = _rst_page(card, study, _summary_paragraph(study, summary), note, verdict_lines)
     write_csv(card, out)
     write_text(page_out, page)
     return card
