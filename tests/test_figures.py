@@ -278,7 +278,7 @@ def test_grid_curves_draw_each_rate_in_its_panel_above_a_tukey_fence(tmp_path, k
 
 def test_robust_ylim_ignores_a_diverging_minority():
     values = np.concatenate([np.linspace(500, 1500, 90), np.full(10, -1e6)])
-    low, high = figures._robust_ylim(values)
+    low, high = drawing.robust_ylim(values)
     assert -1000 < low < 500 and high > 1500
 
 

@@ -90,7 +90,8 @@ def write_run(folder, i: int, rng) -> dict:
         "lower_bound": rng.normal(100, 5),
         "importance": rng.normal(120, 5),
         "parzen": rng.normal(50, 5),
-        "valid": rng.normal(0, 10, 6),
+        # epochs 0 (the initialisation) and 1 far below the rest, as in a real run
+        "valid": np.concatenate([[-4000.0, -1000.0], rng.normal(0, 10, 4)]),
         "means": rng.uniform(0, 1, (10, 9)),
     }
     (folder / "likelihood.json").write_text(json.dumps({
@@ -165,7 +166,11 @@ def test_the_figure_draws_each_objective_s_seeds_curves_and_samples(made):
     for ax, first in zip(curves, (0, 4), strict=True):
         drawn = [line.get_ydata() for line in ax.lines]
         for got, run in zip(drawn, values[first : first + 4], strict=True):
-            np.testing.assert_allclose(got, run["valid"])
+            np.testing.assert_allclose(got, run["valid"][1:])  # epochs >= 1
+        # the y range holds the bulk (epochs >= 2); epoch 1's -1000 falls off the bottom
+        low, high = ax.get_ylim()
+        bulk = np.concatenate([run["valid"][2:] for run in values[first : first + 4]])
+        assert low <= bulk.min() and high >= bulk.max() and -1000 < low
     for ax, first in zip(sheets, (0, 4), strict=True):  # first seed: runs first, first + 2
         rows = [values[first]["means"][:8], values[first + 2]["means"][:8]]
         expected = tile(np.stack(rows).reshape(2, 8, *SHAPE))[..., 0]

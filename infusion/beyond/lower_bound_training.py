@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 from infusion.paper.artifacts import artifact
-from infusion.paper.drawing import FONT, load_arrays, pictures, save, show
+from infusion.paper.drawing import (
+    FONT,
+    after_init,
+    load_arrays,
+    pictures,
+    robust_ylim,
+    save,
+    show,
+)
 from infusion.runtime.atomic import atomic_path
 from infusion.settings import OBJECTIVES
 
@@ -92,8 +100,9 @@ def lower_bound_training_figure(
     table: pd.DataFrame, metrics: list[PathLike], samples: list[PathLike], out: PathLike
 ) -> None:
     """Three rows: each quantity per point (seeds as points, mean +- std over seeds, one
-    colour per objective); each point's validation lower bound per epoch (a line per run);
-    each point's first :data:`SHOWN_SAMPLES` samples of each objective's first seed."""
+    colour per objective); each point's validation lower bound per epoch >= 1 (a line per
+    run; y range: :func:`~infusion.paper.drawing.robust_ylim`); each point's first
+    :data:`SHOWN_SAMPLES` samples of each objective's first seed."""
     import matplotlib.pyplot as plt
 
     points = list(dict.fromkeys(table["point"]))
@@ -126,13 +135,17 @@ def _estimates_row(axes, table: pd.DataFrame, points: list[str]) -> None:
 def _curves_row(axes, table: pd.DataFrame, metrics: list[PathLike], points: list[str]) -> None:
     for ax, point in zip(axes, points, strict=True):
         runs = np.flatnonzero(table.point == point)
+        drawn = []
         for i in runs:
-            curves = pd.read_csv(metrics[i])
+            curves = after_init(pd.read_csv(metrics[i]))
+            drawn.append(curves["valid_lower_bound"].to_numpy())
             c = OBJECTIVES.index(table.objective[i])
             label = f"{LABELS[table.objective[i]]}, seed {table.seed[i]}"
             style = "-" if table.seed[i] == table.seed[runs[0]] else "--"
             ax.plot(curves["epoch"], curves["valid_lower_bound"], style, color=f"C{c}",
                     label=label, linewidth=1.2, alpha=0.85)  # fmt: skip
+        if np.isfinite(np.concatenate(drawn)).any():
+            ax.set_ylim(*robust_ylim(np.concatenate(drawn)))
         ax.set_title(f"{point} ({table.grid_point[runs[0]]})", fontsize=FONT + 1)
         ax.set_xlabel("epoch", fontsize=FONT)
         ax.set_ylabel("valid lower bound (nats)", fontsize=FONT)

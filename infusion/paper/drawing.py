@@ -13,6 +13,7 @@ import os
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from infusion.runtime.atomic import atomic_path
 
@@ -94,3 +95,18 @@ def save(fig, out: PathArg) -> None:
             fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
+
+
+def after_init(frame: pd.DataFrame) -> pd.DataFrame:
+    """Epochs >= 1: the initialisation (epoch 0) can be far below every later epoch."""
+    return frame[frame["epoch"] >= 1]
+
+
+def robust_ylim(values: np.ndarray) -> tuple[float, float]:
+    """A y range that keeps the bulk of the curves: the lower limit is the Tukey fence
+    q25 - 1.5 IQR (so a diverging minority of runs falls off the bottom)."""
+    q25, q75 = np.nanpercentile(values, [25, 75])
+    low = max(q25 - 1.5 * (q75 - q25), np.nanmin(values))
+    high = np.nanmax(values)
+    margin = 0.05 * (high - low) or 1.0
+    return low - margin, high + margin

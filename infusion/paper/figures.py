@@ -21,9 +21,11 @@ from infusion.paper.artifacts import artifact
 from infusion.paper.drawing import (
     FONT,
     PathArg,
+    after_init,
     grid_size,
     load_arrays,
     pictures,
+    robust_ylim,
     save,
     show,
     step_labels,
@@ -59,11 +61,6 @@ def _infusion_chains(samples_npz: PathArg, rows: int) -> np.ndarray:
         samples_npz, "shape", "infusion_chains", "infusion_targets"
     )
     return with_target(pictures(chains[:rows], shape), pictures(targets[:rows], shape))
-
-
-def _after_init(frame: pd.DataFrame) -> pd.DataFrame:
-    """Epochs >= 1: the initialisation (epoch 0) can be far below every later epoch."""
-    return frame[frame["epoch"] >= 1]
 
 
 def _steps(steps: int) -> str:
@@ -123,7 +120,7 @@ def fig_3_3(metrics: PathArg, out: PathArg) -> None:
     (the initialisation) is left out: it can lie far below every later epoch and would
     flatten the curves.
     """
-    curves = _after_init(pd.read_csv(metrics))
+    curves = after_init(pd.read_csv(metrics))
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(curves["epoch"], curves["train_lower_bound"], label="train lower bound")
     ax.plot(curves["epoch"], curves["valid_lower_bound"], label="valid lower bound")
@@ -143,16 +140,6 @@ def fig_3_3(metrics: PathArg, out: PathArg) -> None:
     ax.grid(alpha=0.3)
     ax.set_title("Lower bound during training (final model)", fontsize=FONT + 2)
     save(fig, out)
-
-
-def _robust_ylim(values: np.ndarray) -> tuple[float, float]:
-    """A y range that keeps the bulk of the curves: the lower limit is the Tukey fence
-    q25 - 1.5 IQR (so a diverging minority of runs falls off the bottom)."""
-    q25, q75 = np.nanpercentile(values, [25, 75])
-    low = max(q25 - 1.5 * (q75 - q25), np.nanmin(values))
-    high = np.nanmax(values)
-    margin = 0.05 * (high - low) or 1.0
-    return low - margin, high + margin
 
 
 def _rate_panel(ax, panel: str, curves: pd.DataFrame) -> None:
@@ -176,7 +163,7 @@ def fig_a_1(curves: PathArg, out: PathArg) -> None:
     share one y range whose lower limit ignores diverging runs. A panel without rows reads
     "not in this study".
     """
-    epochs = _after_init(pd.read_csv(curves))
+    epochs = after_init(pd.read_csv(curves))
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5), sharey=True)
     for panel, ax in zip("abcdef", axes.flat, strict=True):
         rows = epochs[epochs["panel"] == panel]
@@ -189,7 +176,7 @@ def fig_a_1(curves: PathArg, out: PathArg) -> None:
         ax.tick_params(labelsize=FONT)
         ax.grid(alpha=0.3)
     if epochs["valid_lower_bound"].notna().any():
-        axes[0, 0].set_ylim(*_robust_ylim(epochs["valid_lower_bound"].to_numpy()))
+        axes[0, 0].set_ylim(*robust_ylim(epochs["valid_lower_bound"].to_numpy()))
     for ax in axes[1]:
         ax.set_xlabel("epoch", fontsize=FONT)
     for ax in axes[:, 0]:
