@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import tiny_model
 from scipy.special import logsumexp
+from test_figures import assert_legends_outside_data
 
 from infusion.beyond.convergence import convergence
 from infusion.estimation.convergence import chain_convergence, prefix_estimates
@@ -124,6 +125,7 @@ def test_the_table_gives_mean_and_std_over_repetitions_and_the_figure_draws_them
     marks = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--")
     assert marks == [200, 20000]
     assert ax.get_xlim()[1] > 20000
+    assert_legends_outside_data(fig)
 
 
 def test_one_repetition_has_a_zero_std(tmp_path):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
+from matplotlib.colors import to_rgba
 
 from infusion.beyond.fidelity import fidelity_figure
 from infusion.paper import drawing, figures
@@ -163,9 +164,45 @@ def legend_texts(ax) -> list[str]:
     return [text.get_text() for text in ax.get_legend().get_texts()]
 
 
+def assert_legends_outside_data(fig):
+    """No legend of ``fig`` (of an axes or of the figure) covers any axes' data area."""
+    fig.canvas.draw()
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + fig.legends
+    assert legends
+    for legend in legends:
+        box = legend.get_window_extent()
+        for ax in fig.axes:
+            assert not box.overlaps(ax.get_window_extent()), legend_texts(ax)
+
+
+def curves(ax) -> list:
+    """The lines of ``ax`` that are curves: those named in its legend."""
+    return [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+
+
+def assert_curves_in_view_or_marked(ax) -> list:
+    """Every curve's last value lies within ``ax``'s y range, or a down triangle of its colour
+    sits on the bottom edge at its last x; the curves marked so."""
+    low, high = ax.get_ylim()
+    marks = [line for line in ax.get_lines() if line.get_marker() == drawing.BELOW]
+    marked = []
+    for line in curves(ax):
+        x, y = line.get_xdata()[-1], line.get_ydata()[-1]
+        if low <= y <= high:
+            continue
+        assert y < low
+        (mark,) = [m for m in marks if to_rgba(m.get_color()) == to_rgba(line.get_color())]
+        assert list(mark.get_xdata()) == [x] and list(mark.get_ydata()) == [low]
+        assert not mark.get_clip_on()  # drawn on the edge, not cut in half
+        marked.append(line)
+    assert len(marked) == len(marks)
+    return marked
+
+
 def test_training_curves_draw_every_epoch_after_init(tmp_path, kept_figures):
-    """Fig 3.3: the train and valid lower bounds at epochs 1..5 (not the initialisation),
-    and the valid Parzen estimates where computed, as points on a second y axis."""
+    """Fig 3.3: the train and valid lower bounds at epochs 1..5 (not the initialisation), their
+    legend beside the data, and below them, in a panel of its own that names it, the valid
+    Parzen estimates where computed."""
     epochs = np.arange(6)
     train = np.array([-5000, 100, 200, 300, 350, 360.0])
     valid = np.array([-5000, 90, 190, 280, 330, 340.0])
@@ -185,23 +222,25 @@ def test_training_curves_draw_every_epoch_after_init(tmp_path, kept_figures):
     figures.fig_3_3(tmp_path / "metrics.csv", out)
     check_png(out)
     (fig,) = kept_figures
-    ax, twin = fig.axes
+    ax, below = fig.axes
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert sorted(lines) == ["train lower bound", "valid lower bound"]
     for label, values in [("train lower bound", train), ("valid lower bound", valid)]:
         np.testing.assert_array_equal(lines[label].get_xdata(), [1, 2, 3, 4, 5])
         np.testing.assert_array_equal(lines[label].get_ydata(), values[1:])
-    (points,) = twin.get_lines()
-    assert points.get_label() == "valid Parzen" and points.get_linestyle() == "None"
+    (points,) = below.get_lines()
     np.testing.assert_array_equal(points.get_xdata(), [2, 5])
     np.testing.assert_array_equal(points.get_ydata(), [150, 210])
-    assert legend_texts(ax) == ["train lower bound", "valid lower bound", "valid Parzen"]
-    assert ax.get_xlabel() == "epoch" and "(nats)" in ax.get_ylabel()
-    assert twin.get_ylabel() == "Parzen estimate (nats)"
+    assert legend_texts(ax) == ["train lower bound", "valid lower bound"]
+    assert below.get_legend() is None
+    assert_legends_outside_data(fig)
+    assert "Parzen" not in ax.get_ylabel() and "(nats)" in ax.get_ylabel()
+    assert below.get_ylabel() == "valid Parzen estimate (nats)"
+    assert below.get_xlabel() == "epoch" and below.get_position().y1 < ax.get_position().y0
     assert ax.get_ylim()[0] > 0  # the curves, not the initialisation, set the range
 
 
-def test_training_curves_without_parzen_have_one_y_axis(tmp_path, kept_figures):
+def test_training_curves_without_parzen_have_one_panel(tmp_path, kept_figures):
     pd.DataFrame(
         {
             "epoch": [0, 1, 2],
@@ -214,6 +253,8 @@ def test_training_curves_without_parzen_have_one_y_axis(tmp_path, kept_figures):
     (fig,) = kept_figures
     (ax,) = fig.axes
     assert legend_texts(ax) == ["train lower bound", "valid lower bound"]
+    assert ax.get_xlabel() == "epoch"
+    assert_legends_outside_data(fig)
 
 
 def grid_value(panel: str, rate: float, epoch: int) -> float:
@@ -229,7 +270,8 @@ def grid_value(panel: str, rate: float, epoch: int) -> float:
 def test_grid_curves_draw_each_rate_in_its_panel_above_a_tukey_fence(tmp_path, kept_figures):
     """Fig A.1: in panel (p), one line per rate (ascending) of that panel's runs at epochs
     1..3; panels without rows say so; the shared y range's lower limit is the Tukey fence
-    q25 - 1.5 IQR of the drawn values (numpy here), so the diverging run falls off it."""
+    q25 - 1.5 IQR of the drawn values (numpy here), so the diverging run falls off it and is
+    marked on the bottom edge, its last value in its legend entry; legends beside the data."""
     runs = {("a", 1): [0.1, 0.0, 0.05], ("b", 5): [0.02, 0.0, 0.01], ("e", 10): [0.1, 0.05]}
     epochs = [0, 1, 2, 3]
     rows = [
@@ -254,14 +296,20 @@ def test_grid_curves_draw_each_rate_in_its_panel_above_a_tukey_fence(tmp_path, k
     for (panel, _), rates in runs.items():
         ax = axes[panel]
         assert ax.get_title() == titles[panel]
-        lines = ax.get_lines()
-        assert [line.get_label() for line in lines] == [f"{r:g}" for r in sorted(rates)]
+        lines = curves(ax)
+        labels = [
+            f"{r:g}" + " (\u2193 -1,000,000)" * ((panel, r) == ("b", 0.02)) for r in sorted(rates)
+        ]
+        assert [line.get_label() for line in lines] == labels == legend_texts(ax)
         for line, rate in zip(lines, sorted(rates), strict=True):
             np.testing.assert_array_equal(line.get_xdata(), epochs[1:])
             expected = [grid_value(panel, rate, epoch) for epoch in epochs[1:]]
             np.testing.assert_array_equal(line.get_ydata(), expected)
+        marked = assert_curves_in_view_or_marked(ax)
+        assert [line.get_label() for line in marked] == [labels[-1]] * (panel == "b")
     assert axes["b"].get_legend().get_title().get_text() == r"$\omega$"
     assert axes["e"].get_legend().get_title().get_text() == r"$\alpha_0$"
+    assert_legends_outside_data(fig)
     for panel in "cdf":
         assert axes[panel].get_lines() == [] and axes[panel].get_title() == f"({panel})"
         assert [t.get_text() for t in axes[panel].texts] == ["not in this study"]
@@ -274,6 +322,26 @@ def test_grid_curves_draw_each_rate_in_its_panel_above_a_tukey_fence(tmp_path, k
         np.testing.assert_allclose(ax.get_ylim(), (low - margin, high + margin))
     assert [axes[p].get_xlabel() for p in "abcdef"] == [""] * 3 + ["epoch"] * 3
     assert [axes[p].get_ylabel() != "" for p in "abcdef"] == [True, False, False] * 2
+
+
+def test_markers_of_curves_below_the_axis_sit_side_by_side(kept_figures):
+    """:func:`~infusion.paper.drawing.mark_below`: two curves ending below at one x get two
+    triangles on the bottom edge, drawn apart (in pixels); a curve in view gets none."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, -50], label="p")
+    ax.plot([0, 1], [1, -80], label="q")
+    ax.plot([0, 1], [2, 3], label="r")
+    ax.set_ylim(-1, 4)
+    drawing.mark_below(ax)
+    assert [line.get_label() for line in curves(ax)] == ["p (\u2193 -50)", "q (\u2193 -80)", "r"]
+    assert len(assert_curves_in_view_or_marked(ax)) == 2
+    fig.canvas.draw()
+    marks = [line for line in ax.get_lines() if line.get_marker() == drawing.BELOW]
+    centres = [m.get_transform().transform((1, -1)) for m in marks]
+    assert abs(centres[0][0] - centres[1][0]) > 5 and centres[0][1] == centres[1][1]
+    plt.close(fig)
 
 
 def test_robust_ylim_ignores_a_diverging_minority():

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from matplotlib.collections import PathCollection
+from test_figures import assert_legends_outside_data
 from workflow_runs import REPO
 
 from infusion import study
@@ -143,6 +144,7 @@ def test_the_table_holds_each_run_s_estimates_and_best_epoch(made):
 def test_the_figure_draws_each_objective_s_seeds_curves_and_samples(made):
     table, values, fig = made
     estimates, curves, sheets = fig.axes[:3], fig.axes[3:5], fig.axes[5:7]
+    assert_legends_outside_data(fig)
     keys = {"test_lower_bound": "lower_bound", "importance_sampling": "importance",
             "parzen": "parzen"}  # fmt: skip
     for ax, key in zip(estimates, keys.values(), strict=True):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 from scipy.spatial.distance import cdist
-from test_figures import check_png
+from test_figures import assert_legends_outside_data, check_png
 
 from infusion import study
 from infusion.cli import main
@@ -128,6 +128,7 @@ def test_figure_draws_the_table_against_the_steps_and_a_sheet_per_step_count(
     check_png(figure, min_size=300)
     (fig,) = kept_figures
     parzen_ax, distance_ax, *sheets = fig.axes
+    assert_legends_outside_data(fig)
     for ax, column in ((parzen_ax, "parzen"), (distance_ax, "nearest_distance")):
         points = np.concatenate(
             [c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)]

@@ -67,7 +67,9 @@ def convergence_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    from infusion.paper.drawing import legend_outside
+
+    fig, ax = plt.subplots(figsize=(8.4, 4.4), layout="constrained")
     for i, (name, label) in enumerate(LABELS.items()):
         rows = table[table["estimator"] == name]
         ax.errorbar(rows["chains"], rows["mean"], yerr=rows["std"], fmt="o-", capsize=4,
@@ -80,8 +82,7 @@ def convergence_figure(
     ax.set_ylabel("estimate (nats)")
     ax.set_title(f"Estimates against k, {examples} test images (bars: std over repetitions)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
-    fig.tight_layout()
+    legend_outside(ax, fontsize=9)
     try:
         with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=110)

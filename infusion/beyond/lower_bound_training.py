@@ -20,6 +20,7 @@ from infusion.paper.artifacts import artifact
 from infusion.paper.drawing import (
     FONT,
     after_init,
+    legend_outside,
     load_arrays,
     pictures,
     robust_ylim,
@@ -129,7 +130,7 @@ def _estimates_row(axes, table: pd.DataFrame, points: list[str]) -> None:
         ax.set_xticks(range(len(points)), points, fontsize=FONT)
         ax.set_ylabel(label, fontsize=FONT)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=FONT)
+    legend_outside(axes[-1])
 
 
 def _curves_row(axes, table: pd.DataFrame, metrics: list[PathLike], points: list[str]) -> None:
@@ -150,7 +151,7 @@ def _curves_row(axes, table: pd.DataFrame, metrics: list[PathLike], points: list
         ax.set_xlabel("epoch", fontsize=FONT)
         ax.set_ylabel("valid lower bound (nats)", fontsize=FONT)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=FONT - 1)
+        legend_outside(ax, fontsize=FONT - 1)
 
 
 def _samples_row(axes, table: pd.DataFrame, samples: list[PathLike], points: list[str]) -> None:

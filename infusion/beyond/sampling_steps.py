@@ -18,7 +18,7 @@ import pandas as pd
 from infusion.data.registry import to_unit_interval
 from infusion.estimation.nearest import nearest_distances
 from infusion.paper.artifacts import artifact
-from infusion.paper.drawing import FONT, load_arrays, pictures, save, show
+from infusion.paper.drawing import FONT, legend_outside, load_arrays, pictures, save, show
 from infusion.paper.tidy import PathLike, expect_split, read_json, write_csv
 
 SAMPLING_STEPS_COLUMNS = [
@@ -106,7 +106,7 @@ def draw_figure(
     first seed (``samples`` sampled for ``steps``)."""
     order = np.argsort(steps, kind="stable")
     sheet_rows = math.ceil(len(steps) / SHEETS_PER_ROW)
-    fig = plt.figure(figsize=(10, 3.6 + 2.8 * sheet_rows))
+    fig = plt.figure(figsize=(12, 3.6 + 2.8 * sheet_rows), layout="constrained")
     grid = fig.add_gridspec(
         1 + sheet_rows, 2 * SHEETS_PER_ROW, height_ratios=[1.25] + [1] * sheet_rows
     )
@@ -124,7 +124,7 @@ def draw_figure(
         ax.axvline(training_steps, color="0.75", linewidth=1, zorder=0)
         ax.set_xticks(sorted(set(steps)))
         ax.set_xlabel(f"sampling steps (T = {training_steps}: grey line)", fontsize=FONT)
-        ax.legend(fontsize=FONT, loc="best")
+        legend_outside(ax)
     for position, k in enumerate(order):
         row, column = divmod(position, SHEETS_PER_ROW)
         ax = fig.add_subplot(grid[1 + row, 2 * column : 2 * column + 2])
@@ -134,7 +134,6 @@ def draw_figure(
         "The final model sampled for more steps than it was trained with (sheets: first seed)",
         fontsize=FONT + 2,
     )
-    fig.tight_layout()
     save(fig, out)
 
 

@@ -14,6 +14,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.transforms import offset_copy
 
 from infusion.runtime.atomic import atomic_path
 
@@ -104,9 +105,40 @@ def after_init(frame: pd.DataFrame) -> pd.DataFrame:
 
 def robust_ylim(values: np.ndarray) -> tuple[float, float]:
     """A y range that keeps the bulk of the curves: the lower limit is the Tukey fence
-    q25 - 1.5 IQR (so a diverging minority of runs falls off the bottom)."""
+    q25 - 1.5 IQR (so a diverging minority of runs falls off the bottom; mark them with
+    :func:`mark_below`)."""
     q25, q75 = np.nanpercentile(values, [25, 75])
     low = max(q25 - 1.5 * (q75 - q25), np.nanmin(values))
     high = np.nanmax(values)
     margin = 0.05 * (high - low) or 1.0
     return low - margin, high + margin
+
+
+BELOW = "v"  # the marker of a curve that ends below its axis
+
+
+def mark_below(ax) -> None:
+    """Once ``ax``'s y range is set: each line whose last finite value lies below it gets a
+    down triangle of its colour on the bottom edge at that point's x (several at one x side
+    by side, leftwards), and its legend label that value, e.g. ``0.05 (↓ -1,234)``. Call
+    before the legend is made."""
+    low = ax.get_ylim()[0]
+    marked: list[float] = []
+    for line in ax.get_lines():
+        x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+        finite = np.isfinite(y)
+        if finite.any() and y[finite][-1] < low:
+            end, at = y[finite][-1], x[finite][-1]
+            beside = offset_copy(
+                ax.transData, fig=ax.figure, x=-9 * marked.count(at), units="points"
+            )
+            ax.plot(at, low, BELOW, color=line.get_color(), markersize=8, transform=beside,
+                    clip_on=False, zorder=4, label="_below")  # fmt: skip
+            line.set_label(f"{line.get_label()} (\u2193 {end:,.0f})")
+            marked.append(at)
+
+
+def legend_outside(ax, **kwargs):
+    """``ax``'s legend beside it, to the right of its data area, top-aligned."""
+    kwargs.setdefault("fontsize", FONT)
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, **kwargs)

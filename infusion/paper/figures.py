@@ -23,7 +23,9 @@ from infusion.paper.drawing import (
     PathArg,
     after_init,
     grid_size,
+    legend_outside,
     load_arrays,
+    mark_below,
     pictures,
     robust_ylim,
     save,
@@ -113,32 +115,36 @@ def fig_3_2(chains: PathArg, out: PathArg, target_index: int = 0) -> None:
 
 @artifact("fig3.3")
 def fig_3_3(metrics: PathArg, out: PathArg) -> None:
-    """Fig 3.3: train and valid lower bound per epoch, and the valid Parzen estimate.
+    """Fig 3.3: train and valid lower bound per epoch and, in a panel of its own below, the
+    valid Parzen estimate.
 
     ``metrics`` (``metrics.csv`` of training): one row per epoch with ``epoch,
     train_lower_bound, valid_lower_bound, valid_parzen`` (NaN where not computed). Epoch 0
     (the initialisation) is left out: it can lie far below every later epoch and would
-    flatten the curves.
+    flatten the curves. Without any Parzen estimate there is one panel.
     """
     curves = after_init(pd.read_csv(metrics))
-    fig, ax = plt.subplots(figsize=(6, 4))
+    parzen = curves.dropna(subset=["valid_parzen"])
+    panels = 2 if len(parzen) else 1
+    fig, axes = plt.subplots(
+        panels, 1, figsize=(7, 2 + 2 * panels), sharex=True, squeeze=False,
+        height_ratios=[3, 2][:panels], layout="constrained",
+    )  # fmt: skip
+    ax = axes[0, 0]
     ax.plot(curves["epoch"], curves["train_lower_bound"], label="train lower bound")
     ax.plot(curves["epoch"], curves["valid_lower_bound"], label="valid lower bound")
-    ax.set_xlabel("epoch", fontsize=FONT)
     ax.set_ylabel("lower bound on log-likelihood (nats)", fontsize=FONT)
-    handles = ax.get_lines()
-    parzen = curves.dropna(subset=["valid_parzen"])
-    if len(parzen):
-        twin = ax.twinx()
-        handles += twin.plot(
-            parzen["epoch"], parzen["valid_parzen"], "o", color="C3", label="valid Parzen"
-        )
-        twin.set_ylabel("Parzen estimate (nats)", fontsize=FONT)
-        twin.tick_params(labelsize=FONT)
-    ax.legend(handles=handles, fontsize=FONT)
-    ax.tick_params(labelsize=FONT)
-    ax.grid(alpha=0.3)
+    legend_outside(ax)
     ax.set_title("Lower bound during training (final model)", fontsize=FONT + 2)
+    if len(parzen):
+        below = axes[1, 0]
+        below.plot(parzen["epoch"], parzen["valid_parzen"], "o-", color="C3")
+        below.set_ylabel("valid Parzen estimate (nats)", fontsize=FONT)
+        below.set_title("Parzen estimate of the validation log-likelihood", fontsize=FONT)
+    axes[-1, 0].set_xlabel("epoch", fontsize=FONT)
+    for each in axes[:, 0]:
+        each.tick_params(labelsize=FONT)
+        each.grid(alpha=0.3)
     save(fig, out)
 
 
@@ -151,7 +157,6 @@ def _rate_panel(ax, panel: str, curves: pd.DataFrame) -> None:
     for rate, colour in zip(rates, colours, strict=True):
         run = curves[curves["rate"] == rate].sort_values("epoch")
         ax.plot(run["epoch"], run["valid_lower_bound"], color=colour, label=f"{rate:g}")
-    ax.legend(title=RATE_NAMES[panel], fontsize=8, title_fontsize=8, ncol=2)
 
 
 @artifact("figA.1")
@@ -160,11 +165,12 @@ def fig_a_1(curves: PathArg, out: PathArg) -> None:
 
     ``curves`` (``curves.csv`` of artifact grid): tidy rows ``panel, steps, alpha0, omega,
     rate, epoch, train_lower_bound, valid_lower_bound``. Epochs >= 1 are drawn; all panels
-    share one y range whose lower limit ignores diverging runs. A panel without rows reads
-    "not in this study".
+    share one y range whose lower limit ignores diverging runs; a run that ends below it is
+    marked on the bottom edge, its final value in the legend (beside the panel). A panel
+    without rows reads "not in this study".
     """
     epochs = after_init(pd.read_csv(curves))
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5), sharey=True)
+    fig, axes = plt.subplots(2, 3, figsize=(15, 7.5), sharey=True, layout="constrained")
     for panel, ax in zip("abcdef", axes.flat, strict=True):
         rows = epochs[epochs["panel"] == panel]
         if len(rows):
@@ -177,6 +183,10 @@ def fig_a_1(curves: PathArg, out: PathArg) -> None:
         ax.grid(alpha=0.3)
     if epochs["valid_lower_bound"].notna().any():
         axes[0, 0].set_ylim(*robust_ylim(epochs["valid_lower_bound"].to_numpy()))
+    for panel, ax in zip("abcdef", axes.flat, strict=True):
+        if ax.get_lines():
+            mark_below(ax)
+            legend_outside(ax, title=RATE_NAMES[panel], fontsize=8, title_fontsize=8)
     for ax in axes[1]:
         ax.set_xlabel("epoch", fontsize=FONT)
     for ax in axes[:, 0]:
