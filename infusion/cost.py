@@ -11,9 +11,14 @@ per job:
   and the package; about 4.5 s on a 2-core CPU, almost all of it torch).
 
 :func:`measure_rates` times the study's own network (its width, layers and pixel count) at
-the study's own batch sizes (the training ``batch_size``; the final evaluation's
-``chain_batch``) and at the final model's steps, with the threads a job gets, on random
-data. So small networks and small batches, which spend their time in per-call overhead
+the study's own batch sizes (the training ``batch_size``, fewer conv examples on a CPU; the
+final evaluation's ``chain_batch``, at most ``MAX_CPU_CHAIN_BATCH`` on a CPU): training
+steps of 1 and 3 chain steps, whose fixed part and part per example-step
+(:func:`step_rate`) give the rate at the final model's steps, and evaluation passes of 3
+steps, each the fastest of several short calls, with the threads a job gets, on random
+data; networks of one shape share a timing, and ``results/cost/rates.json`` keeps them for
+later runs on the same device (:func:`cache_key`). So small networks and small batches,
+which spend their time in per-call overhead
 rather than arithmetic, are timed as they will run. Per stage:
 
 - train: for every distinct grid point, epochs x (train examples x steps at the training
@@ -72,8 +77,9 @@ from infusion.settings import ModelSettings
 log = logging.getLogger(__name__)
 
 MAX_CPU_CHAIN_BATCH = 1024  # chains per timed pass on a CPU: the rate is flat beyond this
-MAX_CPU_CONV_BATCH = 8  # conv examples or chains per timed pass on a CPU (seconds each)
-ROUND_BUDGET_S = 1.0  # seconds of timed calls per measurement (at least 3 calls)
+MAX_CPU_CONV_BATCH = 4  # conv examples or chains per timed pass on a CPU (seconds each)
+ROUND_BUDGET_S = 1.0  # seconds of timed calls per measurement (at least MIN_ROUNDS calls)
+MIN_ROUNDS = 2  # a CelebA training step takes seconds on a CPU
 RATE_COLUMNS = (
     "examples_per_s",
     "chain_steps_per_s",
@@ -352,6 +358,7 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
             lambda m=net, o=optimizer: training_step(m, o, denoising_loss, x, generator),
             dev,
             ROUND_BUDGET_S,
+            MIN_ROUNDS,
         )
     per_point = max(1, chains // 4)  # 4 examples, their chains in one pass
     points = torch.rand(4, model.dim, device=dev)
@@ -360,6 +367,7 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
         lambda: draw_log_weights(model, points, per_point, generator, chains),
         dev,
         ROUND_BUDGET_S,
+        MIN_ROUNDS,
     )
 
     def rates(field: str) -> float:
