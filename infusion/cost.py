@@ -59,9 +59,9 @@ import copy
 import dataclasses
 import json
 import logging
+import resource
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +78,7 @@ log = logging.getLogger(__name__)
 
 MAX_CPU_CHAIN_BATCH = 1024  # chains per timed pass on a CPU: the rate is flat beyond this
 MAX_CPU_CONV_BATCH = 4  # conv examples or chains per timed pass on a CPU (seconds each)
-ROUND_BUDGET_S = 1.0  # seconds of timed calls per measurement (at least MIN_ROUNDS calls)
+ROUND_BUDGET_S = 0.5  # CPU (GPU: wall) seconds of timed calls per measurement, >= MIN_ROUNDS calls
 MIN_ROUNDS = 2  # a CelebA training step takes seconds on a CPU
 RATE_COLUMNS = (
     "examples_per_s",
@@ -267,18 +267,25 @@ def gpu_warning(config: dict, device: str) -> str | None:
         return None
     return (
         f"warning: the study trains on a GPU (training.device: {wanted}, resources gpu=1) "
-        "but these rates were timed on the CPU: the hours below are CPU hours, and a GPU's "
-        "will be far smaller"
+        "but these rates were timed on the CPU: the hours below are CPU core-hours, and a "
+        "GPU's will be far smaller"
     )
 
 
+def hours_unit(device: str) -> str:
+    """What the hours of rates timed on ``device`` are: on a CPU one core's
+    (:func:`measure_rates`), elsewhere the device's."""
+    return "core-hours on cpu" if device == "cpu" else f"hours on {device}"
+
+
 def table_text(table: pd.DataFrame, device: str) -> str:
-    """The table's stages, jobs and hours (on ``device``) in readable units."""
+    """The table's stages, jobs and hours (on ``device``: :func:`hours_unit`) in readable
+    units."""
     shown = pd.DataFrame(
         {
             "stage": table.stage,
             "jobs": table.jobs.map(lambda n: f"{int(n):,}"),
-            f"hours on {device}": table.hours.map(hours_text),
+            hours_unit(device): table.hours.map(hours_text),
         }
     )
     return shown.to_string(index=False)
@@ -289,13 +296,16 @@ def table_text(table: pd.DataFrame, device: str) -> str:
 
 def measure_startup(repeats: int = 1) -> float:
     """Seconds a fresh interpreter takes to import what a training job imports (best of
-    ``repeats``): the start-up every job pays before it computes."""
+    ``repeats``): the start-up every job pays before it computes. Counted in the child's CPU
+    time (user and system), which other jobs on the machine do not move."""
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([sys.executable, "-c", "import infusion.cli, infusion.training.trainer"],
                        check=True)  # fmt: skip
-        best = min(best, time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best = min(best, cpu)
     return best
 
 
@@ -330,14 +340,16 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
     training steps of 1 and 3 chain steps (:func:`step_rate`, extrapolated to the study's
     steps and batch) and evaluation passes of 3 steps, each the fastest of several calls
     after a warm-up (:func:`infusion.runtime.timing.timed_calls`, the median kept beside
-    it); and :func:`measure_startup` unless ``startup_s`` is given."""
+    it); and :func:`measure_startup` unless ``startup_s`` is given. On a CPU every timing
+    is one thread's CPU time (:func:`infusion.runtime.timing.load_independent_clock`): the
+    rates are one core's, whatever else the machine runs."""
     import torch
 
     from infusion.data.registry import DATASETS
     from infusion.estimation.estimators import draw_log_weights
     from infusion.nets.model import InfusionModel
     from infusion.runtime.device import resolve_device
-    from infusion.runtime.timing import timed_calls
+    from infusion.runtime.timing import load_independent_clock, timed_calls
     from infusion.training.objectives import denoising_loss
     from infusion.training.trainer import training_step
 
@@ -350,25 +362,28 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
     one_step = copy.copy(model)  # the same weights (shared across steps) run 1-step chains
     one_step.settings = dataclasses.replace(settings, steps=1)
     x = torch.rand(batch, model.dim, device=dev)
+    per_point = max(1, chains // 4)  # 4 examples, their chains in one pass
+    points = torch.rand(4, model.dim, device=dev)
     train = {}
-    for t, net in ((1, one_step), (3, model)):
-        optimizer = torch.optim.Adam(net.parameters())
-        log.info("timing %s: training steps of %d chain step(s), %d examples", name, t, batch)
-        train[t] = timed_calls(
-            lambda m=net, o=optimizer: training_step(m, o, denoising_loss, x, generator),
+    with load_independent_clock(dev) as clock:
+        for t, net in ((1, one_step), (3, model)):
+            optimizer = torch.optim.Adam(net.parameters())
+            log.info("timing %s: training steps of %d chain step(s), %d examples", name, t, batch)
+            train[t] = timed_calls(
+                lambda m=net, o=optimizer: training_step(m, o, denoising_loss, x, generator),
+                dev,
+                ROUND_BUDGET_S,
+                MIN_ROUNDS,
+                clock=clock,
+            )
+        log.info("timing %s: evaluation passes of 3 chain steps, %d chains", name, 4 * per_point)
+        evaluate = timed_calls(
+            lambda: draw_log_weights(model, points, per_point, generator, chains),
             dev,
             ROUND_BUDGET_S,
             MIN_ROUNDS,
+            clock=clock,
         )
-    per_point = max(1, chains // 4)  # 4 examples, their chains in one pass
-    points = torch.rand(4, model.dim, device=dev)
-    log.info("timing %s: evaluation passes of 3 chain steps, %d chains", name, 4 * per_point)
-    evaluate = timed_calls(
-        lambda: draw_log_weights(model, points, per_point, generator, chains),
-        dev,
-        ROUND_BUDGET_S,
-        MIN_ROUNDS,
-    )
 
     def rates(field: str) -> float:
         one, three = getattr(train[1], field), getattr(train[3], field)
@@ -502,7 +517,9 @@ def report_cost(
     if own.device != "given":
         from infusion.runtime.device import resolve_device
 
-        print(f"timed on {describe_device(resolve_device(device))}")
+        where = resolve_device(device)
+        clock = "one thread's CPU time: " if where.type == "cpu" else ""
+        print(f"timed on {describe_device(where)} ({clock}{hours_unit(own.device)})")
     for name, r in rates.items():
         print(rates_text(name, r))
     del rates[config["dataset"]]

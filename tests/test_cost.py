@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,12 +21,13 @@ from infusion.cost import (
     estimate_cost,
     gpu_warning,
     measure_rates,
+    measure_startup,
     natural_datasets,
     step_rate,
     study_rates,
     wall_clock_hours,
 )
-from infusion.runtime.timing import timed_calls
+from infusion.runtime.timing import load_independent_clock, timed_calls
 from infusion.study import load, merged
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,18 +96,12 @@ def test_rates_are_timed_on_the_study_network(monkeypatch):
     """A network 128 times wider runs at a lower rate: the rates are not one width's."""
     monkeypatch.setattr("infusion.cost.measure_startup", lambda: 4.5)
     tiny = merged(CONFIG, yaml.safe_load((ROOT / "workflow/configs/tiny.yaml").read_text()))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # steadier on a machine shared with other jobs
-    try:
-        narrow, wide = (
-            measure_rates(
-                merged(tiny, {"model": {"hidden": h}, "evaluation": {"chain_batch": 256}}),
-                "cpu",
-            )
-            for h in (16, 2048)
+    narrow, wide = (
+        measure_rates(
+            merged(tiny, {"model": {"hidden": h}, "evaluation": {"chain_batch": 256}}), "cpu"
         )
-    finally:
-        torch.set_num_threads(threads)
+        for h in (16, 2048)
+    )
     assert narrow.startup_s == 4.5 and narrow.device == "cpu"
     assert narrow.examples_per_s > 2 * wide.examples_per_s > 0
     assert narrow.chain_steps_per_s > 2 * wide.chain_steps_per_s > 0
@@ -276,7 +272,7 @@ def test_lower_bound_training_adds_the_final_models_run_under_the_other_objectiv
 
 def test_the_warning_says_cpu_hours_when_a_gpu_study_was_timed_on_a_cpu():
     assert CONFIG["training"]["device"] == "auto"  # the train rule takes resources gpu=1
-    assert "CPU hours" in gpu_warning(CONFIG, "cpu")
+    assert "CPU core-hours" in gpu_warning(CONFIG, "cpu")
     assert gpu_warning(CONFIG, "cuda") is None
     assert gpu_warning(CONFIG, "given") is None
     assert gpu_warning(merged(CONFIG, {"training": {"device": "cpu"}}), "cpu") is None
@@ -368,11 +364,35 @@ def test_a_cpu_timing_prints_the_device_the_warning_and_no_exponent(monkeypatch,
     main(["cost", "--config", str(ROOT / "config.yaml"), "--device", "cpu", "--no-cache",
           "--gpus", "4"])  # fmt: skip
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("warning:") and "CPU hours" in lines[0]
+    assert lines[0].startswith("warning:") and "CPU core-hours" in lines[0]
     assert lines[1].startswith("timed on cpu (")
     assert "median 1.50 and 8.00" in lines[2]
     header = next(line for line in lines if line.split()[:2] == ["stage", "jobs"])
-    assert header.split()[2:] == ["hours", "on", "cpu"]
+    assert header.split()[2:] == ["core-hours", "on", "cpu"]
     assert not [line for line in lines if re.search(r"\de[+-]?\d", line)], lines
     assert re.search(r"total +\d+ +[\d,]+ h \([\d,]+ days\)", "\n".join(lines))
     assert lines[-1].startswith("wall clock on 4 device(s), 1 job(s) each")
+
+
+def test_a_cpu_timing_reads_one_threads_cpu_time_and_restores_the_threads():
+    """Seconds the timed thread does not compute (here asleep, as when other jobs hold the
+    cores) do not count on a CPU; the wall clock counts them on other devices."""
+    threads = torch.get_num_threads()
+    with load_independent_clock(torch.device("cpu")) as clock:
+        assert torch.get_num_threads() == 1
+        start = clock()
+        time.sleep(0.3)
+        assert clock() - start < 0.1
+    assert torch.get_num_threads() == threads
+    with load_independent_clock(torch.device("meta")) as clock:
+        start = clock()
+        time.sleep(0.3)
+        assert clock() - start >= 0.3
+
+
+def test_the_start_up_is_the_childs_cpu_time(monkeypatch):
+    """A child that sleeps 1 s before its imports costs its CPU time, not its wall time."""
+    sleeper = [sys.executable, "-c", "import time; time.sleep(1)"]
+    run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, check: run(sleeper, check=check))
+    assert measure_startup() < 0.5

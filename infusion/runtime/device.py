@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -17,11 +18,11 @@ def resolve_device(name: str) -> torch.device:
 
 def describe_device(device: torch.device) -> str:
     """The device by name, as a reader of a timing needs it: ``cpu (Intel(R) Xeon(R) CPU
-    @ 2.20GHz, 2 threads)``, ``cuda:0 (NVIDIA H100 80GB HBM3)``."""
+    @ 2.20GHz, 2 cores)``, ``cuda:0 (NVIDIA H100 80GB HBM3)``."""
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+        return f"cpu ({cpu_model()}, {os.cpu_count()} cores)"
     return str(device)
 
 

@@ -1,10 +1,12 @@
-"""Wall-clock timing of a call on a device (benchmarks and the cost estimate)."""
+"""Timing of a call on a device (benchmarks and the cost estimate): wall clock, or on a CPU
+the calling thread's CPU time, which other jobs on the machine do not move."""
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -70,3 +72,20 @@ def timed_calls(
     rounds = max(min_rounds, min(max_rounds, int(budget_s / max(warm, 1e-9))))
     seconds = round_seconds(fn, 1, device, rounds, clock)
     return Timing(min(seconds), statistics.median(seconds), rounds)
+
+
+@contextlib.contextmanager
+def load_independent_clock(device: torch.device) -> Iterator[Callable[[], float]]:
+    """The clock a timing on ``device`` reads. On a CPU: torch runs on one thread meanwhile
+    and the clock is that thread's CPU time (``time.thread_time``), so jobs running beside
+    the timing, which take the wall clock's seconds, do not move it; what is timed is then
+    one core's seconds. On a GPU: the wall clock (the calls wait for the device)."""
+    if device.type != "cpu":
+        yield time.perf_counter
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield time.thread_time
+    finally:
+        torch.set_num_threads(threads)
