@@ -300,8 +300,11 @@ def cmd_cost(args) -> None:
     from infusion import cost, study
 
     config = study.load(args.config, args.configfile)  # validated against the packaged schema
+    if args.gpus is not None and args.gpus < 1:
+        raise ValueError(f"--gpus {args.gpus}: expected at least 1")
     rate_flags = (args.examples_per_s, args.chain_steps_per_s, args.startup_s)
-    cost.report_cost(config, args.device, *rate_flags, out=args.out)
+    cache = None if args.no_cache else Path(args.cache)
+    cost.report_cost(config, args.device, *rate_flags, out=args.out, gpus=args.gpus, cache=cache)
 
 
 def add_cost_command(commands, defaults) -> None:
@@ -327,6 +330,21 @@ def add_cost_command(commands, defaults) -> None:
     )
     p.add_argument("--startup-s", type=float, help="start-up seconds per job (default: measured)")
     p.add_argument("--device", default="auto", help="where to measure the rates")
+    p.add_argument(
+        "--cache",
+        default=S.COST_RATES_CACHE,
+        help="rates measured before, by device, torch version and network: read, and "
+        "written with the ones measured now",
+    )
+    p.add_argument("--no-cache", action="store_true", help="measure every rate afresh")
+    p.add_argument(
+        "--gpus",
+        type=int,
+        metavar="N",
+        help="also print the wall clock on N devices: the total hours over N x "
+        "resources.jobs_per_gpu jobs at a time, each at the timed rate, but no less than the "
+        "longest job (a lower bound: a job waiting for the model it scores is left out)",
+    )
     p.add_argument("--out", help="also write the table, with the rates, to this CSV")
     p.set_defaults(func=cmd_cost)
 

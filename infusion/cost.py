@@ -11,9 +11,14 @@ per job:
   and the package; about 4.5 s on a 2-core CPU, almost all of it torch).
 
 :func:`measure_rates` times the study's own network (its width, layers and pixel count) at
-the study's own batch sizes (the training ``batch_size``; the final evaluation's
-``chain_batch``) and at the final model's steps, with the threads a job gets, on random
-data. So small networks and small batches, which spend their time in per-call overhead
+the study's own batch sizes (the training ``batch_size``, fewer conv examples on a CPU; the
+final evaluation's ``chain_batch``, at most ``MAX_CPU_CHAIN_BATCH`` on a CPU): training
+steps of 1 and 3 chain steps, whose fixed part and part per example-step
+(:func:`step_rate`) give the rate at the final model's steps, and evaluation passes of 3
+steps, each the fastest of several short calls, with the threads a job gets, on random
+data; networks of one shape share a timing, and ``results/cost/rates.json`` keeps them for
+later runs on the same device (:func:`cache_key`). So small networks and small batches,
+which spend their time in per-call overhead
 rather than arithmetic, are timed as they will run. Per stage:
 
 - train: for every distinct grid point, epochs x (train examples x steps at the training
@@ -50,24 +55,39 @@ jobs that run side by side share the device.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import logging
+import resource
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from infusion import study
 from infusion.beyond import switches as fidelity
-from infusion.runtime.atomic import atomic_path
+from infusion.runtime.atomic import atomic_path, write_json
+from infusion.runtime.device import describe_device
+from infusion.runtime.units import hours_text, significant
+from infusion.settings import ModelSettings
 
 log = logging.getLogger(__name__)
 
-MAX_CPU_CHAIN_BATCH = 4096  # chains per timed pass on a CPU: the rate is flat beyond this
-MAX_CPU_CONV_BATCH = 8  # conv examples or chains per timed pass on a CPU (seconds each)
-RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s", "device")
+MAX_CPU_CHAIN_BATCH = 1024  # chains per timed pass on a CPU: the rate is flat beyond this
+MAX_CPU_CONV_BATCH = 4  # conv examples or chains per timed pass on a CPU (seconds each)
+ROUND_BUDGET_S = 0.5  # CPU (GPU: wall) seconds of timed calls per measurement, >= MIN_ROUNDS calls
+MIN_ROUNDS = 2  # a CelebA training step takes seconds on a CPU
+RATE_COLUMNS = (
+    "examples_per_s",
+    "chain_steps_per_s",
+    "startup_s",
+    "device",
+    "examples_per_s_median",
+    "chain_steps_per_s_median",
+)
 
 
 @dataclass
@@ -78,6 +98,8 @@ class Rates:
     chain_steps_per_s: float  # evaluation chain-steps per second
     startup_s: float = 0.0  # seconds of start-up per job
     device: str = "given"  # where the rates were measured ("given": by the caller)
+    examples_per_s_median: float | None = None  # the same from the median timings
+    chain_steps_per_s_median: float | None = None
 
 
 def natural_datasets(config: dict) -> list[str]:
@@ -97,25 +119,29 @@ def estimate_cost(
             raise ValueError("examples_per_s and chain_steps_per_s must be > 0, startup_s >= 0")
     rows = [(*row, rates) for row in study_hours(config, rates)]
     for dataset, r in (natural_rates or {}).items():
-        rows += [
-            (f"{dataset} {stage}", jobs, h, r)
-            for stage, jobs, h in study_hours(study.natural_view(config, dataset), r)
-        ]
+        view = study.natural_view(config, dataset)
+        rows += [(f"{dataset} {stage}", *row, r) for stage, *row in study_hours(view, r)]
     table = pd.DataFrame(
         [
-            (stage, jobs, h + jobs * r.startup_s / 3600, *(getattr(r, c) for c in RATE_COLUMNS))
-            for stage, jobs, h, r in rows
+            (stage, jobs, h + jobs * r.startup_s / 3600, longest + r.startup_s / 3600,
+             *(getattr(r, c) for c in RATE_COLUMNS))
+            for stage, jobs, h, longest, r in rows
         ],
-        columns=["stage", "jobs", "hours", *RATE_COLUMNS],
-    )
-    total = {"stage": "total", "jobs": table.jobs.sum(), "hours": table.hours.sum()}
+        columns=["stage", "jobs", "hours", "longest_job_hours", *RATE_COLUMNS],
+    )  # fmt: skip
+    total = {
+        "stage": "total",
+        "jobs": table.jobs.sum(),
+        "hours": table.hours.sum(),
+        "longest_job_hours": table.longest_job_hours.max(),
+    }
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
-def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
-    """(stage, jobs, hours before start-up) of the stages train, grid_evaluation, evaluation
-    and sampling of ``config``'s dataset (a natural-image study view has no grid and runs
-    train and sampling only)."""
+def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float, float]]:
+    """(stage, jobs, hours, hours of its longest job; both before start-up) of the stages
+    train, grid_evaluation, evaluation and sampling of ``config``'s dataset (a natural-image
+    study view has no grid and runs train and sampling only)."""
     sizes = study.split_sizes(config["dataset"])
     if sizes is None:
         raise ValueError(f"no split sizes known for dataset {config['dataset']!r}")
@@ -136,15 +162,17 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
         return hours(training["epochs"] * sizes["train"] * t, training["epochs"] * curves * t)
 
     train = seeds * sum(train_hours(t) for t, _, _ in points)
+    longest_train = max(train_hours(t) for t, _, _ in points)
 
     def isotropic(section: dict) -> int:
         return section.get("isotropic_examples", 0) * section.get("isotropic_chains", 10)
 
     grid_eval = config["grid_evaluation"]
     per_point = grid_eval["examples"] * grid_eval["chains"] * grid_eval["repetitions"]
-    grid_evaluation = seeds * sum(
+    point_evaluations = [
         hours(chain_steps=(per_point + isotropic(grid_eval)) * t) for t, _, _ in points
-    )
+    ]
+    grid_evaluation = seeds * sum(point_evaluations)
 
     evaluation = config["evaluation"]
 
@@ -152,7 +180,8 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
         chains = evaluation[f"{split}_examples"] * evaluation["chains"] * evaluation["repetitions"]
         return hours(chain_steps=(chains + isotropic(evaluation)) * t)
 
-    table = seeds * (split_hours("test", final_steps) + split_hours("train", final_steps))
+    splits = [split_hours(split, final_steps) for split in ("test", "train")]
+    table = seeds * sum(splits)
 
     sampling, grid_sampling = config["sampling"], config["grid_sampling"]
 
@@ -163,113 +192,257 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float]]:
 
     final_samples = sample_hours(final_steps, sampling["sampling_steps"])
     if not config["grid"]:  # a natural-image dataset: its one model's training and samples
-        return [("train", 1, train), ("sampling", 1, final_samples)]
-    sample = seeds * final_samples + sum(  # Fig A.1's sheets: the first seed's grid only
+        return [("train", 1, train, train), ("sampling", 1, final_samples, final_samples)]
+    sheets = [  # Fig A.1's sheets: the first seed's grid only
         hours(chain_steps=(grid_sampling["samples"] + grid_sampling["infusion_targets"]) * t)
         for t, _, _ in points
-    )
-    stages = [
-        ("train", seeds * len(points), train),
-        ("grid_evaluation", seeds * len(points), grid_evaluation),
-        ("evaluation", 2 * seeds, table),
-        ("sampling", seeds + len(points), sample),
     ]
+    stages = [
+        ("train", seeds * len(points), train, longest_train),
+        ("grid_evaluation", seeds * len(points), grid_evaluation, max(point_evaluations)),
+        ("evaluation", 2 * seeds, table, max(splits)),
+        ("sampling", seeds + len(points), seeds * final_samples + sum(sheets),
+         max(final_samples, *sheets)),
+    ]  # fmt: skip
     ablation = len(fidelity.ablation_tags(config))  # its extra runs: train, test estimates, samples
     if ablation:
-        per_run = train_hours(final_steps) + split_hours("test", final_steps) + final_samples
-        stages.append(("fidelity", 3 * ablation, ablation * per_run))
+        run = (train_hours(final_steps), split_hours("test", final_steps), final_samples)
+        stages.append(("fidelity", 3 * ablation, ablation * sum(run), max(run)))
     if config["lower_bound_training"]["enabled"]:
         stages.append(objective_stage(config, train_hours, split_hours, sample_hours))
     question = config["convergence"]
     if question["enabled"]:  # one job: every repetition draws the largest k once
         chains = question["examples"] * max(question["chains"]) * question["repetitions"]
-        stages.append(("convergence", 1, hours(chain_steps=chains * final_steps)))
+        job = hours(chain_steps=chains * final_steps)
+        stages.append(("convergence", 1, job, job))
     counts = study.sampling_step_counts(config)
     if counts:  # every seed's final model sampled for each step count
-        stage_hours = seeds * sum(sample_hours(final_steps, n) for n in counts)
-        stages.append(("sampling_steps", seeds * len(counts), stage_hours))
+        files = [sample_hours(final_steps, n) for n in counts]
+        stages.append(("sampling_steps", seeds * len(counts), seeds * sum(files), max(files)))
     return stages
 
 
-def objective_stage(config, train_hours, split_hours, sample_hours) -> tuple[str, int, float]:
-    """(stage, jobs, hours) of the objectives' comparison (``lower_bound_training``) beyond
-    what the study runs anyway: each of its runs that is not one of the study's own is
-    trained, and each that is not a final model of the study's own has its test estimates
-    (Table 3.1's settings) and samples made; the trainings are costed at the denoising
-    rate, which the lower bound's gradient (one more term per step) slightly exceeds."""
+def objective_stage(
+    config, train_hours, split_hours, sample_hours
+) -> tuple[str, int, float, float]:
+    """(stage, jobs, hours, longest job's hours) of the objectives' comparison
+    (``lower_bound_training``) beyond what the study runs anyway: each of its runs that is
+    not one of the study's own is trained, and each that is not a final model of the
+    study's own has its test estimates (Table 3.1's settings) and samples made; the
+    trainings are costed at the denoising rate, which the lower bound's gradient (one more
+    term per step) slightly exceeds."""
     final = study.final_point(config)
     own_tags = fidelity.seed_tags(config)
     own = {(point, tag) for point in study.grid_points(config) for tag in own_tags}
-    jobs, total = 0, 0.0
+    job_hours = []
     for _, point, _, _, tag in study.objective_runs(config):
         steps = point[0]
         if (point, tag) not in own:
-            jobs, total = jobs + 1, total + train_hours(steps)
+            job_hours.append(train_hours(steps))
         if not (point == final and tag in own_tags):
             sampling_steps = study.objective_sampling_steps(config, steps)
-            jobs += 2
-            total += split_hours("test", steps) + sample_hours(steps, sampling_steps)
-    return ("lower_bound_training", jobs, total)
+            job_hours += [split_hours("test", steps), sample_hours(steps, sampling_steps)]
+    return ("lower_bound_training", len(job_hours), sum(job_hours), max(job_hours, default=0.0))
+
+
+def wall_clock_hours(table: pd.DataFrame, gpus: int, jobs_per_gpu: int) -> float:
+    """Hours until the last job of ``table`` (:func:`estimate_cost`) ends on ``gpus``
+    devices running ``jobs_per_gpu`` jobs each, every job at the timed rate: the total over
+    the ``gpus x jobs_per_gpu`` slots, but no less than the longest single job. Every stage
+    priced runs in a rule that takes a GPU (``resources: gpu=1``); the rules that do not
+    (Parzen, figures, tables) run beside them on the CPUs and are not priced. That a job
+    waits for the model it scores is left out, so this is a lower bound."""
+    if gpus < 1 or jobs_per_gpu < 1:
+        raise ValueError(f"--gpus {gpus} and resources.jobs_per_gpu {jobs_per_gpu} must be >= 1")
+    total = table.set_index("stage").loc["total"]
+    return max(total.hours / (gpus * jobs_per_gpu), total.longest_job_hours)
+
+
+def gpu_warning(config: dict, device: str) -> str | None:
+    """The warning when the study's training asks for a GPU (``training.device`` not cpu:
+    its train rule takes ``resources: gpu=1`` and runs on CUDA) but the rates were timed on
+    the CPU ``device``; None otherwise."""
+    wanted = config["training"]["device"]
+    if device != "cpu" or wanted == "cpu":
+        return None
+    return (
+        f"warning: the study trains on a GPU (training.device: {wanted}, resources gpu=1) "
+        "but these rates were timed on the CPU: the hours below are CPU core-hours, and a "
+        "GPU's will be far smaller"
+    )
+
+
+def hours_unit(device: str) -> str:
+    """What the hours of rates timed on ``device`` are: on a CPU one core's
+    (:func:`measure_rates`), elsewhere the device's."""
+    return "core-hours on cpu" if device == "cpu" else f"hours on {device}"
+
+
+def table_text(table: pd.DataFrame, device: str) -> str:
+    """The table's stages, jobs and hours (on ``device``: :func:`hours_unit`) in readable
+    units."""
+    shown = pd.DataFrame(
+        {
+            "stage": table.stage,
+            "jobs": table.jobs.map(lambda n: f"{int(n):,}"),
+            hours_unit(device): table.hours.map(hours_text),
+        }
+    )
+    return shown.to_string(index=False)
+
+
+# --- the rates: measured on the study's networks, or given ---
 
 
 def measure_startup(repeats: int = 1) -> float:
     """Seconds a fresh interpreter takes to import what a training job imports (best of
-    ``repeats``): the start-up every job pays before it computes."""
+    ``repeats``): the start-up every job pays before it computes. Counted in the child's CPU
+    time (user and system), which other jobs on the machine do not move."""
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([sys.executable, "-c", "import infusion.cli, infusion.training.trainer"],
                        check=True)  # fmt: skip
-        best = min(best, time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best = min(best, cpu)
     return best
 
 
-def measure_rates(
-    config: dict, device: str = "auto", rounds: int = 3, startup_s: float | None = None
-) -> Rates:
-    """Rates of the study's own network on ``device``: training steps at the training batch
-    size and evaluation passes at the final evaluation's chain batch, at the final model's
-    steps, on random data, the fastest of ``rounds`` after a warm-up each; and
-    :func:`measure_startup` unless ``startup_s`` is given. On a CPU the conv operator is
-    timed on a few examples (``MAX_CPU_CONV_BATCH``), each taking seconds."""
+def step_rate(one: float, three: float, timed_batch: int, steps: int, batch: int) -> float:
+    """Training example-steps per second of a step of ``steps`` chain steps on ``batch``
+    examples, from the seconds of a 1-step (``one``) and a 3-step (``three``) training step
+    on ``timed_batch`` examples: a step costs a fixed part (the optimizer's update over the
+    parameters) plus a part per example-step, which the two give. Where noise makes the
+    3-step call no slower than the 1-step call, the whole of it counts per example-step."""
+    per_example_step = (three - one) / (2 * timed_batch)
+    if per_example_step <= 0 or per_example_step > three / (3 * timed_batch):
+        per_example_step = three / (3 * timed_batch)
+    fixed = three - 3 * timed_batch * per_example_step
+    return steps * batch / (fixed + steps * batch * per_example_step)
+
+
+def timed_sizes(config: dict, device) -> tuple[ModelSettings, int, int]:
+    """The study's network and the batch and chain batch its rates are timed at: the
+    study's own, fewer on a CPU (``MAX_CPU_CHAIN_BATCH``, ``MAX_CPU_CONV_BATCH``)."""
+    batch = int(config["training"]["batch_size"])
+    chains = int(config["evaluation"]["chain_batch"])
+    settings = ModelSettings(**{**config["model"], "steps": int(config["final"]["steps"])})
+    if device.type == "cpu":
+        chains = min(chains, MAX_CPU_CHAIN_BATCH)
+        if settings.network == "conv":
+            batch, chains = min(batch, MAX_CPU_CONV_BATCH), min(chains, MAX_CPU_CONV_BATCH)
+    return settings, batch, chains
+
+
+def measure_rates(config: dict, device: str = "auto", startup_s: float | None = None) -> Rates:
+    """Rates of the study's own network (:func:`timed_sizes`) on ``device``, on random data:
+    training steps of 1 and 3 chain steps (:func:`step_rate`, extrapolated to the study's
+    steps and batch) and evaluation passes of 3 steps, each the fastest of several calls
+    after a warm-up (:func:`infusion.runtime.timing.timed_calls`, the median kept beside
+    it); and :func:`measure_startup` unless ``startup_s`` is given. On a CPU every timing
+    is one thread's CPU time (:func:`infusion.runtime.timing.load_independent_clock`): the
+    rates are one core's, whatever else the machine runs."""
     import torch
 
     from infusion.data.registry import DATASETS
     from infusion.estimation.estimators import draw_log_weights
     from infusion.nets.model import InfusionModel
     from infusion.runtime.device import resolve_device
-    from infusion.runtime.timing import seconds_per_call
-    from infusion.settings import ModelSettings
+    from infusion.runtime.timing import load_independent_clock, timed_calls
     from infusion.training.objectives import denoising_loss
     from infusion.training.trainer import training_step
 
     dev = resolve_device(device)
-    steps, batch = int(config["final"]["steps"]), int(config["training"]["batch_size"])
-    chains = int(config["evaluation"]["chain_batch"])
-    settings = ModelSettings(**{**config["model"], "steps": steps})  # the study's own network
-    if dev.type == "cpu":
-        chains = min(chains, MAX_CPU_CHAIN_BATCH)
-        if settings.network == "conv":
-            batch, chains = min(batch, MAX_CPU_CONV_BATCH), min(chains, MAX_CPU_CONV_BATCH)
-    torch.manual_seed(0)
-    model = InfusionModel(settings, DATASETS[config["dataset"]].shape)
-    model = model.to(dev)
-    optimizer = torch.optim.Adam(model.parameters())
+    settings, batch, chains = timed_sizes(config, dev)
+    name, shape = config["dataset"], DATASETS[config["dataset"]].shape
     generator = torch.Generator(dev).manual_seed(0)
+    torch.manual_seed(0)
+    model = InfusionModel(dataclasses.replace(settings, steps=3), shape).to(dev)
+    one_step = copy.copy(model)  # the same weights (shared across steps) run 1-step chains
+    one_step.settings = dataclasses.replace(settings, steps=1)
     x = torch.rand(batch, model.dim, device=dev)
-
-    def train_step():
-        training_step(model, optimizer, denoising_loss, x, generator)
-
-    examples_per_s = batch * steps / seconds_per_call(train_step, 1, dev, rounds)
     per_point = max(1, chains // 4)  # 4 examples, their chains in one pass
     points = torch.rand(4, model.dim, device=dev)
-    evaluate = seconds_per_call(
-        lambda: draw_log_weights(model, points, per_point, generator, chains), 1, dev, rounds
-    )
-    chain_steps_per_s = 4 * per_point * steps / evaluate
+    train = {}
+    with load_independent_clock(dev) as clock:
+        for t, net in ((1, one_step), (3, model)):
+            optimizer = torch.optim.Adam(net.parameters())
+            log.info("timing %s: training steps of %d chain step(s), %d examples", name, t, batch)
+            train[t] = timed_calls(
+                lambda m=net, o=optimizer: training_step(m, o, denoising_loss, x, generator),
+                dev,
+                ROUND_BUDGET_S,
+                MIN_ROUNDS,
+                clock=clock,
+            )
+        log.info("timing %s: evaluation passes of 3 chain steps, %d chains", name, 4 * per_point)
+        evaluate = timed_calls(
+            lambda: draw_log_weights(model, points, per_point, generator, chains),
+            dev,
+            ROUND_BUDGET_S,
+            MIN_ROUNDS,
+            clock=clock,
+        )
+
+    def rates(field: str) -> float:
+        one, three = getattr(train[1], field), getattr(train[3], field)
+        return step_rate(one, three, batch, settings.steps, int(config["training"]["batch_size"]))
+
     startup = measure_startup() if startup_s is None else startup_s
-    return Rates(examples_per_s, chain_steps_per_s, startup, str(dev))
+    return Rates(
+        rates("best"),
+        4 * per_point * 3 / evaluate.best,
+        startup,
+        str(dev),
+        examples_per_s_median=rates("median"),
+        chain_steps_per_s_median=4 * per_point * 3 / evaluate.median,
+    )
+
+
+def cache_key(config: dict, device) -> str:
+    """What a network's rates depend on: the device (its model and threads), the torch
+    version, the dataset's image shape, the network's settings and the timed sizes."""
+    import torch
+
+    from infusion.data.registry import DATASETS
+
+    settings, batch, chains = timed_sizes(config, device)
+    network = {
+        "device": describe_device(device),
+        "torch": torch.__version__,
+        "shape": list(DATASETS[config["dataset"]].shape),
+        "model": dataclasses.asdict(settings),
+        "batch": int(config["training"]["batch_size"]),
+        "timed_batch": batch,
+        "chain_batch": chains,
+    }
+    return json.dumps(network, sort_keys=True)
+
+
+def read_cache(cache: Path | None) -> dict:
+    """The rates measured before, by :func:`cache_key`: the JSON file ``cache``; {} where
+    it is None or absent."""
+    if cache is None or not cache.exists():
+        return {}
+    try:
+        return json.loads(cache.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{cache}: not a rates cache ({error}); remove it") from None
+
+
+def known_rates(config: dict, device: str, known: dict, startup_s: float | None = None) -> Rates:
+    """:func:`measure_rates` of ``config``'s network, taken from ``known`` where it holds
+    a timing of the same device, torch and network (:func:`cache_key`), and added to it
+    otherwise."""
+    from infusion.runtime.device import resolve_device
+
+    key = cache_key(config, resolve_device(device))
+    if key in known:
+        log.info("rates of the %s network: timed before on the same device", config["dataset"])
+    else:
+        known[key] = dataclasses.asdict(measure_rates(config, device, startup_s))
+    return Rates(**{**known[key], **({} if startup_s is None else {"startup_s": startup_s})})
 
 
 def study_rates(
@@ -278,18 +451,20 @@ def study_rates(
     examples_per_s: float | None = None,
     chain_steps_per_s: float | None = None,
     startup_s: float | None = None,
+    cache: Path | None = None,
 ) -> dict[str, Rates]:
     """{dataset: rates} of the study's network, then of each natural-image dataset's
     (:func:`natural_datasets`). Given rates stand for every network; with either of the
-    first two left out, each network is timed on ``device`` (:func:`measure_rates`) and the
+    first two left out, each network is timed on ``device`` once per shape
+    (:func:`known_rates`), or read from the JSON file ``cache`` and added to it, and the
     given ones replace the measured."""
     natural = natural_datasets(config)
     if examples_per_s is not None and chain_steps_per_s is not None:
         startup = measure_startup() if startup_s is None else startup_s
         rates = Rates(examples_per_s, chain_steps_per_s, startup)
         return {config["dataset"]: rates} | dict.fromkeys(natural, rates)
-    log.info("timing the study's network on %s (a few seconds)", device)
-    measured = measure_rates(config, device, startup_s=startup_s)
+    known = read_cache(cache)
+    measured = known_rates(config, device, known, startup_s)
     rates = {
         config["dataset"]: dataclasses.replace(
             measured,
@@ -298,10 +473,26 @@ def study_rates(
         )
     }
     for dataset in natural:
-        log.info("timing the %s network on %s", dataset, device)
         view = study.natural_view(config, dataset)
-        rates[dataset] = measure_rates(view, device, startup_s=measured.startup_s)
+        rates[dataset] = known_rates(view, device, known, measured.startup_s)
+    if cache is not None:
+        write_json(cache, known)
     return rates
+
+
+def rates_text(name: str, r: Rates) -> str:
+    """One network's rates, and the median of the timings beside the fastest."""
+    spread = ""
+    if r.examples_per_s_median is not None:
+        spread = (
+            f" (fastest of several timings; median {significant(r.examples_per_s_median)} "
+            f"and {significant(r.chain_steps_per_s_median)})"
+        )
+    return (
+        f"rates of the {name} network: {significant(r.examples_per_s)} training "
+        f"example-steps/s, {significant(r.chain_steps_per_s)} evaluation chain-steps/s"
+        f"{spread}, {significant(r.startup_s, 2)} s start-up per job"
+    )
 
 
 def report_cost(
@@ -311,21 +502,36 @@ def report_cost(
     chain_steps_per_s: float | None = None,
     startup_s: float | None = None,
     out: str | None = None,
+    gpus: int | None = None,
+    cache: Path | None = None,
 ) -> pd.DataFrame:
-    """Print each network's rates (:func:`study_rates`) and the study's hours per stage
-    (:func:`estimate_cost`); also write the table, with the rates, to the CSV ``out``."""
-    rates = study_rates(config, device, examples_per_s, chain_steps_per_s, startup_s)
+    """Print the GPU warning (:func:`gpu_warning`), the device, each network's rates
+    (:func:`study_rates`), the study's hours per stage (:func:`estimate_cost`) and, with
+    ``gpus``, the wall clock on that many (:func:`wall_clock_hours`); also write the table,
+    with the rates, to the CSV ``out``."""
+    rates = study_rates(config, device, examples_per_s, chain_steps_per_s, startup_s, cache)
+    own = rates[config["dataset"]]
+    warning = gpu_warning(config, own.device)
+    if warning:
+        print(warning)
+    if own.device != "given":
+        from infusion.runtime.device import resolve_device
+
+        where = resolve_device(device)
+        clock = "one thread's CPU time: " if where.type == "cpu" else ""
+        print(f"timed on {describe_device(where)} ({clock}{hours_unit(own.device)})")
     for name, r in rates.items():
-        print(
-            f"rates of the {name} network: {r.examples_per_s:.0f} training example-steps/s, "
-            f"{r.chain_steps_per_s:.0f} evaluation chain-steps/s, "
-            f"{r.startup_s:.1f} s start-up per job"
-        )
-    own = rates.pop(config["dataset"])
+        print(rates_text(name, r))
+    del rates[config["dataset"]]
     table = estimate_cost(config, own, rates)
-    print(
-        table[["stage", "jobs", "hours"]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
-    )
+    print(table_text(table, own.device))
+    if gpus is not None:
+        slots = int(config["resources"]["jobs_per_gpu"])
+        wall = wall_clock_hours(table, gpus, slots)
+        print(
+            f"wall clock on {gpus} device(s), {slots} job(s) each (resources.jobs_per_gpu), "
+            f"at these rates: {hours_text(wall)}"
+        )
     if out:
         with atomic_path(out) as tmp:
             table.to_csv(tmp, index=False)

@@ -25,6 +25,8 @@ OBJECTIVES = ("denoising", "lower_bound")  # keys of infusion.training.objective
 RATE_INDEXINGS = ("paper", "code")  # see ModelSettings.rate_index
 PARZEN_CENTRES = ("sampling", "training")  # see ParzenSettings.chain_steps
 NETWORKS = ("mlp", "conv")  # keys of infusion.nets.networks.NETWORKS
+# `infusion cost`: the rates measured before, by device, torch version and network
+COST_RATES_CACHE = "results/cost/rates.json"
 
 
 @dataclass

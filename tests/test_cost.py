@@ -2,9 +2,12 @@
 rates timed on the study's own network."""
 
 import copy
+import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +16,18 @@ import torch
 import yaml
 
 from infusion.cli import main
-from infusion.cost import Rates, estimate_cost, measure_rates, natural_datasets
+from infusion.cost import (
+    Rates,
+    estimate_cost,
+    gpu_warning,
+    measure_rates,
+    measure_startup,
+    natural_datasets,
+    step_rate,
+    study_rates,
+    wall_clock_hours,
+)
+from infusion.runtime.timing import load_independent_clock, timed_calls
 from infusion.study import load, merged
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,18 +96,12 @@ def test_rates_are_timed_on_the_study_network(monkeypatch):
     """A network 128 times wider runs at a lower rate: the rates are not one width's."""
     monkeypatch.setattr("infusion.cost.measure_startup", lambda: 4.5)
     tiny = merged(CONFIG, yaml.safe_load((ROOT / "workflow/configs/tiny.yaml").read_text()))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # steadier on a machine shared with other jobs
-    try:
-        narrow, wide = (
-            measure_rates(
-                merged(tiny, {"model": {"hidden": h}, "evaluation": {"chain_batch": 256}}),
-                "cpu",
-            )
-            for h in (16, 2048)
+    narrow, wide = (
+        measure_rates(
+            merged(tiny, {"model": {"hidden": h}, "evaluation": {"chain_batch": 256}}), "cpu"
         )
-    finally:
-        torch.set_num_threads(threads)
+        for h in (16, 2048)
+    )
     assert narrow.startup_s == 4.5 and narrow.device == "cpu"
     assert narrow.examples_per_s > 2 * wide.examples_per_s > 0
     assert narrow.chain_steps_per_s > 2 * wide.chain_steps_per_s > 0
@@ -105,7 +113,8 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
           "--chain-steps-per-s", "10000", "--startup-s", "0"])  # fmt: skip
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
-    assert lines[2].split() == ["stage", "jobs", "hours"]  # after the rates of two networks
+    # after the rates of two networks; given rates: no device, no GPU warning
+    assert lines[2].split() == ["stage", "jobs", "hours", "on", "given"]
     assert lines[-1].split()[0] == "total"
     # tiny: 5 points under 2 seeds; train, grid evaluation, Table 3.1 (test and train),
     # samples (+ final); + the natural-image dataset shapes16: its training and its samples;
@@ -259,3 +268,131 @@ def test_lower_bound_training_adds_the_final_models_run_under_the_other_objectiv
     config["lower_bound_training"]["optima"] = {"b": 0.3}
     doubled = estimate_cost(config, RATES).set_index("stage")
     assert doubled.loc["lower_bound_training", "hours"] == pytest.approx(2 * expected)
+
+
+def test_the_warning_says_cpu_hours_when_a_gpu_study_was_timed_on_a_cpu():
+    assert CONFIG["training"]["device"] == "auto"  # the train rule takes resources gpu=1
+    assert "CPU core-hours" in gpu_warning(CONFIG, "cpu")
+    assert gpu_warning(CONFIG, "cuda") is None
+    assert gpu_warning(CONFIG, "given") is None
+    assert gpu_warning(merged(CONFIG, {"training": {"device": "cpu"}}), "cpu") is None
+
+
+def test_the_wall_clock_divides_by_the_slots_down_to_the_longest_job():
+    table = pd.DataFrame(
+        {"stage": ["train", "evaluation", "total"], "jobs": [8, 2, 10],
+         "hours": [80.0, 20.0, 100.0], "longest_job_hours": [10.0, 10.0, 10.0]}
+    )  # fmt: skip
+    assert wall_clock_hours(table, 1, 1) == 100.0
+    assert wall_clock_hours(table, 2, 2) == 25.0  # 100 h over 4 slots
+    assert wall_clock_hours(table, 20, 1) == 10.0  # no faster than the longest job
+    with pytest.raises(ValueError, match="--gpus 0"):
+        wall_clock_hours(table, 0, 1)
+
+
+def test_the_longest_job_of_the_paper_grid_is_its_longest_training():
+    """By hand: a 15-step point, 1,500 epochs of 50,000 images at 4,000 example-steps/s,
+    plus each epoch's 10,000 + 10,000 curve chains at 10,000 chain-steps/s."""
+    table = estimate_cost(CONFIG, RATES).set_index("stage")
+    seconds = 1500 * 50000 * 15 / 4000 + 1500 * 20000 * 15 / 10000
+    assert table.loc["train", "longest_job_hours"] == pytest.approx(seconds / 3600)
+    assert table.loc["total", "longest_job_hours"] == pytest.approx(seconds / 3600)
+
+
+def test_the_training_rate_separates_the_fixed_part_of_a_step():
+    """By hand: a step costs 0.03 s plus 1e-4 s per example-step; timed on 512 examples
+    at 1 and 3 steps, the rate at 15 steps and 512 examples is 7,680 / (0.03 + 0.768)."""
+    one, three = 0.03 + 512e-4, 0.03 + 3 * 512e-4
+    assert step_rate(one, three, 512, 15, 512) == pytest.approx(7680 / 0.798)
+    assert step_rate(one, three, 8, 15, 100) == pytest.approx(1500 / (0.03 + 1500 * 512e-4 / 8))
+    # noise: a 3-step call no slower than a 1-step call counts wholly per example-step
+    assert step_rate(0.5, 0.3, 10, 15, 10) == pytest.approx(30 / 0.3)
+
+
+class FakeClock:
+    def __init__(self, *times):
+        self.times = list(times)
+
+    def __call__(self):
+        return self.times.pop(0)
+
+
+def test_the_fastest_of_the_timed_calls_counts_and_the_median_is_kept():
+    # warm-up 0.5 s: 1 s of budget fits 2 calls, at least 3 are timed
+    clock = FakeClock(0.0, 0.5, 1.0, 1.3, 2.0, 2.2, 3.0, 3.9)
+    timing = timed_calls(lambda: None, torch.device("cpu"), 1.0, clock=clock)
+    assert (timing.best, timing.median, timing.rounds) == (
+        pytest.approx(0.2),
+        pytest.approx(0.3),
+        3,
+    )
+    # a fast call: as many as fit, at most 4 here
+    clock = FakeClock(0.0, 0.1, *[t + d for t in range(4) for d in (0.0, 0.4 - t / 10)])
+    timing = timed_calls(lambda: None, torch.device("cpu"), 1.0, max_rounds=4, clock=clock)
+    assert (timing.best, timing.rounds) == (pytest.approx(0.1), 4)
+
+
+def test_the_rates_are_cached_by_network_and_reused(tmp_path, monkeypatch):
+    measured = []
+
+    def fake_measure(config, device, startup_s=None):
+        measured.append(config["dataset"])
+        return Rates(1000.0 * len(measured), 5000.0, 4.0, "cpu", 900.0, 4000.0)
+
+    monkeypatch.setattr("infusion.cost.measure_rates", fake_measure)
+    cache = tmp_path / "results/cost/rates.json"
+    first = study_rates(CONFIG, "cpu", cache=cache)
+    assert measured == ["mnist", "cifar10", "celeba"]
+    keys = [json.loads(key) for key in json.loads(cache.read_text())]
+    assert {key["torch"] for key in keys} == {torch.__version__}
+    assert all(key["device"].startswith("cpu (") for key in keys)
+    assert sorted(key["shape"] for key in keys) == [[1, 28, 28], [3, 32, 32], [3, 64, 64]]
+    again = study_rates(CONFIG, "cpu", cache=cache)
+    assert measured == ["mnist", "cifar10", "celeba"] and again == first  # nothing timed again
+    smaller = merged(CONFIG, {"training": {"batch_size": 256}})  # MNIST's; CIFAR's is its own
+    study_rates(smaller, "cpu", cache=cache)
+    assert measured[3:] == ["mnist"]  # a new batch: timed; the conv networks: as before
+    study_rates(CONFIG, "cpu", cache=None)
+    assert measured[4:] == ["mnist", "cifar10", "celeba"]  # no cache: measured afresh
+
+
+def test_a_cpu_timing_prints_the_device_the_warning_and_no_exponent(monkeypatch, capsys):
+    monkeypatch.setattr(
+        "infusion.cost.measure_rates",
+        lambda config, device, startup_s=None: Rates(2.0, 9.0, 4.0, "cpu", 1.5, 8.0),
+    )
+    main(["cost", "--config", str(ROOT / "config.yaml"), "--device", "cpu", "--no-cache",
+          "--gpus", "4"])  # fmt: skip
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("warning:") and "CPU core-hours" in lines[0]
+    assert lines[1].startswith("timed on cpu (")
+    assert "median 1.50 and 8.00" in lines[2]
+    header = next(line for line in lines if line.split()[:2] == ["stage", "jobs"])
+    assert header.split()[2:] == ["core-hours", "on", "cpu"]
+    assert not [line for line in lines if re.search(r"\de[+-]?\d", line)], lines
+    assert re.search(r"total +\d+ +[\d,]+ h \([\d,]+ days\)", "\n".join(lines))
+    assert lines[-1].startswith("wall clock on 4 device(s), 1 job(s) each")
+
+
+def test_a_cpu_timing_reads_one_threads_cpu_time_and_restores_the_threads():
+    """Seconds the timed thread does not compute (here asleep, as when other jobs hold the
+    cores) do not count on a CPU; the wall clock counts them on other devices."""
+    threads = torch.get_num_threads()
+    with load_independent_clock(torch.device("cpu")) as clock:
+        assert torch.get_num_threads() == 1
+        start = clock()
+        time.sleep(0.3)
+        assert clock() - start < 0.1
+    assert torch.get_num_threads() == threads
+    with load_independent_clock(torch.device("meta")) as clock:
+        start = clock()
+        time.sleep(0.3)
+        assert clock() - start >= 0.3
+
+
+def test_the_start_up_is_the_childs_cpu_time(monkeypatch):
+    """A child that sleeps 1 s before its imports costs its CPU time, not its wall time."""
+    sleeper = [sys.executable, "-c", "import time; time.sleep(1)"]
+    run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, check: run(sleeper, check=check))
+    assert measure_startup() < 0.5

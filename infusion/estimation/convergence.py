@@ -23,6 +23,7 @@ from infusion.nets.model import InfusionModel, load_model
 from infusion.runtime.atomic import write_json
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
+from infusion.runtime.progress import Progress
 from infusion.settings import ConvergenceSettings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def chain_convergence(
     x = torch.as_tensor(pixels[: settings.examples], device=device)
     chains = sorted(settings.chains)
     records = []
+    progress = Progress(settings.repetitions, "repetition")
     for rep in range(settings.repetitions):
         w = draw_log_weights(
             model, dequantize(x, generator), chains[-1], generator, settings.chain_batch
@@ -63,12 +65,13 @@ def chain_convergence(
                 for k, value in zip(chains, values, strict=True)
             ]
         log.info(
-            "repetition %d/%d: k = %d, lower bound %.2f, IS %.2f",
+            "repetition %d/%d: k = %d, lower bound %.2f, IS %.2f, %s",
             rep + 1,
             settings.repetitions,
             chains[-1],
             curves["lower_bound"][-1],
             curves["importance"][-1],
+            progress.report(rep + 1),
         )
     return records
 

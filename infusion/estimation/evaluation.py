@@ -23,6 +23,7 @@ from infusion.process.log_weights import chain_log_weights
 from infusion.runtime.atomic import write_json
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
+from infusion.runtime.progress import Progress
 from infusion.settings import EvalSettings
 
 log = logging.getLogger("infusion.estimation.evaluation")
@@ -129,6 +130,7 @@ def table_estimates(
     per_rep = {"lower_bound": [], "importance": []}
     if iso_var is not None:
         per_rep |= {"iso_lower_bound": [], "iso_importance": []}
+    progress = Progress(settings.repetitions, "repetition")
     for rep in range(settings.repetitions):
         w = draw_log_weights(
             model, dequantize(x, generator), settings.chains, generator, settings.chain_batch
@@ -139,11 +141,12 @@ def table_estimates(
         for key, value in zip(per_rep, estimates, strict=True):
             per_rep[key].append(float(value.double().mean()))
         log.info(
-            "repetition %d/%d: lower bound %.2f, IS %.2f",
+            "repetition %d/%d: lower bound %.2f, IS %.2f, %s",
             rep + 1,
             settings.repetitions,
             per_rep["lower_bound"][-1],
             per_rep["importance"][-1],
+            progress.report(rep + 1),
         )
     summary = {
         key: {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,10 @@ from infusion.process.chains import infusion_chain_states, sampling_chain
 from infusion.runtime.atomic import write_npz
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
+from infusion.runtime.progress import Progress
 from infusion.settings import SampleSettings
+
+log = logging.getLogger(__name__)
 
 
 def sample_file(
@@ -60,9 +64,13 @@ def sample_chains(
     generator = torch.Generator(device).manual_seed(settings.seed)
     means, t_means, draws, chain_draws, chain_means = [], [], [], None, None
     step_t = min(model.settings.steps, settings.sampling_steps)
+    batches = -(-settings.samples // settings.batch)
+    progress = Progress(batches, "batch")
     for start in range(0, settings.samples, settings.batch):
         n = min(settings.batch, settings.samples - start)
         z, m = sampling_chain(model, n, settings.sampling_steps, generator, settings.sampling_eps)
+        done = start // settings.batch + 1
+        log.info("batch %d/%d: %d samples, %s", done, batches, n, progress.report(done))
         means.append(m[-1].cpu())
         t_means.append(m[step_t - 1].cpu())
         draws.append(z[-1].cpu())

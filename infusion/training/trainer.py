@@ -38,6 +38,7 @@ from infusion.process.chains import infusion_chain_states, sampling_chain
 from infusion.runtime.atomic import atomic_path, write_json, write_npz
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
+from infusion.runtime.progress import Progress
 from infusion.settings import ModelSettings, TrainSettings
 from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
 from infusion.training.objectives import OBJECTIVES
@@ -240,6 +241,7 @@ class Trainer:
             self.snapshot_chains()
             self.metrics.append(self.score(float("nan"), 0.0))
             self.save_checkpoint()
+        progress = Progress(s.epochs, "epoch", done=self.epoch)
         with stop_on_sigterm(self.checkpoint) as sigterm:
             while self.epoch < s.epochs:
                 with sigterm.interruptible():  # SIGTERM abandons the epoch
@@ -247,13 +249,13 @@ class Trainer:
                 self.save_checkpoint()
                 self.write_curves()
                 log.info(
-                    "epoch %d/%d loss %.2f train LB %.2f valid LB %.2f (%.1f s)",
+                    "epoch %d/%d, loss %.2f, train bound %.2f, valid bound %.2f, %s",
                     self.epoch,
                     s.epochs,
                     row["loss"],
                     row["train_lower_bound"],
                     row["valid_lower_bound"],
-                    row["seconds"],
+                    progress.report(self.epoch),
                 )
         return self.finish()
 

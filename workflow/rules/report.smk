@@ -133,7 +133,8 @@ rule runtimes:
 rule cost_estimate:
     input:
         # The study's config files: `infusion cost` merges and validates them as snakemake
-        # did (infusion.study). Values given with snakemake --config are not in them.
+        # did (infusion.study). Values given with snakemake --config are not in them. The
+        # rates are timed afresh where the jobs run (--no-cache).
         config="config.yaml",
         overlays=workflow.overwrite_configfiles,
     output:
@@ -155,7 +156,7 @@ rule cost_estimate:
     shell:
         infusion_shell(
             "cost --config {input.config} --configfile {input.overlays}"
-            " --device {params.device} --out {output}",
+            " --device {params.device} --no-cache --out {output}",
             gpu=True,
         )
 
