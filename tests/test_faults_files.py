@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
+import shlex
 import signal
 import subprocess
 import time
@@ -24,7 +26,7 @@ from infusion.data.registry import load
 from infusion.nets.model import save_model
 from infusion.runtime.atomic import DiskFullError
 from infusion.settings import ModelSettings, TrainSettings
-from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint
+from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
 from infusion.training.trainer import Trainer
 
 pytestmark = pytest.mark.faults
@@ -336,3 +338,82 @@ def test_a_rewrite_removes_the_temporary_files_a_killed_writer_left(tmp_path):
     assert target.read_text() == "a,b\n1,2\n"
     assert not stale.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.csv.abcd.csv", "table.csv"]
+
+
+# --- malicious model and checkpoint files -----------------------------------------------
+
+
+class Planted:
+    """An object whose unpickling calls ``call(*args)``: what a shared model file could hide."""
+
+    def __init__(self, call, args):
+        self.call, self.args = call, args
+
+    def __reduce__(self):
+        return self.call, self.args
+
+
+def planted(marker: Path) -> dict:
+    """Objects whose unpickling would create ``marker``, by the ways a pickle can."""
+    return {
+        "os.system": Planted(os.system, (f"touch {shlex.quote(str(marker))}",)),
+        "pathlib touch": Planted(Path.touch, (marker,)),
+        "builtins.exec": Planted(exec, (f"open({str(marker)!r}, 'w').close()",)),
+    }
+
+
+def test_malicious_model_and_checkpoint_files_are_refused_unread(digits_npz, tmp_path, caplog):
+    """A model file (read by sample, evaluate, convergence, inpaint) and a checkpoint with a
+    right checksum (read by train), each holding an object whose unpickling would create a
+    file: each command stops with one line naming the file, and the file is not created."""
+    settings = TrainSettings(epochs=1, batch_size=64, curve_examples=64)
+    trainer = Trainer(ModelSettings(steps=2, hidden=16), settings, load(digits_npz),
+                      tmp_path / "run", tmp_path / "good.pt")  # fmt: skip
+    model = trainer.run()
+    state = read_checkpoint(tmp_path / "good.pt")
+    train_args = ["--data", str(digits_npz), "--out", str(tmp_path / "out"), "--steps", "2",
+                  "--hidden", "16", "--epochs", "1", "--batch-size", "64", "--curve-examples",
+                  "64", "--checkpoint"]  # fmt: skip
+    commands = {  # the model is refused before anything is computed
+        "sample": [],
+        "evaluate": ["--data", str(digits_npz)],
+        "convergence": ["--data", str(digits_npz)],
+        "inpaint": ["--data", str(digits_npz)],
+    }
+    failures, count = [], 0
+
+    # the bait works: read as code, each object creates its file
+    for what, bait in planted(tmp_path / "control").items():
+        torch.save({"x": bait}, tmp_path / "control.pt")
+        torch.load(tmp_path / "control.pt", weights_only=False)
+        if not (tmp_path / "control").exists():
+            failures.append(f"{what}: the bait creates no file even when run")
+        (tmp_path / "control").unlink(missing_ok=True)
+
+    for what, bait in planted(marker := tmp_path / "created").items():
+        name = what.replace(" ", "-").replace(".", "-")
+        model_file = tmp_path / f"model-{name}.pt"
+        save_model(model, model_file, best_epoch=bait)
+        checkpoint = tmp_path / f"checkpoint-{name}.pt"
+        write_checkpoint(checkpoint, {**state, "metrics": [*state["metrics"], bait]})
+        before = checkpoint.read_bytes()
+        runs = [(f"{command} of a model file", model_file,
+                 [command, "--model", str(model_file), "--out", str(tmp_path / "o"), *flags])
+                for command, flags in commands.items()]  # fmt: skip
+        runs.append(("train from a checkpoint", checkpoint, ["train", *train_args,
+                                                             str(checkpoint)]))  # fmt: skip
+        for run, path, argv in runs:
+            count += 1
+            try:
+                message = one_line_error(caplog, argv)
+            except (Exception, pytest.fail.Exception) as error:  # an uncaught one, too
+                failures.append(f"{what}, {run}: not one error line and exit 1: {error}")
+                continue
+            if str(path) not in message or "refused" not in message:
+                failures.append(f"{what}, {run}: the message names no file: {message}")
+            if marker.exists():
+                failures.append(f"{what}, {run}: its code ran")
+                marker.unlink()
+        if checkpoint.read_bytes() != before:
+            failures.append(f"{what}: the refused checkpoint was changed")
+    record("malicious model and checkpoint files", failures, count)
