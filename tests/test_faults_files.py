@@ -3,9 +3,12 @@ checkpoints, bad dataset files. Each test enters its trials in tests/fault_ledge
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import logging
+import os
+import shlex
 import signal
 import subprocess
 import time
@@ -14,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fault_ledger import record, rng, trials
+from fault_ledger import CI, record, rng, trials
 from test_training import train_command
 
 from infusion.cli import main
@@ -24,7 +27,7 @@ from infusion.data.registry import load
 from infusion.nets.model import save_model
 from infusion.runtime.atomic import DiskFullError
 from infusion.settings import ModelSettings, TrainSettings
-from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint
+from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
 from infusion.training.trainer import Trainer
 
 pytestmark = pytest.mark.faults
@@ -336,3 +339,221 @@ def test_a_rewrite_removes_the_temporary_files_a_killed_writer_left(tmp_path):
     assert target.read_text() == "a,b\n1,2\n"
     assert not stale.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.csv.abcd.csv", "table.csv"]
+
+
+# --- malicious model and checkpoint files -----------------------------------------------
+
+
+class Planted:
+    """An object whose unpickling calls ``call(*args)``: what a shared model file could hide."""
+
+    def __init__(self, call, args):
+        self.call, self.args = call, args
+
+    def __reduce__(self):
+        return self.call, self.args
+
+
+def planted(marker: Path) -> dict:
+    """Objects whose unpickling would create ``marker``, by the ways a pickle can."""
+    return {
+        "os.system": Planted(os.system, (f"touch {shlex.quote(str(marker))}",)),
+        "pathlib touch": Planted(Path.touch, (marker,)),
+        "builtins.exec": Planted(exec, (f"open({str(marker)!r}, 'w').close()",)),
+    }
+
+
+def test_malicious_model_and_checkpoint_files_are_refused_unread(digits_npz, tmp_path, caplog):
+    """A model file (read by sample, evaluate, convergence, inpaint) and a checkpoint with a
+    right checksum (read by train), each holding an object whose unpickling would create a
+    file: each command stops with one line naming the file, and the file is not created."""
+    settings = TrainSettings(epochs=1, batch_size=64, curve_examples=64)
+    trainer = Trainer(ModelSettings(steps=2, hidden=16), settings, load(digits_npz),
+                      tmp_path / "run", tmp_path / "good.pt")  # fmt: skip
+    model = trainer.run()
+    state = read_checkpoint(tmp_path / "good.pt")
+    train_args = ["--data", str(digits_npz), "--out", str(tmp_path / "out"), "--steps", "2",
+                  "--hidden", "16", "--epochs", "1", "--batch-size", "64", "--curve-examples",
+                  "64", "--checkpoint"]  # fmt: skip
+    commands = {  # the model is refused before anything is computed
+        "sample": [],
+        "evaluate": ["--data", str(digits_npz)],
+        "convergence": ["--data", str(digits_npz)],
+        "inpaint": ["--data", str(digits_npz)],
+    }
+    failures, count = [], 0
+
+    # the bait works: read as code, each object creates its file
+    for what, bait in planted(tmp_path / "control").items():
+        torch.save({"x": bait}, tmp_path / "control.pt")
+        torch.load(tmp_path / "control.pt", weights_only=False)
+        if not (tmp_path / "control").exists():
+            failures.append(f"{what}: the bait creates no file even when run")
+        (tmp_path / "control").unlink(missing_ok=True)
+
+    for what, bait in planted(marker := tmp_path / "created").items():
+        name = what.replace(" ", "-").replace(".", "-")
+        model_file = tmp_path / f"model-{name}.pt"
+        save_model(model, model_file, best_epoch=bait)
+        checkpoint = tmp_path / f"checkpoint-{name}.pt"
+        write_checkpoint(checkpoint, {**state, "metrics": [*state["metrics"], bait]})
+        before = checkpoint.read_bytes()
+        runs = [(f"{command} of a model file", model_file,
+                 [command, "--model", str(model_file), "--out", str(tmp_path / "o"), *flags])
+                for command, flags in commands.items()]  # fmt: skip
+        runs.append(("train from a checkpoint", checkpoint, ["train", *train_args,
+                                                             str(checkpoint)]))  # fmt: skip
+        for run, path, argv in runs:
+            count += 1
+            try:
+                message = one_line_error(caplog, argv)
+            except (Exception, pytest.fail.Exception) as error:  # an uncaught one, too
+                failures.append(f"{what}, {run}: not one error line and exit 1: {error}")
+                continue
+            if str(path) not in message or "refused" not in message:
+                failures.append(f"{what}, {run}: the message names no file: {message}")
+            if marker.exists():
+                failures.append(f"{what}, {run}: its code ran")
+                marker.unlink()
+        if checkpoint.read_bytes() != before:
+            failures.append(f"{what}: the refused checkpoint was changed")
+    record("malicious model and checkpoint files", failures, count)
+
+
+# --- stale checkpoints: by epochs, by data, by settings ---------------------------------
+
+STALE_MODEL = ModelSettings(steps=2, omega=0.1, hidden=16)
+STALE_TRAIN = TrainSettings(epochs=2, batch_size=64, curve_examples=64, chain_epochs=1,
+                            parzen_samples=64, device="cpu")  # fmt: skip
+
+
+def small_digits(digits_npz, caplog) -> dict:
+    """256 of each split; and caplog set to keep "resumed from" (INFO) messages."""
+    caplog.set_level(logging.INFO, logger="infusion")
+    return {split: images[:256] for split, images in load(digits_npz).items()}
+
+
+def train_from(folder: Path, checkpoint: bytes | None, data, model=STALE_MODEL, **train):
+    """A run in ``folder`` (from a copy of ``checkpoint``, if given); returns its folder."""
+    folder.mkdir(parents=True)
+    if checkpoint is not None:
+        (folder / "checkpoint.pt").write_bytes(checkpoint)
+    settings = dataclasses.replace(STALE_TRAIN, **train)
+    Trainer(model, settings, data, folder / "run", folder / "checkpoint.pt").run()
+    return folder
+
+
+def same_run(folder_a: Path, folder_b: Path) -> bool:
+    best = {json.loads((f / "run/summary.json").read_text())["best_epoch"]
+            for f in (folder_a, folder_b)}  # fmt: skip
+    return len(best) == 1 and same_state(folder_a / "run/model.pt", folder_b / "run/model.pt")
+
+
+def stale_problems(caplog, folder: Path, fresh: Path, stale_because: str | None) -> list[str]:
+    """What is wrong with a run from an old checkpoint (one trial): it must equal the fresh
+    run, and warn once naming the checkpoint and ``stale_because`` (or, if None, resume
+    without a word)."""
+    checkpoint = folder / "checkpoint.pt"
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    resumed = any("resumed from" in r.getMessage() for r in caplog.records)
+    aside = checkpoint.with_name("checkpoint.pt.stale").exists()
+    if stale_because is None:
+        problems = [warned and f"warned: {warned}", not resumed and "did not resume",
+                    aside and "moved the checkpoint aside"]  # fmt: skip
+    else:
+        said = warned[0] if len(warned) == 1 else ""
+        problems = [
+            not (str(checkpoint) in said and stale_because in said and "afresh" in said)
+            and f"not one warning naming the checkpoint and {stale_because!r}: {warned}",
+            resumed and "resumed the stale checkpoint",
+            not aside and "the stale checkpoint was not moved aside",
+        ]
+    if not same_run(folder, fresh):
+        problems.append("the model differs from a fresh run's")
+    return [p for p in problems if p]
+
+
+def test_stale_checkpoints_by_epochs_start_afresh_and_longer_runs_resume(
+    digits_npz, tmp_path, caplog
+):
+    """A checkpoint of D epochs, asked for A: A < D starts afresh, A >= D resumes; either
+    way the model equals a fresh A-epoch run's."""
+    data, fresh = small_digits(digits_npz, caplog), {}
+    pairs = [(3, 1), (2, 3), (2, 2)] if CI else [(d, a) for d in (1, 2, 3) for a in (1, 2, 3)]
+    for epochs in sorted({e for pair in pairs for e in pair}):
+        fresh[epochs] = train_from(tmp_path / f"fresh{epochs}", None, data, epochs=epochs)
+    failures = []
+    for done, asked in pairs:
+        caplog.clear()
+        checkpoint = (fresh[done] / "checkpoint.pt").read_bytes()
+        folder = train_from(tmp_path / f"{done}-then-{asked}", checkpoint, data, epochs=asked)
+        because = f"epochs {done} -> {asked}" if asked < done else None
+        if problems := stale_problems(caplog, folder, fresh[asked], because):
+            failures.append(f"{done} epochs done, {asked} asked: {'; '.join(problems)}")
+    record("stale checkpoint by epochs", failures, len(pairs))
+
+
+def other_data(data: dict) -> dict:
+    """(description, dataset, the split that differs or None) of data changed from ``data``."""
+    valid = data["valid"].copy()
+    valid[3, 0, 4, 4] ^= 1
+    test = data["test"].copy()
+    test[0] = 255 - test[0]
+    return {
+        "train inverted": ({**data, "train": 255 - data["train"]}, "data train split"),
+        "one valid pixel": ({**data, "valid": valid}, "data valid split"),
+        "train reordered": ({**data, "train": data["train"][::-1]}, "data train split"),
+        "one train image fewer": ({**data, "train": data["train"][1:]}, "data train split"),
+        "only test changed": ({**data, "test": test}, None),
+    }
+
+
+def test_stale_checkpoints_by_data_start_afresh(digits_npz, tmp_path, caplog):
+    data = small_digits(digits_npz, caplog)
+    old = train_from(tmp_path / "old", None, data)
+    cases = other_data(data)
+    if CI:
+        cases = {k: cases[k] for k in ("train inverted", "one valid pixel", "only test changed")}
+    failures = []
+    for trial, (what, (changed, because)) in enumerate(cases.items()):
+        fresh = train_from(tmp_path / f"fresh{trial}", None, changed)
+        caplog.clear()
+        folder = train_from(tmp_path / f"stale{trial}", (old / "checkpoint.pt").read_bytes(),
+                            changed)  # fmt: skip
+        if problems := stale_problems(caplog, folder, fresh, because):
+            failures.append(f"{what}: {'; '.join(problems)}")
+    record("stale checkpoint by data", failures, len(cases))
+
+
+# (model or training field, other value; None: the checkpoint resumes)
+OTHER_SETTINGS = [
+    ("lr", 2e-3), ("seed", 1), ("batch_size", 32), ("objective", "lower_bound"),
+    ("curve_examples", 32), ("dequantize_targets", True), ("chain_targets", 2),
+    ("parzen_every", 1), ("omega", 0.2), ("alpha0", 0.1), ("steps", 3), ("hidden", 24),
+    ("rate_index", "code"), ("beta", 0.2), ("device", "auto"),
+]  # fmt: skip
+
+
+def test_stale_checkpoints_by_settings_start_afresh(digits_npz, tmp_path, caplog):
+    """Each setting changed alone: the checkpoint is moved aside naming it, and the model
+    equals a fresh run's; the device may differ (it resumes)."""
+    data = small_digits(digits_npz, caplog)
+    old = (train_from(tmp_path / "old", None, data) / "checkpoint.pt").read_bytes()
+    cases = OTHER_SETTINGS
+    if CI:  # three changes at random, and the device
+        cases = [*rng("stale settings").sample(OTHER_SETTINGS[:-1], 3), OTHER_SETTINGS[-1]]
+    failures = []
+    model_fields = {f.name for f in dataclasses.fields(ModelSettings)}
+    for key, value in cases:
+        before = getattr(STALE_MODEL if key in model_fields else STALE_TRAIN, key)
+        if key in model_fields:
+            model, train = dataclasses.replace(STALE_MODEL, **{key: value}), {}
+        else:
+            model, train = STALE_MODEL, {key: value}
+        fresh = train_from(tmp_path / f"fresh-{key}", None, data, model, **train)
+        caplog.clear()
+        folder = train_from(tmp_path / f"stale-{key}", old, data, model, **train)
+        because = None if key == "device" else f"{key} {before} -> {value}"
+        if problems := stale_problems(caplog, folder, fresh, because):
+            failures.append(f"{key} {value}: {'; '.join(problems)}")
+    record("stale checkpoint by settings", failures, len(cases))

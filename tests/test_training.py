@@ -1,5 +1,8 @@
-"""Training: what the loss optimises, exact resume after a kill, and clear failures."""
+"""Training: what the loss optimises, exact resume after a kill, a checkpoint resumed only by
+its own run, and clear failures."""
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +17,8 @@ import torch
 from infusion.data.registry import dequantize, load, to_unit_interval
 from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.settings import ModelSettings, TrainSettings
+from infusion.training.checkpoints import write_checkpoint
+from infusion.training.run_record import differences, run_record
 from infusion.training.trainer import Trainer
 
 
@@ -151,21 +156,72 @@ def test_non_finite_loss_stops_with_a_clear_message(digits_npz, tmp_path):
         trainer.run()
 
 
-def test_checkpoint_from_other_settings_is_refused(digits_npz, tmp_path):
-    data = load(digits_npz)
-    args = (data, tmp_path / "run", tmp_path / "c.pt")
-    Trainer(
-        ModelSettings(steps=2, hidden=16),
-        TrainSettings(epochs=1, batch_size=64, curve_examples=64),
-        *args,
-    ).run()
-    other = Trainer(
-        ModelSettings(steps=3, hidden=16),
-        TrainSettings(epochs=1, batch_size=64, curve_examples=64),
-        *args,
+def same_model(folder_a, folder_b) -> bool:
+    """model.pt of two runs: equal state dicts, and the same best epoch in summary.json."""
+    a, b = (torch.load(f / "run" / "model.pt", weights_only=True) for f in (folder_a, folder_b))
+    best = [json.loads((f / "run" / "summary.json").read_text())["best_epoch"]
+            for f in (folder_a, folder_b)]  # fmt: skip
+    return (
+        a["state"].keys() == b["state"].keys()
+        and all(torch.equal(a["state"][k], b["state"][k]) for k in a["state"])
+        and best[0] == best[1] == a["best_epoch"] == b["best_epoch"]
     )
-    with pytest.raises(ValueError, match="other settings"):
-        other.run()
+
+
+def warnings_of(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_a_checkpoint_is_resumed_only_by_its_own_run(digits_npz, tmp_path, caplog):
+    """3 epochs, then 2 with the same checkpoint: the 2-epoch run's model, not the 3-epoch
+    one. Then other data (the digits inverted) with that checkpoint: a fresh run on it."""
+    from infusion.cli import main
+
+    inverted = tmp_path / "inverted.npz"
+    np.savez(inverted, **{split: 255 - images for split, images in load(digits_npz).items()})
+
+    def train(data, folder, epochs, checkpoint):
+        smaller = ["--hidden", "16", "--batch-size", "64", "--curve-examples", "100"]
+        argv = train_command(data, folder, epochs)[3:] + smaller
+        argv[argv.index("--checkpoint") + 1] = str(checkpoint)
+        caplog.clear()
+        main(argv)  # returns: exit status 0
+        return warnings_of(caplog)
+
+    shared = tmp_path / "shared.pt"
+    assert train(digits_npz, tmp_path / "three", 3, shared) == []
+    warned = train(digits_npz, tmp_path / "two", 2, shared)
+    assert train(digits_npz, tmp_path / "fresh-two", 2, tmp_path / "fresh-two.pt") == []
+    assert same_model(tmp_path / "two", tmp_path / "fresh-two")
+    assert not same_model(tmp_path / "two", tmp_path / "three")
+    assert len(warned) == 1 and "epochs 3 -> 2 (3 done)" in warned[0], warned
+    assert str(shared) in warned[0] and "starts afresh" in warned[0]
+    assert (tmp_path / "shared.pt.stale").exists()
+
+    warned = train(inverted, tmp_path / "other", 2, shared)
+    assert train(inverted, tmp_path / "fresh-other", 2, tmp_path / "fresh-other.pt") == []
+    assert same_model(tmp_path / "other", tmp_path / "fresh-other")
+    assert len(warned) == 1 and "data train split differs" in warned[0], warned
+    assert "data valid split differs" in warned[0] and str(shared) in warned[0]
+
+
+def test_run_differences_name_each_setting_and_let_epochs_grow():
+    settings = ModelSettings(steps=2), TrainSettings(epochs=4, lr=1e-3)
+    data = {"train": np.zeros((4, 1, 2, 2), np.uint8), "valid": np.ones((2, 1, 2, 2), np.uint8)}
+    saved = run_record(*settings, data)
+    assert differences(saved, run_record(*settings, data), epochs_done=4) == []
+    assert differences(saved, saved, epochs_done=5) == ["epochs 4 -> 4 (5 done)"]
+    longer = TrainSettings(epochs=9, lr=1e-3, device="cpu", compile="default")
+    assert differences(saved, run_record(settings[0], longer, data), epochs_done=4) == []
+    other = ModelSettings(steps=3), TrainSettings(epochs=4, lr=2e-3)
+    assert differences(saved, run_record(*other, data), epochs_done=1) == [
+        "steps 2 -> 3", "lr 0.001 -> 0.002"]  # fmt: skip
+    one_pixel = {**data, "valid": data["valid"].copy()}
+    one_pixel["valid"][1, 0, 1, 1] = 0
+    reshaped = {**data, "train": data["train"].reshape(4, 1, 1, 4)}  # the same bytes
+    for changed, split in ((one_pixel, "valid"), (reshaped, "train")):
+        assert differences(saved, run_record(*settings, changed), 1) == [
+            f"data {split} split differs"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -190,6 +246,63 @@ def test_corrupt_model_file_is_named(tmp_path):
     bad.write_bytes(b"x")
     with pytest.raises(ValueError, match="model.pt cannot be read"):
         load_model(bad)
+
+
+def test_a_model_file_of_other_content_is_named(tmp_path):
+    from conftest import tiny_model
+
+    from infusion.nets.model import load_model, save_model
+
+    model = tiny_model()
+    save_model(model, tmp_path / "good.pt")
+    good = torch.load(tmp_path / "good.pt", weights_only=True)
+    wrong_state = {**good, "state": {k: v[:1] for k, v in good["state"].items()}}
+    cases = {
+        "a list": [1, 2],
+        "no state": {k: v for k, v in good.items() if k != "state"},
+        "no settings": {k: v for k, v in good.items() if k != "model_settings"},
+        "an unknown setting": {**good, "model_settings": {"colour": 1}},
+        "a bad setting": {**good, "model_settings": {"steps": 0}},
+        "weights of other shapes": wrong_state,
+    }
+    for what, payload in cases.items():
+        path = tmp_path / f"{what}.pt"
+        torch.save(payload, path)
+        with pytest.raises(ValueError) as error:
+            load_model(path)
+        message = str(error.value)
+        assert str(path) in message and "not a model saved by infusion train" in message, what
+        assert "\n" not in message, what
+    loaded, _ = load_model(tmp_path / "good.pt")
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_a_checkpoint_of_other_content_is_named_and_training_starts_afresh(
+    digits_npz, tmp_path, caplog
+):
+    """Right checksum, wrong content: no state, a state of an older version (numpy arrays,
+    no run record), a state whose weights do not fit. Each is named in a warning and the
+    run's model equals a fresh one's."""
+    data = load(digits_npz)
+    reference = small_run(data, tmp_path / "fresh", 1).state()
+    no_run = {k: v for k, v in reference.items() if k != "run"}
+    cases = {
+        "a list": [1, 2],
+        "no run": no_run,
+        "an older version": {**no_run, "settings": (), "chains": [np.zeros(3, np.uint8)]},
+        "weights that do not fit": {**reference, "model": {"operator.x": torch.zeros(1)}},
+        "a generator state that does not fit": {**reference, "generator": torch.zeros(3)},
+    }
+    for what, state in cases.items():
+        folder = tmp_path / what.replace(" ", "-")
+        folder.mkdir()
+        write_checkpoint(folder / "checkpoint.pt", state)
+        caplog.clear()
+        small_run(data, folder, 1)
+        warned = warnings_of(caplog)
+        assert len(warned) == 1 and str(folder / "checkpoint.pt") in warned[0], (what, warned)
+        assert "starts afresh" in warned[0], (what, warned)
+        assert same_model(folder, tmp_path / "fresh"), what
 
 
 def small_run(data, folder, epochs):

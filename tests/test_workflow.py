@@ -435,3 +435,40 @@ def test_interrupted_workflow_resumes_without_redoing_finished_points(tmp_path):
     assert "resumed from" in log
     metrics = pd.read_csv(interrupted.parent / "metrics.csv")
     assert metrics.epoch.tolist() == list(range(61))
+
+
+def test_a_config_edit_reruns_training_to_the_models_of_a_clean_run(tmp_path):
+    """One grid point of the tiny study: 3 epochs; then training.epochs 2; then also
+    training.lr 0.002. Each rerun warns that the checkpoint is stale, needs nothing deleted
+    by hand, and gives the model of a clean run (no checkpoint, no outputs) of its config."""
+    import torch
+
+    folder = workflow_copy(tmp_path)
+    run = folder / "results/runs/digits/T3-a0-w0.1"
+    checkpoints, log = folder / "results/checkpoints", folder / "results/logs/train/digits"
+    target = ["results/runs/digits/T3-a0-w0.1/model.pt", "--cores", "1", "--configfile", TINY]
+    (folder / "fewer.yaml").write_text(yaml.safe_dump({"training": {"epochs": 2}}))
+    (folder / "lr.yaml").write_text(yaml.safe_dump({"training": {"epochs": 2, "lr": 0.002}}))
+
+    def trained(*overlays):
+        snakemake(folder, *target, *overlays)
+        model = torch.load(run / "model.pt", weights_only=True)
+        return model, json.loads((run / "summary.json").read_text())
+
+    def clean(*overlays):
+        for path in (checkpoints, run):
+            subprocess.run(["rm", "-r", str(path)], check=True)
+        return trained(*overlays)
+
+    three, _ = trained()
+    for overlay, stale_because in (("fewer.yaml", "epochs 3 -> 2"), ("lr.yaml", "lr 0.001")):
+        edited, summary = trained(overlay)
+        warned = (log / "T3-a0-w0.1.log").read_text()
+        assert stale_because in warned and "training starts afresh" in warned, warned[-2000:]
+        reference, clean_summary = clean(overlay)
+        assert summary["best_epoch"] == clean_summary["best_epoch"] <= 2
+        assert summary["train_settings"] == clean_summary["train_settings"]
+        assert edited["state"].keys() == reference["state"].keys()
+        for key in reference["state"]:
+            assert torch.equal(edited["state"][key], reference["state"][key]), (overlay, key)
+    assert not all(torch.equal(three["state"][k], edited["state"][k]) for k in three["state"])

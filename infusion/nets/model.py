@@ -10,6 +10,7 @@ from torch import nn
 
 from infusion.nets.networks import NETWORKS
 from infusion.runtime.atomic import write_torch
+from infusion.runtime.torch_files import one_line, read_data
 from infusion.settings import ModelSettings
 
 PRIOR_VAR_EPS = 1e-5  # added to the prior's per-pixel variance (authors' code)
@@ -53,24 +54,21 @@ def save_model(model: InfusionModel, path: str | Path, **extra) -> None:
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[InfusionModel, dict]:
-    """Rebuild a model saved by :func:`save_model`; returns it and the whole payload."""
-    payload = read_torch_file(path, device)
+    """Rebuild a model saved by :func:`save_model`; returns it and the whole payload.
+
+    The file is read as data (:func:`infusion.runtime.torch_files.read_data`); one that needs
+    more, or holds something else than a model, stops with ValueError naming it.
+    """
+    payload = read_data(path, str(path), device)
     try:
+        if not isinstance(payload, dict):
+            raise TypeError(f"it holds a {type(payload).__name__}, not a dict")
         model = InfusionModel(ModelSettings(**payload["model_settings"]), payload["shape"])
         model.load_state_dict(payload["state"])
-    except (KeyError, TypeError, RuntimeError) as error:
-        raise ValueError(f"{path} is not a model saved by infusion train: {error}") from error
+    except KeyError as error:
+        raise ValueError(f"{path} is not a model saved by infusion train: no {error}") from None
+    except (TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
+        raise ValueError(
+            f"{path} is not a model saved by infusion train: {one_line(error)}"
+        ) from error
     return model.to(device), payload
-
-
-def read_torch_file(path: str | Path, device: str | torch.device = "cpu") -> dict:
-    """torch.load a model or checkpoint file, naming the file when it is unreadable."""
-    try:
-        payload = torch.load(path, map_location=device, weights_only=False)
-    except FileNotFoundError:
-        raise
-    except Exception as error:  # truncated, corrupt or foreign files raise many kinds
-        raise ValueError(f"{path} cannot be read as a model or checkpoint: {error}") from error
-    if not isinstance(payload, dict):
-        raise ValueError(f"{path} is not a model or checkpoint written by infusion")
-    return payload

@@ -1,2 +1,2 @@
 """Where and how the numbers are computed: device, precision, compilation, GPU slots, the
-allocator, atomic writes, timing."""
+allocator, atomic writes, torch files read as data, timing."""

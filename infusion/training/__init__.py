@@ -1,1 +1,2 @@
-"""Training: the objectives (section 3.3.3-3.3.4), the loop, checkpoints and clean stops."""
+"""Training: the objectives (section 3.3.3-3.3.4), the loop, checkpoints bound to
+their run, and clean stops."""

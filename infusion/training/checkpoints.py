@@ -3,9 +3,12 @@ torch payload that follows it.
 
     infusion-checkpoint sha256=<64 hex digits>\\n<torch.save bytes>
 
-A checkpoint with bit flips, cut short, or not written by :func:`write_checkpoint` fails
-:func:`read_checkpoint` with :class:`CorruptCheckpoint` naming the file; the trainer then
-warns and starts afresh (training is deterministic, so the result is the same, only later).
+A checkpoint with bit flips, cut short, not written by :func:`write_checkpoint`, or written
+by a version that kept numpy arrays in it, fails :func:`read_checkpoint` with
+:class:`CorruptCheckpoint` naming the file; the trainer then warns and starts afresh
+(training is deterministic, so the result is the same, only later). The payload is read as
+data (:func:`infusion.runtime.torch_files.read_data`): one that needs anything else, even
+under a right checksum, is refused unread with :class:`UnsafeFile`, which stops training.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from pathlib import Path
 import torch
 
 from infusion.runtime.atomic import write_bytes
+from infusion.runtime.torch_files import UnsafeFile, read_data
 
 MAGIC = b"infusion-checkpoint sha256="
 
 
 class CorruptCheckpoint(ValueError):
-    """A checkpoint file that fails its checksum or cannot be read."""
+    """A checkpoint that cannot be resumed: it fails its checksum, cannot be read, or is not
+    a training state of this version."""
 
 
 def write_checkpoint(path: Path, state: dict) -> None:
@@ -46,10 +51,15 @@ def read_checkpoint(path: Path, device: str | torch.device = "cpu") -> dict:
             f"checkpoint {path} fails its checksum ({len(payload)} payload bytes, "
             f"sha256 {actual[:12]}... instead of {expected[:12]}...): corrupt or truncated"
         )
+    name = f"checkpoint {path}"
     try:
-        state = torch.load(io.BytesIO(payload), map_location=device, weights_only=False)
-    except Exception as error:  # a payload that hashes right but was written by another torch
-        raise CorruptCheckpoint(f"checkpoint {path} cannot be loaded: {error}") from error
+        state = read_data(io.BytesIO(payload), name, device)
+    except UnsafeFile as error:
+        if not error.needs.startswith("numpy."):
+            raise  # not ours: never loaded, and not overwritten
+        raise CorruptCheckpoint(f"{name} is of an older version (numpy arrays in it)") from None
+    except ValueError as error:  # a payload that hashes right but does not load
+        raise CorruptCheckpoint(str(error)) from error
     if not isinstance(state, dict):
-        raise CorruptCheckpoint(f"checkpoint {path} does not hold a training state")
+        raise CorruptCheckpoint(f"{name} holds a {type(state).__name__}, not a training state")
     return state

@@ -8,11 +8,19 @@ Outputs of a run (``out_dir``):
                 fixed training targets after init and each of the first epochs (Fig 3.2),
                 ``epochs`` [epochs], ``targets`` (their images)
   summary.json  settings, best epoch, bounds, timings
-The checkpoint (``checkpoint``) lives wherever the caller says, outside the declared outputs:
-a run started again with the same checkpoint resumes after its last completed epoch, and on
-CPU ends bit-identical to an uninterrupted run. A checkpoint that fails its checksum
-(infusion/training/checkpoints.py) is reported with a warning and training starts afresh. SIGTERM
-abandons the current epoch and stops with :class:`TrainingStopped` (infusion/training/stopping.py).
+The checkpoint (``checkpoint``) lives wherever the caller says, outside the declared outputs.
+It records its run: every model and training setting and a digest of the training and
+validation splits (infusion/training/run_record.py). The same run started again resumes
+after the checkpoint's last completed epoch and on CPU ends bit-identical to an
+uninterrupted run; so does a run that asks for more epochs, or another device or
+compilation. Any other run (other settings or data, or fewer epochs than the checkpoint has
+done) warns in one line naming what differs, moves the checkpoint aside to
+``CHECKPOINT.stale`` and starts afresh, so that a rerun after a config edit needs no file
+deleted by hand. A checkpoint that fails its checksum, or is of an older version
+(infusion/training/checkpoints.py), is reported with a warning and training starts afresh; one
+that needs more than tensors and plain data to load is refused unread and stops training.
+SIGTERM abandons the current epoch and stops with :class:`TrainingStopped`
+(infusion/training/stopping.py).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import copy
 import dataclasses
 import logging
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,9 +48,11 @@ from infusion.runtime.atomic import atomic_path, write_json, write_npz
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
 from infusion.runtime.progress import Progress
+from infusion.runtime.torch_files import one_line
 from infusion.settings import ModelSettings, TrainSettings
 from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
 from infusion.training.objectives import OBJECTIVES
+from infusion.training.run_record import differences, is_run_record, run_record
 from infusion.training.stopping import stop_on_sigterm
 
 log = logging.getLogger("infusion.training.trainer")
@@ -92,14 +103,10 @@ class Trainer:
         self.settings, self.out_dir, self.checkpoint = settings, Path(out_dir), Path(checkpoint)
         self.device = resolve_device(settings.device)
         self.shape = tuple(data["train"].shape[1:])
+        self.run_record = run_record(model_settings, settings, data)
         self.x_train = torch.as_tensor(to_unit_interval(data["train"]), device=self.device)
         self.x_valid = torch.as_tensor(to_unit_interval(data["valid"]), device=self.device)
-        torch.manual_seed(settings.seed)
-        self.model = InfusionModel(model_settings, self.shape).to(self.device)
-        self.model.fit_prior(self.x_train)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr)
         self.objective = OBJECTIVES[settings.objective]
-        self.generator = torch.Generator(self.device).manual_seed(settings.seed)
         picker = np.random.default_rng(settings.seed)
         n = self.x_train.shape[0]
         # Fig 3.2's chains are drawn inside a training-size batch, as in training (batch norm
@@ -113,6 +120,15 @@ class Trainer:
             ),
             "valid": torch.arange(min(settings.curve_examples, self.x_valid.shape[0])),
         }
+        self.start_afresh(model_settings)
+
+    def start_afresh(self, model_settings: ModelSettings) -> None:
+        """The state before the first epoch: seeded weights, the prior, a new optimizer."""
+        torch.manual_seed(self.settings.seed)
+        self.model = InfusionModel(model_settings, self.shape).to(self.device)
+        self.model.fit_prior(self.x_train)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.settings.lr)
+        self.generator = torch.Generator(self.device).manual_seed(self.settings.seed)
         self.epoch, self.metrics, self.chains = 0, [], []
         self.best_valid, self.best_epoch, self.best_state = -float("inf"), -1, None
 
@@ -123,44 +139,71 @@ class Trainer:
     # --- state -------------------------------------------------------------------------
 
     def state(self) -> dict:
+        """The checkpoint's content: tensors and plain data only (read with weights_only)."""
         return {
             "epoch": self.epoch,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
             "metrics": self.metrics,
-            "chains": self.chains,
+            "chains": [torch.from_numpy(images) for images in self.chains],
             "best": (self.best_valid, self.best_epoch, self.best_state),
-            "settings": (
-                dataclasses.asdict(self.model.settings),
-                dataclasses.asdict(self.settings),
-            ),
+            "run": self.run_record,
         }
+
+    def restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"].cpu())
+        self.epoch, self.metrics = state["epoch"], list(state["metrics"])
+        self.chains = [images.cpu().numpy() for images in state["chains"]]
+        self.best_valid, self.best_epoch, self.best_state = state["best"]
 
     def save_checkpoint(self) -> None:
         write_checkpoint(self.checkpoint, self.state())
 
     def resume(self) -> bool:
-        """Load the checkpoint if there is one; returns whether training resumed. A corrupt
-        checkpoint is reported and ignored: training starts afresh and overwrites it."""
+        """Load the checkpoint if it belongs to this run; returns whether training resumed.
+
+        A corrupt checkpoint, or one of an older version, is reported and ignored: training
+        starts afresh and overwrites it. One of another run (other settings or data, or more
+        epochs done than asked for: :mod:`infusion.training.run_record`) is reported in one
+        line naming what differs and moved aside to ``CHECKPOINT.stale``. One that needs more
+        than tensors and plain data stops training (``UnsafeFile``), unread.
+        """
         if not self.checkpoint.exists():
             return False
         try:
             state = read_checkpoint(self.checkpoint, self.device)
+            if not (is_run_record(state.get("run")) and isinstance(state.get("epoch"), int)):
+                raise CorruptCheckpoint(
+                    f"checkpoint {self.checkpoint} records no run (of an older version, or "
+                    "not written by infusion train)"
+                )
         except CorruptCheckpoint as error:
             log.warning("%s; training starts afresh", error)
             return False
-        saved = (dataclasses.asdict(self.model.settings), dataclasses.asdict(self.settings))
-        if _without_epochs(state["settings"]) != _without_epochs(saved):
-            raise ValueError(
-                f"checkpoint {self.checkpoint} was written with other settings; "
-                "delete it to start this run afresh"
+        stale = differences(state["run"], self.run_record, state["epoch"])
+        if stale:
+            aside = self.checkpoint.with_name(self.checkpoint.name + ".stale")
+            os.replace(self.checkpoint, aside)
+            log.warning(
+                "checkpoint %s: %s; moved aside to %s, training starts afresh",
+                self.checkpoint,
+                ", ".join(stale),
+                aside,
             )
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.epoch, self.metrics, self.chains = state["epoch"], state["metrics"], state["chains"]
-        self.best_valid, self.best_epoch, self.best_state = state["best"]
+            return False
+        try:
+            self.restore(state)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+            log.warning(
+                "checkpoint %s does not fit its run (%s); training starts afresh",
+                self.checkpoint,
+                one_line(error),
+            )
+            self.start_afresh(self.model.settings)
+            return False
         log.info("resumed from %s after epoch %d", self.checkpoint, self.epoch)
         return True
 
@@ -322,10 +365,3 @@ def train_file(
     )
     log.info("training on %s: %s; %s", trainer.device, model_settings, settings)
     return trainer.run()
-
-
-def _without_epochs(settings: tuple[dict, dict]) -> tuple[dict, dict]:
-    """Settings that must match to resume; epochs may grow (train longer from a checkpoint),
-    and the device and the compilation may change."""
-    model, train = settings
-    return model, {k: v for k, v in train.items() if k not in ("epochs", "device", "compile")}
