@@ -252,7 +252,7 @@ def test_missing_weights_stop_the_command_with_the_message(
 @pytest.mark.parametrize(
     "flags,message",
     [
-        (["--data-splits", "train", "nope"], "has no split ['nope']"),
+        (["--data-splits", "train", "nope"], "has no split 'nope'"),
         (["--images", "100000"], "images, 100000 are to be scored"),
     ],
 )

@@ -31,6 +31,8 @@ from infusion.paper.drawing import (
     step_labels,
     with_target,
 )
+from infusion.paper.grid import CURVE_COLUMNS, METRICS_COLUMNS
+from infusion.runtime.reading import CorruptFile, read_csv
 
 PANEL_KINDS = {  # Fig A.1 / Table A.1: which rate a panel varies
     "a": r"$\alpha_0$ varies",
@@ -120,7 +122,7 @@ def fig_3_3(metrics: PathArg, out: PathArg) -> None:
     (the initialisation) is left out: it can lie far below every later epoch and would
     flatten the curves.
     """
-    curves = after_init(pd.read_csv(metrics))
+    curves = after_init(read_csv(metrics, (*METRICS_COLUMNS, "valid_parzen")))
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(curves["epoch"], curves["train_lower_bound"], label="train lower bound")
     ax.plot(curves["epoch"], curves["valid_lower_bound"], label="valid lower bound")
@@ -163,7 +165,7 @@ def fig_a_1(curves: PathArg, out: PathArg) -> None:
     share one y range whose lower limit ignores diverging runs. A panel without rows reads
     "not in this study".
     """
-    epochs = after_init(pd.read_csv(curves))
+    epochs = after_init(read_csv(curves, CURVE_COLUMNS))
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5), sharey=True)
     for panel, ax in zip("abcdef", axes.flat, strict=True):
         rows = epochs[epochs["panel"] == panel]
@@ -203,7 +205,10 @@ def table_a_1_images(
     a panel; a row whose run has no samples among ``samples`` raises ValueError.
     """
     by_run = _samples_by_run(samples)
-    runs = pd.read_csv(grid).sort_values("panel", kind="stable")
+    runs = read_csv(grid, ("panel", "run")).sort_values("panel", kind="stable")
+    missing = sorted(str(run) for run in set(by_run) - set(map(Path, runs["run"])))
+    if missing:  # a samples file of every grid point is given: the grid lost rows
+        raise CorruptFile(grid, f"no row of the grid point {missing[0]}")
     rows, labels = [], []
     for row in runs.itertuples():
         if Path(row.run) not in by_run:
