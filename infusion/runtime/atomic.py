@@ -40,7 +40,12 @@ class UnwritableError(OSError):
     """``path`` cannot be written (a folder by that name, no permission, a read-only disk)."""
 
     def __init__(self, path: Path, error: OSError):
-        reason = "a folder of that name is in the way" if path.is_dir() else error.strerror
+        if path.is_dir():
+            reason = "a folder of that name is in the way"
+        elif error.errno in (errno.EEXIST, errno.ENOTDIR):
+            reason = "a file is in the way of its folder"
+        else:
+            reason = error.strerror
         super().__init__(error.errno, f"cannot write {path}: {reason}", str(path))
 
     def __str__(self) -> str:
