@@ -25,7 +25,7 @@ from pathlib import Path
 from infusion import settings as S
 from infusion.data.download import DownloadError
 from infusion.runtime.allocator import keep_freed_memory
-from infusion.runtime.atomic import DiskFullError
+from infusion.runtime.atomic import DiskFullError, UnwritableError
 from infusion.runtime.gpu_slots import gpu_slot
 from infusion.training.stopping import TrainingStopped
 
@@ -399,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
         DownloadError,
         TimeoutError,
         DiskFullError,
+        UnwritableError,
         TrainingStopped,
     ) as error:
         log.error("%s", error)

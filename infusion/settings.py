@@ -29,6 +29,16 @@ NETWORKS = ("mlp", "conv")  # keys of infusion.nets.networks.NETWORKS
 COST_RATES_CACHE = "results/cost/rates.json"
 
 
+def check_counts(settings, minimum: int, *names: str) -> None:
+    """``ValueError`` naming the flag of the first of the fields ``names`` below ``minimum``
+    (1 for counts that must be positive, 0 for those that may be zero)."""
+    for name in names:
+        value = getattr(settings, name)
+        if value < minimum:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} ({name}) must be >= {minimum}, got {value}")
+
+
 @dataclass
 class ModelSettings:
     """The transition operator and the infusion process (a grid point is steps, alpha0, omega)."""
@@ -64,8 +74,7 @@ class ModelSettings:
             raise ValueError(f"rate_index must be one of {RATE_INDEXINGS}, got {self.rate_index!r}")
         if self.network not in NETWORKS:
             raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
-        if min(self.hidden, self.layers, self.conv_channels, self.conv_kernel) < 1:
-            raise ValueError("hidden, layers, conv_channels and conv_kernel must be >= 1")
+        check_counts(self, 1, "hidden", "layers", "conv_channels", "conv_kernel")
 
 
 @dataclass
@@ -96,8 +105,11 @@ class TrainSettings:
         check_compile_mode(self.compile)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        if self.epochs < 1 or self.batch_size < 2:
-            raise ValueError("epochs must be >= 1 and batch_size >= 2")
+        check_counts(self, 2, "batch_size")
+        check_counts(self, 1, "epochs", "curve_examples", "parzen_samples")
+        check_counts(self, 0, "seed", "chain_targets", "chain_epochs", "parzen_every")
+        if not (self.lr > 0 and self.parzen_sigma > 0):
+            raise ValueError(f"lr and parzen_sigma must be > 0, got {self.lr}, {self.parzen_sigma}")
 
 
 @dataclass
@@ -119,6 +131,9 @@ class EvalSettings:
     def __post_init__(self):
         check_precision(self.precision)
         check_compile_mode(self.compile)
+        check_counts(self, 1, "examples", "chains", "repetitions", "isotropic_chains")
+        check_counts(self, 1, "chain_batch")
+        check_counts(self, 0, "isotropic_examples", "seed")
 
 
 @dataclass
@@ -143,8 +158,8 @@ class ConvergenceSettings:
         check_compile_mode(self.compile)
         if not self.chains or min(self.chains) < 1:
             raise ValueError(f"chains must be a non-empty list of counts >= 1, got {self.chains}")
-        if self.examples < 1 or self.repetitions < 1:
-            raise ValueError("examples and repetitions must be >= 1")
+        check_counts(self, 1, "examples", "repetitions", "chain_batch")
+        check_counts(self, 0, "seed")
 
 
 @dataclass
@@ -165,6 +180,8 @@ class SampleSettings:
     def __post_init__(self):
         check_precision(self.precision)
         check_compile_mode(self.compile)
+        check_counts(self, 1, "samples", "sampling_steps", "batch")
+        check_counts(self, 0, "figure_chains", "infusion_targets", "seed")
 
 
 @dataclass
@@ -181,6 +198,8 @@ class InpaintSettings:
 
     def __post_init__(self):
         check_precision(self.precision)
+        check_counts(self, 1, "images", "completions", "sampling_steps")
+        check_counts(self, 0, "seed")
 
 
 @dataclass
@@ -202,6 +221,10 @@ class ParzenSettings:
             raise ValueError(
                 f"chain_steps must be one of {PARZEN_CENTRES}, got {self.chain_steps!r}"
             )
+        check_counts(self, 1, "examples", "batch")
+        check_counts(self, 0, "seed")
+        if self.sigma < 0 or not self.sigma_grid or min(self.sigma_grid) <= 0:
+            raise ValueError("sigma must be >= 0 and sigma_grid a non-empty list of widths > 0")
 
 
 @dataclass
@@ -214,6 +237,7 @@ class InceptionSettings:
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
 
     def __post_init__(self):
+        check_counts(self, 1, "images")
         if not 1 <= self.splits <= self.images:
             raise ValueError(f"splits must lie in [1, images = {self.images}], got {self.splits}")
         if self.batch < 1:

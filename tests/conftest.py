@@ -46,8 +46,11 @@ def digits_npz(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory):
-    """The tiny study run end to end on this machine, with its HTML report: its results/."""
-    folder = workflow_copy(tmp_path_factory.mktemp("tiny"))
+    """The tiny study run end to end on this machine, with its HTML report: its results/.
+
+    It runs in a folder whose name holds a space and a non-ASCII letter, so that every test
+    of its results also checks that the workflow's shell lines quote their paths."""
+    folder = workflow_copy(tmp_path_factory.mktemp("tiny study é"))
     snakemake(folder, "--cores", "2", "--configfile", TINY)
     snakemake(folder, "--configfile", TINY, "--report", "results/report.html")
     return folder / "results"

@@ -53,7 +53,7 @@ def test_every_artifact_is_registered_under_its_snake_case_function():
 
 
 def test_each_artifact_s_rule_has_its_name_and_passes_its_inputs_as_flags():
-    """Rule fig_3_2 calls `infusion artifact fig3.2`, each named input X as --X {input.X} (the
+    """Rule fig_3_2 calls `infusion artifact fig3.2`, each named input X as --X {input.X:q} (the
     grid's run records are read from the run folders that --runs names)."""
     rules = rule_blocks()
     for artifact_id, function in registered().items():
@@ -65,7 +65,8 @@ def test_each_artifact_s_rule_has_its_name_and_passes_its_inputs_as_flags():
         assert input_names(block) <= set(inspect.signature(function).parameters), artifact_id
         for name in input_names(block):
             flag = name.replace("_", "-")
-            assert f"--{flag} {{input.{name}}}" in block, (artifact_id, name)
+            quoted = rf"--{flag} \{{(input\.{name}:q\}}|shlex\.quote\(input\.{name}\b)"
+            assert re.search(quoted, block), (artifact_id, name)  # quoted (paths with spaces)
 
 
 def test_every_rule_logs_under_its_own_folder():

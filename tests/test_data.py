@@ -331,5 +331,5 @@ def test_dequantize_range_and_noise():
 def test_corrupt_dataset_file_is_named(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip archive at all")
-    with pytest.raises(ValueError, match="bad.npz is not a prepared dataset"):
+    with pytest.raises(ValueError, match="bad.npz is corrupt or truncated"):
         data.load(bad)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_model
 from fault_ledger import CI, record, rng, trials
 from test_training import train_command
 
@@ -557,3 +558,70 @@ def test_stale_checkpoints_by_settings_start_afresh(digits_npz, tmp_path, caplog
         if problems := stale_problems(caplog, folder, fresh, because):
             failures.append(f"{key} {value}: {'; '.join(problems)}")
     record("stale checkpoint by settings", failures, len(cases))
+
+
+# --- command-line input: every bad flag, split, shape or target named in one line ---------
+
+
+def command_line_cases(folder: Path, digits_npz: Path):
+    """(description, argv, what the message must name) of bad command-line input."""
+    model, other_shape = folder / "model.pt", folder / "model-2x2.pt"
+    save_model(model_of(digits_npz), model)
+    save_model(tiny_model(dim=4, steps=2), other_shape)  # on 1 x 1 x 4 images
+    empty = folder / "empty-test.npz"
+    arrays = load(digits_npz)
+    np.savez(empty, train=arrays["train"], valid=arrays["valid"], test=arrays["test"][:0])
+    out = str(folder / "out.json")
+    evaluate = ["evaluate", "--model", str(model), "--data", str(digits_npz), "--examples", "2",
+                "--chains", "2", "--repetitions", "1", "--isotropic-examples", "0"]  # fmt: skip
+    (folder / "a-folder.json").mkdir()
+    (folder / "a-file").write_text("")
+    yield "an empty split", [*evaluate[:4], str(empty), *evaluate[5:], "--out", out], [
+        str(empty), "'test'"]  # fmt: skip
+    yield "another image shape", [evaluate[0], "--model", str(other_shape), *evaluate[3:],
+                                  "--out", out], [str(other_shape), str(digits_npz)]  # fmt: skip
+    yield "--chains -3", [*evaluate, "--chains", "-3", "--out", out], ["--chains", "-3"]
+    yield "--examples 0", [*evaluate, "--examples", "0", "--out", out], ["--examples"]
+    yield "--samples 0", ["sample", "--model", str(model), "--samples", "0", "--out", out], [
+        "--samples"]  # fmt: skip
+    yield (
+        "--split tset",
+        [*evaluate, "--split", "tset", "--out", out],
+        ["'tset'", "train, valid, test"],
+    )
+    parzen = ["parzen", "--real-centres", "3", "--data", str(digits_npz), "--examples", "3"]
+    yield "parzen --split tset", [*parzen, "--split", "tset", "--out", out], ["'tset'"]
+    for what, target in [
+        ("--out an existing folder", folder / "a-folder.json"),
+        ("--out under a file", folder / "a-file" / "out.json"),
+        ("--out in a read-only place", Path("/sys/out.json")),
+    ]:
+        yield what, [*evaluate, "--out", str(target)], [f"cannot write {target}"]
+
+
+def model_of(digits_npz: Path):
+    """An untrained model on the images of the prepared dataset ``digits_npz``."""
+    from infusion.nets.model import InfusionModel
+
+    torch.manual_seed(0)
+    shape = load(digits_npz)["train"].shape[1:]
+    return InfusionModel(ModelSettings(steps=2, hidden=16), shape)
+
+
+def test_bad_command_line_input_stops_with_one_line_naming_it(digits_npz, tmp_path, caplog):
+    failures, count = [], 0
+    for what, argv, named in command_line_cases(tmp_path, digits_npz):
+        count += 1
+        caplog.clear()
+        try:
+            with pytest.raises(SystemExit) as exited:
+                main(argv)
+        except BaseException as error:  # a traceback: the input was not checked
+            failures.append(f"{what}: {type(error).__name__}: {error}")
+            continue
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        if exited.value.code != 1 or len(errors) != 1 or "\n" in errors[0]:
+            failures.append(f"{what}: exit {exited.value.code}, errors {errors}")
+        elif not all(name in errors[0] for name in named):
+            failures.append(f"{what}: the message does not name {named}: {errors[0]}")
+    record("command-line input", failures, count)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
+import re
 import signal
 import subprocess
 import time
@@ -20,6 +22,7 @@ from fault_ledger import record, rng, trials
 from PIL import Image
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
+from infusion.cli import main
 from infusion.study import SCHEMA_FILE, ConfigError, merged, validate_config
 
 pytestmark = pytest.mark.faults
@@ -323,3 +326,84 @@ def test_fuzzed_configs_are_rejected_naming_the_key(tmp_path):
     if (folder / "results").exists():
         failures.append(f"snakemake with {description} started jobs")
     record("fuzzed config keys", failures, len(cases) + 1)
+
+
+# --- truncated intermediates: each reader names the file and says to delete it -----------
+
+
+def cut_copies(path: Path, folder: Path, random_points, cuts: int):
+    """(description, copy of ``path`` in ``folder`` cut short) at random lengths, in half,
+    empty and, for a table whose reader knows its rows (Table A.1: the grid's), after its
+    second line."""
+    good = path.read_bytes()
+    lengths = [random_points.randrange(1, len(good) - 1) for _ in range(cuts)]
+    lengths += [len(good) // 2, 0]
+    if path.name == "tableA.1.csv":
+        lengths.append(len(b"".join(good.splitlines(keepends=True)[:2])))
+    for length in lengths:
+        copy = folder / f"{path.stem}-{length}{path.suffix}"
+        copy.write_bytes(good[:length])
+        yield f"{path.name} cut to {length} of {len(good)} bytes", copy
+
+
+def test_truncated_intermediates_stop_their_reader_naming_the_file(tiny_study, tmp_path, caplog):
+    random_points, cuts = rng("truncated intermediates"), trials(full=3, ci=1)
+    final, tables = tiny_study / "final" / "digits", tiny_study / "tables"
+    grid_rows = len(pd.read_csv(tables / "grid.csv"))
+    metrics = sorted(tiny_study.glob("runs/digits/*/metrics.csv"))[0]
+    scorecard = ["--table-3-1", str(tables / "table3.1.csv"), "--fig-3-4",
+                 str(tables / "fig3.4.csv"), "--page-out", str(tmp_path / "page.rst"),
+                 "--study", "tiny", "--dataset", "digits", "--epochs", "2", "--hidden", "8",
+                 "--batch-size", "8", "--grid-points", "1", "--is-chains", "2",
+                 "--parzen-samples", "2", "--grid-rows", str(grid_rows)]  # fmt: skip
+    readers = {  # the file -> its reader's artifact, flags given the file cut short, output
+        final / "samples.npz": lambda cut: ["fig3.1", "--samples", cut, "--out", "f.png"],
+        final / "likelihood_test.json": lambda cut: [
+            "table3.1", "--test", cut, "--train", str(final / "likelihood_train.json"),
+            "--out", "t.csv"],
+        final / "parzen.json": lambda cut: ["fig3.4", "--parzen", cut, "--out", "p.csv"],
+        metrics: lambda cut: ["fig3.3", "--metrics", cut, "--out", "m.png"],
+        tables / "tableA.1.csv": lambda cut: [
+            "scorecard", "--table-a-1", cut, *scorecard, "--out", "s.csv"],
+    }  # fmt: skip
+    failures, count = [], 0
+    for path, reader in readers.items():
+        for what, cut in cut_copies(path, tmp_path, random_points, cuts):
+            count += 1
+            caplog.clear()
+            *flags, out = reader(str(cut))
+            argv = ["artifact", *flags, str(tmp_path / out)]
+            try:
+                with pytest.raises(SystemExit) as exited:
+                    main(argv)
+            except BaseException as error:  # read as is, or a traceback
+                failures.append(f"{what}: {type(error).__name__}: {error}"[:300])
+                continue
+            errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+            if exited.value.code != 1 or len(errors) != 1:
+                failures.append(f"{what}: exit {exited.value.code}, errors {errors}")
+            elif str(cut) not in errors[0] or "delete it" not in errors[0]:
+                failures.append(f"{what}: the message does not name the file: {errors[0]}")
+    record("truncated intermediates", failures, count)
+
+
+# --- quoted paths: a working folder named with a space and a non-ASCII letter -------------
+
+PATH_PLACEHOLDER = re.compile(r"\{(input|output|log)(\.\w+)?(:q)?\}")
+
+
+def test_shell_lines_quote_their_paths_and_the_tiny_study_ran_in_a_spaced_folder(tiny_study):
+    """Each path placeholder of a shell line ({input.X}, {output}, {log}) quoted with :q is
+    one trial; the tiny study, run in such a folder (conftest.py), is one more, with its cost
+    estimate, whose overlays are absolute paths."""
+    failures, count = [], 0
+    for source in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
+        for match in PATH_PLACEHOLDER.finditer(source.read_text()):
+            count += 1
+            if not match.group(3):
+                failures.append(f"{source.name}: {match.group(0)} is not quoted (:q)")
+    count += 1
+    folder = tiny_study.parent.name
+    if " " not in folder or folder.isascii() or not (tiny_study / "tables/cost.csv").exists():
+        failures.append(f"the tiny study ran in {folder!r}, without its cost table")
+    record("quoted paths", failures, count)

@@ -143,6 +143,19 @@ def test_inception_score_matches_torch_fidelity_unshuffled():
     assert shuffled["inception_score_std"] != pytest.approx(ours[1], rel=1e-3)
 
 
+@pytest.mark.parametrize("splits", [3, 5])
+def test_package_score_uses_the_splits_it_is_given(splits):
+    """The package's score at other than the paper's 10 splits, against the direct loop."""
+    rng = np.random.default_rng(splits)
+    logits = rng.normal(scale=3.0, size=(41, 9)).astype(np.float32)
+    result = stand_in_score(logits, splits=splits)
+    direct = direct_inception_score(softmax(logits.astype(np.float64)), splits)
+    assert (result["inception_score_mean"], result["inception_score_std"]) == pytest.approx(
+        direct, rel=1e-6
+    )
+    assert result["splits"] == splits
+
+
 def test_inception_score_rejects_bad_input():
     with pytest.raises(ValueError, match=r"\[N x K\]"):
         inception_score(np.ones(5), 1)
@@ -239,7 +252,7 @@ def test_missing_weights_stop_the_command_with_the_message(
 @pytest.mark.parametrize(
     "flags,message",
     [
-        (["--data-splits", "train", "nope"], "has no split ['nope']"),
+        (["--data-splits", "train", "nope"], "has no split 'nope'"),
         (["--images", "100000"], "images, 100000 are to be scored"),
     ],
 )

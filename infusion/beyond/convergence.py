@@ -8,15 +8,14 @@ Artifact ``convergence``: ``results/tables/beyond/convergence.csv`` and
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from infusion.paper.artifacts import artifact
 from infusion.paper.published import IS_CHAINS
 from infusion.runtime.atomic import atomic_path
+from infusion.runtime.reading import read_json
 
 PathLike = str | os.PathLike
 
@@ -49,7 +48,7 @@ def convergence(
     and ``convergence.png`` (``figure_out``) from ``estimates``, the JSON of ``infusion
     convergence``. The figure marks the study's own k for Table 3.1 (``study_chains``,
     config evaluation.chains) and the paper's (``paper_chains``)."""
-    payload = json.loads(Path(estimates).read_text())
+    payload = read_json(estimates, "estimates", "examples")
     table = convergence_summary(pd.DataFrame(payload["estimates"]))
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)

@@ -6,15 +6,14 @@ Artifacts ``fidelity-table`` (``fidelity.csv``) and ``fidelity-figure`` (``fidel
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from infusion.beyond.switches import SWITCHES, VARIANTS, variant_values
 from infusion.paper.artifacts import artifact
 from infusion.runtime.atomic import atomic_path
+from infusion.runtime.reading import read_csv, read_json
 
 PathLike = str | os.PathLike
 
@@ -62,8 +61,8 @@ def fidelity_table(
     records = []
     runs = zip(variant, seed, likelihood, parzen, strict=True)
     for run_variant, run_seed, likelihood_json, parzen_json in runs:
-        likelihood = json.loads(Path(likelihood_json).read_text())
-        parzen = json.loads(Path(parzen_json).read_text())
+        likelihood = read_json(likelihood_json, "settings", "lower_bound", "importance")
+        parzen = read_json(parzen_json, "split")
         if likelihood["settings"]["split"] != "test" or parzen["split"] != "test":
             raise ValueError(f"{likelihood_json} and {parzen_json} must score the test split")
         centres = variant_values(run_variant)[("parzen", "chain_steps")]
@@ -99,7 +98,7 @@ def fidelity_figure(table: PathLike, out: PathLike) -> None:
     each variant's seeds as points, their mean as a bar tick and mean +- std as an error bar."""
     from infusion.paper.drawing import plt, save  # pyplot with the Agg backend
 
-    runs = pd.read_csv(table)
+    runs = read_csv(table, ("variant", "seed"))
     summary = fidelity_summary(runs)
     variants = list(summary.index)
     fig, axes = plt.subplots(1, len(QUANTITIES), figsize=(4.2 * len(QUANTITIES), 4.2))

@@ -9,9 +9,7 @@ and samples).
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +26,7 @@ from infusion.paper.drawing import (
     show,
 )
 from infusion.runtime.atomic import atomic_path
+from infusion.runtime.reading import read_csv, read_json
 from infusion.settings import OBJECTIVES
 
 PathLike = str | os.PathLike
@@ -42,11 +41,8 @@ QUANTITIES = {  # column -> axis label
     "parzen": "Parzen estimate (nats)",
 }
 LABELS = {"denoising": "denoising", "lower_bound": "lower bound"}  # objective -> legend
+CURVE = ("epoch", "valid_lower_bound")  # the columns of metrics.csv read
 SHOWN_SAMPLES = 8  # samples of each objective's first seed, per point
-
-
-def _read_json(path: PathLike) -> dict:
-    return json.loads(Path(path).read_text())
 
 
 @artifact("lower-bound-training")
@@ -78,7 +74,8 @@ def lower_bound_training(
     for run_likelihood, run_parzen, run_metrics, *names in zip(
         likelihood, parzen, metrics, point, grid_point, objective, seed, strict=True
     ):
-        estimates, curves = _read_json(run_likelihood), pd.read_csv(run_metrics)
+        estimates = read_json(run_likelihood, "settings", "lower_bound", "importance")
+        curves = read_csv(run_metrics, CURVE)
         if estimates["settings"]["split"] != "test":
             raise ValueError(f"{run_likelihood} must score the test split")
         records.append(
@@ -86,7 +83,7 @@ def lower_bound_training(
             | {
                 "test_lower_bound": estimates["lower_bound"]["mean"],
                 "importance_sampling": estimates["importance"]["mean"],
-                "parzen": _read_json(run_parzen)["mean"],
+                "parzen": read_json(run_parzen, "mean")["mean"],
                 "best_epoch": int(curves.loc[curves["valid_lower_bound"].idxmax(), "epoch"]),
             }
         )
@@ -138,7 +135,7 @@ def _curves_row(axes, table: pd.DataFrame, metrics: list[PathLike], points: list
         runs = np.flatnonzero(table.point == point)
         drawn = []
         for i in runs:
-            curves = after_init(pd.read_csv(metrics[i]))
+            curves = after_init(read_csv(metrics[i], CURVE))
             drawn.append(curves["valid_lower_bound"].to_numpy())
             c = OBJECTIVES.index(table.objective[i])
             label = f"{LABELS[table.objective[i]]}, seed {table.seed[i]}"

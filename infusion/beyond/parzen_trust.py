@@ -19,7 +19,8 @@ from infusion.paper import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.drawing import FONT, save
 from infusion.paper.tables import OURS
-from infusion.paper.tidy import PathLike, expect_split, read_json, write_csv
+from infusion.paper.tidy import PathLike, expect_split, write_csv
+from infusion.runtime.reading import read_json
 
 PARZEN_TRUST_COLUMNS = [
     "model", "kernel_centres", "sigma_choice", "seed", "sigma", "mean", "stderr", "centres",

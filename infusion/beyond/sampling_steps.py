@@ -19,7 +19,8 @@ from infusion.data.registry import to_unit_interval
 from infusion.estimation.nearest import nearest_distances
 from infusion.paper.artifacts import artifact
 from infusion.paper.drawing import FONT, legend_outside, load_arrays, pictures, save, show
-from infusion.paper.tidy import PathLike, expect_split, read_json, write_csv
+from infusion.paper.tidy import PathLike, expect_split, write_csv
+from infusion.runtime.reading import read_json
 
 SAMPLING_STEPS_COLUMNS = [
     "steps", "factor", "seed", "parzen", "parzen_stderr", "sigma", "nearest_distance",

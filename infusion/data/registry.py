@@ -26,6 +26,7 @@ from infusion.data import mnist
 from infusion.data import natural as natural_images
 from infusion.data.sources import Source, Splits, base_urls, url_variable
 from infusion.runtime.atomic import write_npz
+from infusion.runtime.reading import read_npz
 
 if TYPE_CHECKING:
     import torch
@@ -170,19 +171,37 @@ def prepare(
 
 def load(path: Path) -> dict[str, np.ndarray]:
     """Read a prepared dataset; raise ``ValueError`` if it breaks the npz contract."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise
-    except Exception as error:  # a corrupt or foreign file: zip, pickle or format errors
-        raise ValueError(f"{path} is not a prepared dataset (.npz): {error}") from error
-    _check_splits(arrays, str(path))
+    arrays = read_npz(path)  # a corrupt or foreign file stops here, named
+    _check_splits(arrays, f"{path} (not a prepared dataset)")
     return {split: arrays[split] for split in SPLITS}
 
 
+def split_of(
+    data: Splits,
+    split: str,
+    path: str | Path,
+    model: tuple[str | Path, tuple[int, ...]] | None = None,
+) -> np.ndarray:
+    """The images of ``split`` of the prepared dataset ``data`` read from ``path``.
+
+    ``ValueError`` naming the file and the split when it has no such split, or, with
+    ``model`` (a model file and the image shape it was trained on), when its images have
+    another shape."""
+    if split not in data:
+        raise ValueError(f"{path} has no split {split!r}; its splits are {', '.join(data)}")
+    images = data[split]
+    if model is not None and tuple(images.shape[1:]) != tuple(model[1]):
+        found, trained = ("x".join(map(str, s)) for s in (images.shape[1:], model[1]))
+        raise ValueError(
+            f"{path}: its {split!r} images are {found} (C x H x W), the model {model[0]} was "
+            f"trained on {trained} images"
+        )
+    return images
+
+
 def _check_splits(arrays: Splits, source: str, shape: tuple[int, int, int] | None = None) -> None:
-    """Raise ``ValueError`` unless ``arrays`` has uint8 4-D train/valid/test of image ``shape``."""
+    """Raise ``ValueError`` unless ``arrays`` has uint8 4-D train/valid/test of image ``shape``,
+    none of them empty."""
     for split in SPLITS:
         if split not in arrays:
             raise ValueError(f"{source}: missing array {split!r} (has {sorted(arrays)})")
@@ -191,6 +210,8 @@ def _check_splits(arrays: Splits, source: str, shape: tuple[int, int, int] | Non
             raise ValueError(
                 f"{source}: {split!r} must be uint8 (N, C, H, W), got {a.dtype} {a.shape}"
             )
+        if len(a) == 0:
+            raise ValueError(f"{source}: its {split!r} split is empty (no images)")
         if shape is not None and a.shape[1:] != shape:
             raise ValueError(
                 f"{source}: {split!r} images have shape {a.shape[1:]}, expected {shape}"

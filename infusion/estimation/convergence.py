@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infusion.data.registry import dequantize, load, to_unit_interval
+from infusion.data.registry import dequantize, load, split_of, to_unit_interval
 from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.nets.model import InfusionModel, load_model
 from infusion.runtime.atomic import write_json
@@ -83,7 +83,8 @@ def convergence_file(
     prepared dataset ``data_path``, written atomically to the JSON file ``out`` with the
     settings."""
     model, _ = load_model(model_path, resolve_device(settings.device))
-    pixels = to_unit_interval(load(Path(data_path))["test"])
+    test = split_of(load(Path(data_path)), "test", data_path, (model_path, model.shape))
+    pixels = to_unit_interval(test)
     with computing(model, settings.precision, settings.compile):
         records = chain_convergence(model, pixels, settings)
     examples = min(settings.examples, len(pixels))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infusion.data.registry import dequantize, load, to_unit_interval
+from infusion.data.registry import dequantize, load, split_of, to_unit_interval
 from infusion.estimation.estimators import (
     draw_log_weights,
     isotropic_variance,
@@ -91,9 +91,11 @@ def evaluate_file(
     atomically to the JSON file ``out`` with the settings."""
     model, _ = load_model(model_path, resolve_device(settings.device))
     data = load(Path(data_path))
-    table = likelihood_table(
-        model, to_unit_interval(data[settings.split]), to_unit_interval(data["valid"]), settings
+    scored, valid = (
+        to_unit_interval(split_of(data, split, data_path, (model_path, model.shape)))
+        for split in (settings.split, "valid")
     )
+    table = likelihood_table(model, scored, valid, settings)
     write_json(out, {"settings": dataclasses.asdict(settings), **table})
 
 

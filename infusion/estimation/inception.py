@@ -35,8 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from infusion.data.download import download, file_digests
-from infusion.data.registry import load
+from infusion.data.registry import load, split_of
 from infusion.runtime.atomic import write_json
+from infusion.runtime.reading import read_npz
 from infusion.settings import InceptionSettings
 
 log = logging.getLogger(__name__)
@@ -259,18 +260,13 @@ def _first(images: np.ndarray, n: int, source: str) -> np.ndarray:
 def _real_images(path: str | os.PathLike, splits: Sequence[str]) -> np.ndarray:
     """The images of ``splits`` of a prepared dataset, concatenated in that order."""
     data = load(Path(path))
-    unknown = sorted(set(splits) - set(data))
-    if unknown:
-        raise ValueError(f"{path} has no split {unknown}; its splits are {sorted(data)}")
-    return np.concatenate([data[split] for split in splits])
+    return np.concatenate([split_of(data, split, path) for split in splits])
 
 
 def _sample_images(path: str | os.PathLike, n: int) -> np.ndarray:
     """The first ``n`` last-step means of an ``infusion sample`` file, as uint8 images."""
-    with np.load(path) as samples:
-        if not {"means", "shape"} <= set(samples.files):
-            raise ValueError(f"{path} is not an `infusion sample` output")
-        means, shape = samples["means"], tuple(int(s) for s in samples["shape"])
+    samples = read_npz(path, "means", "shape")
+    means, shape = samples["means"], tuple(int(s) for s in samples["shape"])
     return to_pixels(_first(means, n, str(path)), shape)
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infusion.data.registry import dequantize, load, to_unit_interval
+from infusion.data.registry import dequantize, load, split_of, to_unit_interval
 from infusion.runtime.atomic import write_json
+from infusion.runtime.reading import read_npz
 from infusion.settings import ParzenSettings
 
 log = logging.getLogger(__name__)
@@ -122,12 +123,10 @@ def estimate_file(
     The points are :func:`scored_points`. Both kernel centres of :data:`CENTRES` are
     estimated (:func:`estimate`); ``settings.chain_steps``'s is the headline.
     """
-    samples = np.load(samples_npz)
-    valid, scored = scored_points(load(Path(data_npz)), split, settings)
+    samples = read_npz(samples_npz, *CENTRES.values())
+    valid, scored = scored_points(load(Path(data_npz)), split, settings, data_npz)
     estimates = {}
     for centres, key in CENTRES.items():
-        if key not in samples:
-            raise ValueError(f"{samples_npz} has no {key!r} (rerun `infusion sample`)")
         estimates[centres] = estimate(samples[key], valid, scored, settings, f"{centres} centres")
     write_json(
         out,
@@ -158,22 +157,24 @@ def estimate_real_file(
             f"{data_npz}: {centres} kernel centres asked of its {len(data['train'])} "
             "training images"
         )
-    valid, scored = scored_points(data, split, settings)
+    valid, scored = scored_points(data, split, settings, data_npz)
     train = to_unit_interval(data["train"][:centres])
     result = estimate(train, valid, scored, settings, "training-image centres")
     write_json(out, {"split": split, "samples": centres, "centres": "train", **result})
 
 
 def scored_points(
-    data: dict[str, np.ndarray], split: str, settings: ParzenSettings
+    data: dict[str, np.ndarray], split: str, settings: ParzenSettings, path: str | Path
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """(valid points, ``split`` points): the first ``settings.examples`` of each split,
-    dequantized with one generator seeded ``settings.seed``, the valid ones first; they are
-    drawn only when ``settings.sigma`` is 0 (sigma is chosen on them), else ``None``."""
+    """(valid points, ``split`` points) of the prepared dataset ``data`` read from ``path``:
+    the first ``settings.examples`` of each split, dequantized with one generator seeded
+    ``settings.seed``, the valid ones first; they are drawn only when ``settings.sigma`` is 0
+    (sigma is chosen on them), else ``None``."""
     generator = torch.Generator().manual_seed(settings.seed)
 
     def points(name):
-        images = torch.as_tensor(to_unit_interval(data[name][: settings.examples]))
+        images = split_of(data, name, path)[: settings.examples]
+        images = torch.as_tensor(to_unit_interval(images))
         return dequantize(images, generator).numpy()
 
     valid = points("valid") if settings.sigma == 0 else None

@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.transforms import offset_copy
 
 from infusion.runtime.atomic import atomic_path
+from infusion.runtime.reading import read_npz
 
 matplotlib.use("Agg")
 
@@ -28,9 +29,9 @@ PathArg = str | os.PathLike
 
 
 def load_arrays(path: PathArg, *keys: str) -> list[np.ndarray]:
-    """The named arrays of an ``.npz`` file."""
-    with np.load(path) as arrays:
-        return [arrays[key] for key in keys]
+    """The named arrays of an ``.npz`` file (checked: :func:`infusion.runtime.reading.read_npz`)."""
+    arrays = read_npz(path, *keys)
+    return [arrays[key] for key in keys]
 
 
 def pictures(flat: np.ndarray, shape) -> np.ndarray:

@@ -33,6 +33,8 @@ from infusion.paper.drawing import (
     step_labels,
     with_target,
 )
+from infusion.paper.grid import CURVE_COLUMNS, METRICS_COLUMNS
+from infusion.runtime.reading import CorruptFile, read_csv
 
 PANEL_KINDS = {  # Fig A.1 / Table A.1: which rate a panel varies
     "a": r"$\alpha_0$ varies",
@@ -123,7 +125,7 @@ def fig_3_3(metrics: PathArg, out: PathArg) -> None:
     (the initialisation) is left out: it can lie far below every later epoch and would
     flatten the curves. Without any Parzen estimate there is one panel.
     """
-    curves = after_init(pd.read_csv(metrics))
+    curves = after_init(read_csv(metrics, (*METRICS_COLUMNS, "valid_parzen")))
     parzen = curves.dropna(subset=["valid_parzen"])
     panels = 2 if len(parzen) else 1
     fig, axes = plt.subplots(
@@ -169,7 +171,7 @@ def fig_a_1(curves: PathArg, out: PathArg) -> None:
     marked on the bottom edge, its final value in the legend (beside the panel). A panel
     without rows reads "not in this study".
     """
-    epochs = after_init(pd.read_csv(curves))
+    epochs = after_init(read_csv(curves, CURVE_COLUMNS))
     fig, axes = plt.subplots(2, 3, figsize=(15, 7.5), sharey=True, layout="constrained")
     for panel, ax in zip("abcdef", axes.flat, strict=True):
         rows = epochs[epochs["panel"] == panel]
@@ -213,7 +215,10 @@ def table_a_1_images(
     a panel; a row whose run has no samples among ``samples`` raises ValueError.
     """
     by_run = _samples_by_run(samples)
-    runs = pd.read_csv(grid).sort_values("panel", kind="stable")
+    runs = read_csv(grid, ("panel", "run")).sort_values("panel", kind="stable")
+    missing = sorted(str(run) for run in set(by_run) - set(map(Path, runs["run"])))
+    if missing:  # a samples file of every grid point is given: the grid lost rows
+        raise CorruptFile(grid, f"no row of the grid point {missing[0]}")
     rows, labels = [], []
     for row in runs.itertuples():
         if Path(row.run) not in by_run:

@@ -19,10 +19,12 @@ from infusion.paper.tidy import (
     PathLike,
     expect_split,
     one_or_more,
-    read_json,
     seed_statistics,
     write_csv,
 )
+from infusion.runtime.reading import CorruptFile, read_csv, read_json
+
+METRICS_COLUMNS = ("epoch", "train_lower_bound", "valid_lower_bound")  # of metrics.csv
 
 RATE_TOLERANCE = 1e-9  # two rates closer than this are the same grid point
 # Fig A.1 / Table A.1 panels whose varied rate is alpha0: (a) has one step, so omega is moot;
@@ -78,7 +80,9 @@ def _load_run(panel: str, runs: PathLike | list[PathLike]) -> tuple[dict, pd.Dat
     _check_panel(panel)
     run, *others = (Path(r) for r in one_or_more(runs))
     summary = read_json(run / "summary.json")
-    metrics = pd.read_csv(run / "metrics.csv")
+    metrics = read_csv(run / "metrics.csv", METRICS_COLUMNS)
+    if summary["best_epoch"] not in set(metrics["epoch"]):
+        raise CorruptFile(run / "metrics.csv", f"no row of the best epoch {summary['best_epoch']}")
     model = summary["model_settings"]
     for other in others:
         other_model = read_json(other / "summary.json")["model_settings"]
@@ -103,7 +107,7 @@ def _load_run(panel: str, runs: PathLike | list[PathLike]) -> tuple[dict, pd.Dat
         "train_seconds": summary["train_seconds"],
         "run": str(run),
     }
-    curve = metrics[["epoch", "train_lower_bound", "valid_lower_bound"]].assign(**axes)
+    curve = metrics[list(METRICS_COLUMNS)].assign(**axes)
     return row, curve[CURVE_COLUMNS]
 
 

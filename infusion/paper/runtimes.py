@@ -8,6 +8,7 @@ import pandas as pd
 
 from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import PathLike, write_csv
+from infusion.runtime.reading import read_csv
 
 RUNTIME_COLUMNS = ["rule", "job", "seconds", "max_rss_mb"]
 
@@ -19,7 +20,7 @@ def _read_benchmark(path: Path) -> dict:
     collected) give NaN memory.
     """
     try:
-        frame = pd.read_csv(path, sep="\t", na_values=["NA", "-"])
+        frame = read_csv(path, ("s", "max_rss"), sep="\t", na_values=["NA", "-"])
         seconds = pd.to_numeric(frame["s"]).mean()
         rss = pd.to_numeric(frame["max_rss"]).mean()
     except (KeyError, ValueError) as err:  # pandas parser errors are ValueErrors

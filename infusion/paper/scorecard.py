@@ -15,10 +15,17 @@ import yaml
 from infusion.beyond import verdicts
 from infusion.paper import published as paper
 from infusion.paper.artifacts import artifact
-from infusion.paper.grid import rate_name
-from infusion.paper.tables import OURS, TABLE_3_1_KEYS, TABLE_3_2_COLUMNS, TABLE_3_2_OURS
+from infusion.paper.grid import rate_name, same_rate
+from infusion.paper.tables import (
+    OURS,
+    TABLE_3_1_KEYS,
+    TABLE_3_2_COLUMNS,
+    TABLE_3_2_OURS,
+    TABLE_A1_COLUMNS,
+)
 from infusion.paper.tidy import SEED_COLUMNS, PathLike, read_table, write_csv
 from infusion.runtime.atomic import write_text
+from infusion.runtime.reading import CorruptFile, expect_rows
 from infusion.settings import InceptionSettings, ModelSettings, ParzenSettings, TrainSettings
 
 SCORECARD_COLUMNS = [
@@ -56,6 +63,22 @@ def _verdict_cells(estimate_error: float, not_run: str, row_settings: dict | Non
         "not_run": not_run,
         "row_settings": row_settings or {},
     }
+
+
+def read_table_a_1(path: PathLike, grid_rows: int | None = None) -> pd.DataFrame:
+    """``tableA.1.csv``; with ``grid_rows`` (the workflow's), checked to hold that many rows
+    of the study's grid and a row of every point of the paper's Table A.1, as
+    :func:`infusion.paper.tables.table_a_1` writes it (:class:`CorruptFile` else)."""
+    a1 = read_table(path, TABLE_A1_COLUMNS)
+    if grid_rows is None:
+        return a1
+    expect_rows(path, a1[a1["best_epoch"].notna()], grid_rows, "the grid's runs")
+    for panel, rows in paper.TABLE_A1.items():
+        at_paper_steps = a1[(a1["panel"] == panel) & (a1["steps"] == paper.PANEL_STEPS[panel])]
+        for rate in rows:
+            if not any(same_rate(rate, found) for found in at_paper_steps["rate"]):
+                raise CorruptFile(path, f"no row of the paper's point ({panel}) rate {rate:g}")
+    return a1
 
 
 def _table_a_1_rows(a1: pd.DataFrame) -> list[dict]:
@@ -329,6 +352,7 @@ def scorecard(
     table_3_2: PathLike | None = None,
     verdict_stds: int | None = None,
     setting: list[str] = (),
+    grid_rows: int | None = None,
 ) -> pd.DataFrame:
     """The report's front page: every reproduced paper number beside ours.
 
@@ -343,12 +367,14 @@ def scorecard(
     (Table A.1's skipped points, a skipped isotropic estimate, Table 3.2 without
     ``table_3_2``), with :data:`VERDICT_COLUMNS`; ``setting`` gives the study's values of
     the keys ``verdicts.SETTING_KEYS`` (``KEY=VALUE``) that the summary does not.
+    ``grid_rows`` (the grid's rows: a point in two panels is two) is checked against Table
+    A.1 (:func:`read_table_a_1`).
     """
     summary = {"dataset": dataset, "epochs": epochs, "hidden": hidden, "batch_size": batch_size,
                "grid_points": grid_points, "is_chains": is_chains,
                "parzen_samples": parzen_samples}  # fmt: skip
     rows = [
-        *_table_a_1_rows(read_table(table_a_1)),
+        *_table_a_1_rows(read_table_a_1(table_a_1, grid_rows)),
         *_table_3_1_rows(read_table(table_3_1)),
         *_fig_3_4_rows(read_table(fig_3_4)),
         *_table_3_2_rows(read_table(table_3_2) if table_3_2 is not None else None),

@@ -19,11 +19,11 @@ from infusion.paper.tidy import (
     PathLike,
     expect_split,
     one_or_more,
-    read_json,
     read_table,
     seed_statistics,
     write_csv,
 )
+from infusion.runtime.reading import read_json
 
 OURS = "Infusion training"  # the paper's name for its own model in Tables 3.1, 3.2, Fig 3.4
 TABLE_A1_COLUMNS = [

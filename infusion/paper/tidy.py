@@ -9,13 +9,12 @@ Every table that has run under several training seeds carries :data:`SEED_COLUMN
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from infusion.runtime.atomic import atomic_path
+from infusion.runtime.reading import read_csv
 
 PathLike = str | os.PathLike
 
@@ -29,18 +28,10 @@ INT_COLUMNS = (
 )  # fmt: skip
 
 
-def read_json(path: PathLike, *keys: str) -> dict:
-    """A JSON record; ``ValueError`` naming ``path`` when it lacks one of ``keys``."""
-    record = json.loads(Path(path).read_text())
-    missing = [key for key in keys if key not in record]
-    if missing:
-        raise ValueError(f"{path} has no {', '.join(map(repr, missing))}: not the record expected")
-    return record
-
-
-def read_table(path: PathLike) -> pd.DataFrame:
-    """A CSV written by these modules, with its integer columns as nullable integers."""
-    return pd.read_csv(path, dtype=dict.fromkeys(INT_COLUMNS, "Int64"))
+def read_table(path: PathLike, columns: list[str] = ()) -> pd.DataFrame:
+    """A CSV written by these modules, holding ``columns``, with its integer columns as
+    nullable integers (checked as :func:`infusion.runtime.reading.read_csv` reads)."""
+    return read_csv(path, columns, dtype=dict.fromkeys(INT_COLUMNS, "Int64"))
 
 
 def write_csv(frame: pd.DataFrame, out: PathLike) -> pd.DataFrame:

@@ -3,7 +3,9 @@
 An interrupted job therefore never leaves a file that looks complete. Every writer in the
 package goes through :func:`atomic_path`. A full disk stops the write with
 :class:`DiskFullError`, naming the file; the temporary file is removed and the previous
-version of the target, if any, is left as it was.
+version of the target, if any, is left as it was. A target that cannot be written (a
+folder, a read-only place) stops it with :class:`UnwritableError`, naming the target, never
+the temporary file.
 """
 
 from __future__ import annotations
@@ -34,6 +36,26 @@ class DiskFullError(OSError):
         return self.strerror
 
 
+class UnwritableError(OSError):
+    """``path`` cannot be written (a folder by that name, no permission, a read-only disk)."""
+
+    def __init__(self, path: Path, error: OSError):
+        if path.is_dir():
+            reason = "a folder of that name is in the way"
+        elif error.errno in (errno.EEXIST, errno.ENOTDIR):
+            reason = "a file is in the way of its folder"
+        else:
+            reason = error.strerror
+        super().__init__(error.errno, f"cannot write {path}: {reason}", str(path))
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+# errors of creating, renaming or writing the file that are the target's, not the data's
+_UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR, errno.EEXIST)
+
+
 def _is_disk_full(error: BaseException) -> bool:
     """Whether ``error``, or an error it was raised from or while handling, is ENOSPC."""
     while error is not None:
@@ -62,9 +84,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     from the suffix (matplotlib, numpy) behave as they would on ``path`` itself.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    except OSError as error:
+        if error.errno in _UNWRITABLE:
+            raise UnwritableError(path, error) from error
+        raise
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
     tmp_path = Path(tmp)
@@ -76,6 +105,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except Exception as error:
         if _is_disk_full(error):
             raise DiskFullError(path) from error
+        if isinstance(error, OSError) and error.errno in _UNWRITABLE:
+            raise UnwritableError(path, error) from error
         raise
     finally:
         tmp_path.unlink(missing_ok=True)

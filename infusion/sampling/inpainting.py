@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infusion.data.registry import load, to_unit_interval
+from infusion.data.registry import load, split_of, to_unit_interval
 from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import POPULATION, set_batch_norm_mode
 from infusion.process.chains import sampling_chain
@@ -62,6 +62,7 @@ def inpaint_file(
     images of the prepared dataset ``data_path``, written atomically to the npz file ``out``
     with the image ``shape``."""
     model, _ = load_model(model_path, resolve_device(settings.device))
-    test = load(Path(data_path))["test"][: settings.images]
+    test = split_of(load(Path(data_path)), "test", data_path, (model_path, model.shape))
+    test = test[: settings.images]
     result = inpaint(model, torch.as_tensor(to_unit_interval(test)), settings)
     write_npz(out, shape=np.array(model.shape), **result)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infusion.data.registry import load, to_unit_interval
+from infusion.data.registry import load, split_of, to_unit_interval
 from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import POPULATION, set_batch_norm_mode
 from infusion.process.chains import infusion_chain_states, sampling_chain
@@ -30,7 +30,8 @@ def sample_file(
     model, _ = load_model(model_path, resolve_device(settings.device))
     targets = None
     if data_path:
-        test = load(Path(data_path))["test"][: settings.infusion_targets]
+        test = split_of(load(Path(data_path)), "test", data_path, (model_path, model.shape))
+        test = test[: settings.infusion_targets]
         targets = torch.as_tensor(to_unit_interval(test))
     samples = draw_samples(model, settings, targets)
     write_npz(out, shape=np.array(model.shape), **samples)

@@ -301,6 +301,7 @@ def study_flags():
         f"--study {config['report']['study']} --dataset {DATASET}"
         f" --epochs {config['training']['epochs']} --hidden {config['model']['hidden']}"
         f" --batch-size {config['training']['batch_size']} --grid-points {len(grid_runs())}"
+        f" --grid-rows {len(panel_runs())}"
         f" --is-chains {config['evaluation']['chains']}"
         f" --parzen-samples {config['sampling']['samples']} {notes}"
     )
@@ -339,7 +340,7 @@ def infusion_shell(command, threads=False, gpu=False):
         options.append("--threads {threads}")
     if gpu:
         options.append(f"--gpu-slots {config['resources']['jobs_per_gpu']}")
-    return " ".join(["infusion", *options, command, "> {log} 2>&1"])
+    return " ".join(["infusion", *options, command, "> {log:q} 2>&1"])
 
 
 # Files of a run (RUN, or one run folder) kept outside its folder

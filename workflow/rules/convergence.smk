@@ -27,7 +27,7 @@ rule estimate_convergence:
         settings=flags("convergence", omit=("enabled",)),
     shell:
         infusion_shell(
-            "convergence --model {input.model} --data {input.data} --out {output}"
+            "convergence --model {input.model:q} --data {input.data:q} --out {output:q}"
             " {params.settings}",
             gpu=True,
         )
@@ -57,7 +57,7 @@ rule convergence:
         study_chains=config["evaluation"]["chains"],
     shell:
         infusion_shell(
-            "artifact convergence --estimates {input.estimates}"
-            " --study-chains {params.study_chains} --out {output.table}"
-            " --figure-out {output.figure}"
+            "artifact convergence --estimates {input.estimates:q}"
+            " --study-chains {params.study_chains} --out {output.table:q}"
+            " --figure-out {output.figure:q}"
         )

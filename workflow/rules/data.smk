@@ -24,5 +24,5 @@ rule prepare_data:
         source=source_flags,
     shell:
         infusion_shell(
-            "prepare {wildcards.dataset} --out {output} --cache {params.cache} {params.source}"
+            "prepare {wildcards.dataset} --out {output:q} --cache {params.cache:q} {params.source}"
         )

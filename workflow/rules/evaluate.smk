@@ -22,7 +22,7 @@ rule evaluate_grid_point:
         settings=flags("grid_evaluation"),
     shell:
         infusion_shell(
-            "evaluate --model {input.model} --data {input.data} --out {output} --split test"
+            "evaluate --model {input.model:q} --data {input.data:q} --out {output:q} --split test"
             " {params.settings}",
             gpu=True,
         )
@@ -47,7 +47,7 @@ rule sample_grid_point:
         ),
     shell:
         infusion_shell(
-            "sample --model {input.model} --data {input.data} --out {output} {params.settings}",
+            "sample --model {input.model:q} --data {input.data:q} --out {output:q} {params.settings}",
             gpu=True,
         )
 
@@ -75,7 +75,7 @@ rule evaluate_likelihood:
         ),
     shell:
         infusion_shell(
-            "evaluate --model {input.model} --data {input.data} --out {output}"
+            "evaluate --model {input.model:q} --data {input.data:q} --out {output:q}"
             " --split {wildcards.split} {params.settings}",
             gpu=True,
         )
@@ -100,7 +100,7 @@ rule sample_final:
         settings=lambda wildcards: flags("sampling", dataset=wildcards.dataset),
     shell:
         infusion_shell(
-            "sample --model {input.model} --data {input.data} --out {output} {params.settings}",
+            "sample --model {input.model:q} --data {input.data:q} --out {output:q} {params.settings}",
             gpu=True,
         )
 
@@ -122,7 +122,7 @@ rule parzen:
         settings=flags("parzen"),
     shell:
         infusion_shell(
-            "parzen --samples {input.samples} --data {input.data} --out {output} --split test"
+            "parzen --samples {input.samples:q} --data {input.data:q} --out {output:q} --split test"
             " {params.settings}",
             threads=True,
         )
@@ -145,6 +145,6 @@ rule inpaint:
         settings=flags("inpainting"),
     shell:
         infusion_shell(
-            "inpaint --model {input.model} --data {input.data} --out {output} {params.settings}",
+            "inpaint --model {input.model:q} --data {input.data:q} --out {output:q} {params.settings}",
             gpu=True,
         )

@@ -29,8 +29,8 @@ rule fidelity_table:
         seed=" ".join(str(seed) for _, seed, _ in ablation_runs(config)),
     shell:
         infusion_shell(
-            "artifact fidelity-table --likelihood {input.likelihood} --parzen {input.parzen}"
-            " --variant {params.variant} --seed {params.seed} --out {output}"
+            "artifact fidelity-table --likelihood {input.likelihood:q} --parzen {input.parzen:q}"
+            " --variant {params.variant} --seed {params.seed} --out {output:q}"
         )
 
 
@@ -49,4 +49,6 @@ rule fidelity_figure:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact fidelity-figure --table {input.table} --out {output}")
+        infusion_shell(
+            "artifact fidelity-figure --table {input.table:q} --out {output:q}"
+        )

@@ -24,7 +24,7 @@ rule fetch_inception_weights:
     shell:
         infusion_shell(
             "fetch-inception-weights --weights-sha256 {params.sha256} {params.md5}"
-            " --out {output}"
+            " --out {output:q}"
         )
 
 
@@ -51,9 +51,9 @@ rule inception:
         ),
     shell:
         infusion_shell(
-            "inception --samples {input.samples} --reference {input.data}"
-            " --reference-splits {params.splits} --weights {input.weights}"
-            " --weights-sha256 {params.sha256} --out {output} {params.settings}",
+            "inception --samples {input.samples:q} --reference {input.data:q}"
+            " --reference-splits {params.splits} --weights {input.weights:q}"
+            " --weights-sha256 {params.sha256} --out {output:q} {params.settings}",
             gpu=True,
         )
 
@@ -80,9 +80,9 @@ rule inception_real:
         ),
     shell:
         infusion_shell(
-            "inception --data {input.data} --data-splits {params.splits}"
-            " --weights {input.weights} --weights-sha256 {params.sha256}"
-            " --out {output} {params.settings}",
+            "inception --data {input.data:q} --data-splits {params.splits}"
+            " --weights {input.weights:q} --weights-sha256 {params.sha256}"
+            " --out {output:q} {params.settings}",
             gpu=True,
         )
 
@@ -104,5 +104,5 @@ rule table_3_2:
         "../envs/infusion.yaml"
     shell:
         infusion_shell(
-            "artifact table3.2 --samples {input.samples} --real {input.real} --out {output}"
+            "artifact table3.2 --samples {input.samples:q} --real {input.real:q} --out {output:q}"
         )

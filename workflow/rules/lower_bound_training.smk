@@ -86,9 +86,9 @@ rule lower_bound_training:
         seed=" ".join(str(seed) for *_, seed, _ in study.objective_runs(config)),
     shell:
         infusion_shell(
-            "artifact lower-bound-training --likelihood {input.likelihood}"
-            " --parzen {input.parzen} --samples {input.samples} --metrics {input.metrics}"
+            "artifact lower-bound-training --likelihood {input.likelihood:q}"
+            " --parzen {input.parzen:q} --samples {input.samples:q} --metrics {input.metrics:q}"
             " --point {params.point} --grid-point {params.grid_point}"
             " --objective {params.objective}"
-            " --seed {params.seed} --out {output.table} --figure-out {output.figure}"
+            " --seed {params.seed} --out {output.table:q} --figure-out {output.figure:q}"
         )

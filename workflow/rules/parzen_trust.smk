@@ -23,7 +23,7 @@ rule parzen_validation_sigma:
         settings=flags("parzen", sigma=0),
     shell:
         infusion_shell(
-            "parzen --samples {input.samples} --data {input.data} --out {output} --split test"
+            "parzen --samples {input.samples:q} --data {input.data:q} --out {output:q} --split test"
             " {params.settings}",
             threads=True,
         )
@@ -48,7 +48,7 @@ rule parzen_real_data:
         ),
     shell:
         infusion_shell(
-            "parzen --real-centres {params.centres} --data {input.data} --out {output}"
+            "parzen --real-centres {params.centres} --data {input.data:q} --out {output:q}"
             " --split test {params.settings}",
             threads=True,
         )
@@ -81,8 +81,8 @@ rule parzen_trust:
         seed=" ".join(str(seed) for seed in config["training"]["seeds"]),
     shell:
         infusion_shell(
-            "artifact parzen-trust --fixed {input.fixed} --chosen {input.chosen}"
-            " --seed {params.seed} --real-fixed {input.real_fixed}"
-            " --real-chosen {input.real_chosen} --out {output.table}"
-            " --figure-out {output.figure}"
+            "artifact parzen-trust --fixed {input.fixed:q} --chosen {input.chosen:q}"
+            " --seed {params.seed} --real-fixed {input.real_fixed:q}"
+            " --real-chosen {input.real_chosen:q} --out {output.table:q}"
+            " --figure-out {output.figure:q}"
         )

@@ -25,11 +25,13 @@ rule grid:
     conda:
         "../envs/infusion.yaml"
     params:
-        runs=" ".join(f"{panel}={seed_runs(run)}" for panel, run in panel_runs()),
+        runs=" ".join(
+            shlex.quote(f"{panel}={seed_runs(run)}") for panel, run in panel_runs()
+        ),
     shell:
         infusion_shell(
-            "artifact grid --runs {params.runs} --out {output.grid}"
-            " --curves-out {output.curves}"
+            "artifact grid --runs {params.runs} --out {output.grid:q}"
+            " --curves-out {output.curves:q}"
         )
 
 
@@ -48,7 +50,7 @@ rule table_a_1:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact tableA.1 --grid {input.grid} --out {output}")
+        infusion_shell("artifact tableA.1 --grid {input.grid:q} --out {output:q}")
 
 
 rule table_3_1:
@@ -68,7 +70,7 @@ rule table_3_1:
         "../envs/infusion.yaml"
     shell:
         infusion_shell(
-            "artifact table3.1 --test {input.test} --train {input.train} --out {output}"
+            "artifact table3.1 --test {input.test:q} --train {input.train:q} --out {output:q}"
         )
 
 
@@ -87,7 +89,7 @@ rule fig_3_4:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact fig3.4 --parzen {input.parzen} --out {output}")
+        infusion_shell("artifact fig3.4 --parzen {input.parzen:q} --out {output:q}")
 
 
 rule runtimes:
@@ -126,7 +128,7 @@ rule runtimes:
         "../envs/infusion.yaml"
     shell:
         infusion_shell(
-            "artifact runtimes --benchmarks {input.benchmarks} --out {output}"
+            "artifact runtimes --benchmarks {input.benchmarks:q} --out {output:q}"
         )
 
 
@@ -155,8 +157,8 @@ rule cost_estimate:
         device=config["training"]["device"],
     shell:
         infusion_shell(
-            "cost --config {input.config} --configfile {input.overlays}"
-            " --device {params.device} --no-cache --out {output}",
+            "cost --config {input.config:q} --configfile {input.overlays:q}"
+            " --device {params.device} --no-cache --out {output:q}",
             gpu=True,
         )
 
@@ -182,15 +184,15 @@ rule scorecard:
         "../envs/infusion.yaml"
     params:
         table_3_2=lambda wildcards, input: (
-            f"--table-3-2 {input.table_3_2}" if input.table_3_2 else ""
+            f"--table-3-2 {shlex.quote(input.table_3_2[0])}" if input.table_3_2 else ""
         ),
         # the study's scale, and the verdicts on every paper number (config verdicts)
         study=lambda wildcards: study_flags() + verdict_flags(),
     shell:
         infusion_shell(
-            "artifact scorecard --table-a-1 {input.table_a_1} --table-3-1 {input.table_3_1}"
-            " --fig-3-4 {input.fig_3_4} {params.table_3_2} --out {output.csv}"
-            " --page-out {output.page} {params.study}"
+            "artifact scorecard --table-a-1 {input.table_a_1:q} --table-3-1 {input.table_3_1:q}"
+            " --fig-3-4 {input.fig_3_4:q} {params.table_3_2} --out {output.csv:q}"
+            " --page-out {output.page:q} {params.study}"
         )
 
 
@@ -209,7 +211,7 @@ rule fig_3_1:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact fig3.1 --samples {input.samples} --out {output}")
+        infusion_shell("artifact fig3.1 --samples {input.samples:q} --out {output:q}")
 
 
 rule fig_3_2:
@@ -227,7 +229,7 @@ rule fig_3_2:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact fig3.2 --chains {input.chains} --out {output}")
+        infusion_shell("artifact fig3.2 --chains {input.chains:q} --out {output:q}")
 
 
 rule fig_3_3:
@@ -245,7 +247,7 @@ rule fig_3_3:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact fig3.3 --metrics {input.metrics} --out {output}")
+        infusion_shell("artifact fig3.3 --metrics {input.metrics:q} --out {output:q}")
 
 
 rule fig_3_5:
@@ -265,7 +267,7 @@ rule fig_3_5:
         "../envs/infusion.yaml"
     shell:
         infusion_shell(
-            "artifact fig3.5 --samples {input.samples} --data {input.data} --out {output}"
+            "artifact fig3.5 --samples {input.samples:q} --data {input.data:q} --out {output:q}"
         )
 
 
@@ -284,7 +286,7 @@ rule fig_a_1:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact figA.1 --curves {input.curves} --out {output}")
+        infusion_shell("artifact figA.1 --curves {input.curves:q} --out {output:q}")
 
 
 rule table_a_1_images:
@@ -304,7 +306,7 @@ rule table_a_1_images:
         "../envs/infusion.yaml"
     shell:
         infusion_shell(
-            "artifact tableA.1-images --grid {input.grid} --samples {input.samples} --out {output}"
+            "artifact tableA.1-images --grid {input.grid:q} --samples {input.samples:q} --out {output:q}"
         )
 
 
@@ -325,7 +327,7 @@ rule fig_a_2:
         "../envs/infusion.yaml"
     shell:
         infusion_shell(
-            "artifact figA.2 --constant {input.constant} --increasing {input.increasing} --out {output}"
+            "artifact figA.2 --constant {input.constant:q} --increasing {input.increasing:q} --out {output:q}"
         )
 
 
@@ -344,7 +346,7 @@ rule fig_a_3:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact figA.3 --samples {input.samples} --out {output}")
+        infusion_shell("artifact figA.3 --samples {input.samples:q} --out {output:q}")
 
 
 rule fig_a_4:
@@ -362,7 +364,7 @@ rule fig_a_4:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact figA.4 --samples {input.samples} --out {output}")
+        infusion_shell("artifact figA.4 --samples {input.samples:q} --out {output:q}")
 
 
 rule fig_3_6:
@@ -380,4 +382,6 @@ rule fig_3_6:
     conda:
         "../envs/infusion.yaml"
     shell:
-        infusion_shell("artifact fig3.6 --inpainting {input.inpainting} --out {output}")
+        infusion_shell(
+            "artifact fig3.6 --inpainting {input.inpainting:q} --out {output:q}"
+        )

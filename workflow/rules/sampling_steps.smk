@@ -29,7 +29,8 @@ rule sample_steps:
         ),
     shell:
         infusion_shell(
-            "sample --model {input.model} --out {output} {params.settings}", gpu=True
+            "sample --model {input.model:q} --out {output:q} {params.settings}",
+            gpu=True,
         )
 
 
@@ -50,7 +51,7 @@ rule parzen_steps:
         settings=flags("parzen"),
     shell:
         infusion_shell(
-            "parzen --samples {input.samples} --data {input.data} --out {output} --split test"
+            "parzen --samples {input.samples:q} --data {input.data:q} --out {output:q} --split test"
             " {params.settings}",
             threads=True,
         )
@@ -87,8 +88,8 @@ rule sampling_steps:
         training_steps=config["final"]["steps"],
     shell:
         infusion_shell(
-            "artifact sampling-steps --samples {input.samples} --parzen {input.parzen}"
-            " --data {input.data} --steps {params.steps} --seed {params.seed}"
-            " --training-steps {params.training_steps} --out {output.table}"
-            " --figure-out {output.figure}"
+            "artifact sampling-steps --samples {input.samples:q} --parzen {input.parzen:q}"
+            " --data {input.data:q} --steps {params.steps} --seed {params.seed}"
+            " --training-steps {params.training_steps} --out {output.table:q}"
+            " --figure-out {output.figure:q}"
         )

@@ -27,7 +27,7 @@ rule train:
         settings=train_flags,
     shell:
         infusion_shell(
-            "train --data {input.data} --out {params.run} --checkpoint {params.checkpoint}"
+            "train --data {input.data:q} --out {params.run:q} --checkpoint {params.checkpoint:q}"
             " --steps {wildcards.steps} --alpha0 {wildcards.alpha} --omega {wildcards.omega}"
             " {params.settings}",
             gpu=True,

@@ -29,6 +29,6 @@ rule verdicts:
         "../envs/infusion.yaml"
     shell:
         infusion_shell(
-            "artifact verdicts --scorecard {input.scorecard} --out {output.table}"
-            " --figure-out {output.figure}"
+            "artifact verdicts --scorecard {input.scorecard:q} --out {output.table:q}"
+            " --figure-out {output.figure:q}"
         )
