@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 from dataclasses import dataclass, field
 
+from infusion.process.proposals import OWN, parse_proposal
 from infusion.runtime.compilation import check_compile_mode
 from infusion.runtime.precision import check_precision
 
@@ -110,6 +111,10 @@ class EvalSettings:
     repetitions: int = 10  # paper: mean and std over 10 repetitions
     isotropic_examples: int = 1000  # validation examples fixing the isotropic variance; 0: skip
     isotropic_chains: int = 10  # chains per validation example for it
+    # The infusion chain q that draws and scores the chains (infusion.process.proposals): own
+    # (the model's own training chain: the paper's procedure), own-x<scale> (its rates times
+    # scale) or the schedule <paper|code>-a<alpha0>-w<omega>[-x<scale>]
+    proposal: str = OWN
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1
     device: str = "auto"
@@ -119,6 +124,7 @@ class EvalSettings:
     def __post_init__(self):
         check_precision(self.precision)
         check_compile_mode(self.compile)
+        parse_proposal(self.proposal)
 
 
 @dataclass
@@ -132,6 +138,7 @@ class ConvergenceSettings:
     chains: list[int] = field(default_factory=lambda: [1, 10, 100, 1000, 10000])  # k (ours)
     examples: int = 100  # test images scored, the first ones (ours)
     repetitions: int = 10  # fresh dequantization and chains each (Table 3.1's 10)
+    proposal: str = OWN  # the infusion chain q of the chains, as EvalSettings.proposal
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1  # Table 3.1's evaluation seed
     device: str = "auto"
@@ -145,6 +152,7 @@ class ConvergenceSettings:
             raise ValueError(f"chains must be a non-empty list of counts >= 1, got {self.chains}")
         if self.examples < 1 or self.repetitions < 1:
             raise ValueError("examples and repetitions must be >= 1")
+        parse_proposal(self.proposal)
 
 
 @dataclass
