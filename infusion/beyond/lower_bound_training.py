@@ -34,7 +34,7 @@ PathLike = str | os.PathLike
 
 OBJECTIVE_COLUMNS = [
     "point", "grid_point", "objective", "seed", "test_lower_bound", "importance_sampling",
-    "parzen", "best_epoch",
+    "proposal", "parzen", "best_epoch",
 ]  # fmt: skip
 QUANTITIES = {  # column -> axis label
     "test_lower_bound": "test lower bound (nats)",
@@ -67,7 +67,8 @@ def lower_bound_training(
 
     Run i is the ``point[i]`` (a label: final, or the panel) at ``grid_point[i]`` (its run
     folder's name) trained with ``objective[i]`` and ``seed[i]``: its test estimates
-    (``likelihood``, ``infusion evaluate``: means over repetitions), its Parzen estimate
+    (``likelihood``, ``infusion evaluate``: means over repetitions, under the infusion chain
+    q that ``proposal`` names), its Parzen estimate
     (``parzen``), its samples (``samples``) and its training curves (``metrics``, whose
     best validation epoch is the model kept).
     """
@@ -86,6 +87,7 @@ def lower_bound_training(
             | {
                 "test_lower_bound": estimates["lower_bound"]["mean"],
                 "importance_sampling": estimates["importance"]["mean"],
+                "proposal": estimates["proposal"],
                 "parzen": _read_json(run_parzen)["mean"],
                 "best_epoch": int(curves.loc[curves["valid_lower_bound"].idxmax(), "epoch"]),
             }
