@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 from dataclasses import dataclass, field
 
+from infusion.process.proposals import OWN, parse_proposal
 from infusion.runtime.compilation import check_compile_mode
 from infusion.runtime.precision import check_precision
 
@@ -122,6 +123,10 @@ class EvalSettings:
     repetitions: int = 10  # paper: mean and std over 10 repetitions
     isotropic_examples: int = 1000  # validation examples fixing the isotropic variance; 0: skip
     isotropic_chains: int = 10  # chains per validation example for it
+    # The infusion chain q that draws and scores the chains (infusion.process.proposals): own
+    # (the model's own training chain: the paper's procedure), own-x<scale> (its rates times
+    # scale) or the schedule <paper|code>-a<alpha0>-w<omega>[-x<scale>]
+    proposal: str = OWN
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1
     device: str = "auto"
@@ -134,6 +139,7 @@ class EvalSettings:
         check_counts(self, 1, "examples", "chains", "repetitions", "isotropic_chains")
         check_counts(self, 1, "chain_batch")
         check_counts(self, 0, "isotropic_examples", "seed")
+        parse_proposal(self.proposal)
 
 
 @dataclass
@@ -147,6 +153,7 @@ class ConvergenceSettings:
     chains: list[int] = field(default_factory=lambda: [1, 10, 100, 1000, 10000])  # k (ours)
     examples: int = 100  # test images scored, the first ones (ours)
     repetitions: int = 10  # fresh dequantization and chains each (Table 3.1's 10)
+    proposal: str = OWN  # the infusion chain q of the chains, as EvalSettings.proposal
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1  # Table 3.1's evaluation seed
     device: str = "auto"
@@ -160,6 +167,7 @@ class ConvergenceSettings:
             raise ValueError(f"chains must be a non-empty list of counts >= 1, got {self.chains}")
         check_counts(self, 1, "examples", "repetitions", "chain_batch")
         check_counts(self, 0, "seed")
+        parse_proposal(self.proposal)
 
 
 @dataclass

@@ -22,6 +22,7 @@ import yaml
 
 from infusion import settings as S
 from infusion.data.registry import dataset_spec
+from infusion.process.proposals import parse_proposal
 
 SCHEMA_FILE = Path(__file__).with_name("config.schema.yaml")
 # A training run's folder: its dataset, grid point and run tag (infusion.beyond.switches).
@@ -138,6 +139,35 @@ def validate_config(config: dict) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         raise ConfigError(f"invalid config key '{key_path(error.absolute_path)}': {error.message}")
+    check_proposals(config)
+
+
+# The sections whose estimates are made under a proposal q (infusion.process.proposals)
+PROPOSAL_SECTIONS = ("grid_evaluation", "evaluation", "convergence")
+
+
+def check_proposals(config: dict) -> None:
+    """Every section of :data:`PROPOSAL_SECTIONS` must name a proposal whose rates lie in
+    [0, 1] for every model the study scores: each grid point and natural-image final model,
+    under either rate indexing (the fidelity variants train both); :class:`ConfigError`
+    naming the key otherwise."""
+    points = [
+        *grid_points(config),
+        *(final_point(config, name) for name in config.get("natural_images", {})),
+    ]
+    models = [
+        S.ModelSettings(steps=steps, alpha0=alpha0, omega=omega, rate_index=index)
+        for steps, alpha0, omega in points
+        for index in S.RATE_INDEXINGS
+    ]
+    for name in PROPOSAL_SECTIONS:
+        key = f"invalid config key '{name}.proposal'"
+        try:
+            proposal = parse_proposal(config[name]["proposal"], key)
+            for model in models:
+                proposal.rates(model, key)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
 
 # --- the grid and its named runs --------------------------------------------------------

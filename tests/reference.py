@@ -141,14 +141,16 @@ class NoiseFeeder:
     """While active, ``torch.randn`` and the chains' Bernoulli masks return draws from a
     numpy generator; ``normals`` and ``masks`` keep them, in order, as float64 / bool arrays.
 
-    A mask is ``uniform < p`` with the p the package asks for; the normals are rounded to the
-    dtype asked for, and kept as rounded.
+    A mask is ``uniform < p`` with the p the package asks for; ``uniforms`` keeps the
+    uniforms, so that a reference can make the masks of the rates it expects instead. The
+    normals are rounded to the dtype asked for, and kept as rounded.
     """
 
     def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
         self.normals: list[np.ndarray] = []
         self.masks: list[np.ndarray] = []
+        self.uniforms: list[np.ndarray] = []
         self._stack = ExitStack()
 
     def randn(self, *shape, generator=None, device=None, dtype=None):
@@ -160,7 +162,9 @@ class NoiseFeeder:
         return draw
 
     def bernoulli(self, shape, p, generator=None, device="cpu"):
-        mask = self.rng.random(tuple(shape)) < p
+        uniform = self.rng.random(tuple(shape))
+        mask = uniform < p
+        self.uniforms.append(uniform)
         self.masks.append(mask)
         return torch.from_numpy(mask)
 

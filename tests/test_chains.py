@@ -13,7 +13,6 @@ from scipy import stats
 from infusion.nets.networks import BATCH, POPULATION, set_batch_norm_mode
 from infusion.process.chains import (
     infuse,
-    infusion_rate,
     infusion_rates,
     sampling_chain,
     walk_infusion_chain,
@@ -23,6 +22,7 @@ from infusion.process.densities import (
     infusion_log_density,
     infusion_log_ratio_sum,
 )
+from infusion.process.proposals import infusion_rate
 from infusion.sampling.samples import sample_chains
 from infusion.settings import SampleSettings
 

@@ -89,7 +89,13 @@ def write_estimates(path, records, examples=4) -> str:
 
 def synthetic_records(rng) -> list[dict]:
     return [
-        {"chains": k, "estimator": name, "repetition": rep, "value": float(rng.normal(k, 1))}
+        {
+            "proposal": "own",
+            "chains": k,
+            "estimator": name,
+            "repetition": rep,
+            "value": float(rng.normal(k, 1)),
+        }
         for rep in range(3)
         for name in ("importance", "lower_bound")  # IS first: the table orders them
         for k in (100, 1, 10)
@@ -104,7 +110,8 @@ def test_the_table_gives_mean_and_std_over_repetitions_and_the_figure_draws_them
     out, figure = tmp_path / "convergence.csv", tmp_path / "convergence.png"
     convergence(write_estimates(tmp_path / "c.json", records), 200, out, figure, paper_chains=20000)
     table = pd.read_csv(out)
-    assert list(table.columns) == ["chains", "estimator", "mean", "std", "repetitions"]
+    assert list(table.columns) == ["proposal", "chains", "estimator", "mean", "std", "repetitions"]
+    assert (table.proposal == "own").all()
     assert list(zip(table.estimator, table.chains, strict=True)) == [
         (name, k) for name in ("lower_bound", "importance") for k in (1, 10, 100)
     ]

@@ -11,6 +11,7 @@ import yaml
 
 from infusion import settings, study
 from infusion.nets import networks
+from infusion.process import proposals
 from infusion.training import objectives
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ def test_every_key_of_a_defaulted_section_is_required_or_has_a_default():
 def test_choice_names_are_defined_once_in_settings():
     assert tuple(networks.NETWORKS) == settings.NETWORKS
     assert tuple(objectives.OBJECTIVES) == settings.OBJECTIVES
+    assert tuple(proposals.INDEX_SHIFTS) == settings.RATE_INDEXINGS
     tree = study.schema()
     enums = {
         ("model", "network"): settings.NETWORKS,

@@ -275,7 +275,7 @@ def test_study_seeds_get_tags_and_the_disabled_ablation_none():
 def write_estimates(folder, name, lower_bound, importance, sampling, training):
     likelihood = folder / f"{name}-l.json"
     parzen = folder / f"{name}-p.json"
-    likelihood.write_text(json.dumps({"settings": {"split": "test"},
+    likelihood.write_text(json.dumps({"settings": {"split": "test"}, "proposal": f"p-{name}",
                                       "lower_bound": {"mean": lower_bound},
                                       "importance": {"mean": importance}}))  # fmt: skip
     parzen.write_text(json.dumps({"split": "test", "by_chain_steps": {
@@ -297,6 +297,7 @@ def test_fidelity_table_takes_each_variants_parzen_centres(tmp_path):
     for (variant, seed), (lb, is_, sampling, training) in values.items():
         assert read.loc[(variant, seed), "test_lower_bound"] == lb
         assert read.loc[(variant, seed), "importance_sampling"] == is_
+        assert read.loc[(variant, seed), "proposal"] == f"p-{variant}{seed}"
         expected = training if variant in ("parzen_centres", "code") else sampling
         assert read.loc[(variant, seed), "parzen"] == expected
     assert "model.layers: 1" in read.loc[("layers", 0), "changes"]

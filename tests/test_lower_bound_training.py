@@ -97,6 +97,7 @@ def write_run(folder, i: int, rng) -> dict:
     }
     (folder / "likelihood.json").write_text(json.dumps({
         "settings": {"split": "test"},
+        "proposal": f"own-x{i + 1}",
         "lower_bound": {"mean": values["lower_bound"]},
         "importance": {"mean": values["importance"]},
     }))  # fmt: skip
@@ -134,7 +135,8 @@ def test_the_table_holds_each_run_s_estimates_and_best_epoch(made):
     assert (
         list(zip(table.point, table.grid_point, table.objective, table.seed, strict=True)) == RUNS
     )
-    for row, run in zip(table.itertuples(), values, strict=True):
+    for i, (row, run) in enumerate(zip(table.itertuples(), values, strict=True)):
+        assert row.proposal == f"own-x{i + 1}"
         assert row.test_lower_bound == pytest.approx(run["lower_bound"])
         assert row.importance_sampling == pytest.approx(run["importance"])
         assert row.parzen == pytest.approx(run["parzen"])

@@ -23,8 +23,9 @@ def write_json(path, obj):
     path.write_text(json.dumps(obj))
 
 
-def evaluation(split: str, base: float, isotropic: bool = True) -> dict:
-    """An `infusion evaluate` output whose estimates are base, base + 1, base + 2."""
+def evaluation(split: str, base: float, isotropic: bool = True, proposal: str = "own") -> dict:
+    """An `infusion evaluate` output whose estimates are base, base + 1, base + 2, made under
+    ``proposal``."""
     keys = ["lower_bound", "importance"] + (["iso_lower_bound", "iso_importance"] * isotropic)
     estimates = {
         key: {"mean": base + i, "std": 0.1 * (i + 1), "values": [base + i]}
@@ -35,6 +36,7 @@ def evaluation(split: str, base: float, isotropic: bool = True) -> dict:
         "chains": 50,
         "isotropic_var": 0.01 if isotropic else None,
         "settings": {"split": split},
+        "proposal": proposal,
         **estimates,
     }
 
@@ -96,9 +98,10 @@ def test_aggregate_grid_rates_and_paper_values(tmp_path, grid):
     written = pd.read_csv(tmp_path / "grid.csv")
     assert list(written.columns) == [
         "panel", "steps", "alpha0", "omega", "rate", "best_epoch", "best_valid_lower_bound",
-        "test_lower_bound", "paper_test_lower_bound", "difference", "seeds", "seed_mean",
-        "seed_std", "train_seconds", "run",
+        "test_lower_bound", "proposal", "paper_test_lower_bound", "difference", "seeds",
+        "seed_mean", "seed_std", "train_seconds", "run",
     ]  # fmt: skip
+    assert (written.proposal == "own").all()
     assert written.panel.tolist() == ["a", "b", "c", "e", "e"]
     assert written.rate.tolist() == pytest.approx([0.3, 0.1, 0.0, 0.0, 0.08])
     b = written[written.panel == "b"].iloc[0]
@@ -147,8 +150,10 @@ def test_table_a1_lists_skipped_rows_and_keeps_both_panels(tmp_path, grid):
     table = tables.table_a_1(tmp_path / "grid.csv", tmp_path / "tableA.1.csv")
     assert list(pd.read_csv(tmp_path / "tableA.1.csv").columns) == [
         "panel", "steps", "schedule", "rate", "paper_test_lower_bound", "test_lower_bound",
-        "difference", "seeds", "seed_mean", "seed_std", "best_epoch",
+        "proposal", "difference", "seeds", "seed_mean", "seed_std", "best_epoch",
     ]  # fmt: skip
+    ran = table.test_lower_bound.notna()
+    assert (table[ran].proposal == "own").all() and table[~ran].proposal.isna().all()
     b = table[table.panel == "b"]
     assert b.rate.tolist() == pytest.approx(sorted(paper.TABLE_A1["b"]))
     assert b.test_lower_bound.notna().sum() == 1
@@ -182,17 +187,37 @@ def test_table_3_1_takes_numbers_from_the_json(tmp_path, bound_jsons):
         "model", "estimator", "paper_test_mean", "paper_test_std", "test_mean", "test_std",
         "paper_train_mean", "paper_train_std", "train_mean", "train_std", "test_difference",
         "train_difference", "seeds", "test_seed_mean", "test_seed_std", "train_seed_mean",
-        "train_seed_std", "examples_test", "examples_train", "chains",
+        "train_seed_std", "examples_test", "examples_train", "chains", "proposal",
     ]  # fmt: skip
     assert len(table) == len(paper.TABLE_3_1)
     ais = table[table.estimator == "AIS"]
-    assert ais[["test_mean", "train_mean", "chains"]].isna().all().all()
+    assert ais[["test_mean", "train_mean", "chains", "proposal"]].isna().all().all()
+    assert (table[table.estimator != "AIS"].proposal == "own").all()
     iso = table[table.model == "Infusion training + isotropic"].iloc[0]
     assert (iso.test_mean, iso.test_std) == (1303.0, pytest.approx(0.4))  # iso_importance
     assert iso.test_difference == pytest.approx(1303.0 - paper.TABLE_3_1[6][2])
     lower = table[table.estimator == "lower bound"].iloc[0]
     assert (lower.train_mean, lower.train_std) == (1200.0, pytest.approx(0.1))
     assert (lower.examples_test, lower.examples_train, lower.chains) == (1000, 100, 50)
+
+
+@pytest.mark.parametrize("odd", ["test", "train", "seed"])
+def test_table_3_1_refuses_estimates_under_different_proposals(tmp_path, odd):
+    """The table's rows compare one model under one proposal q: a file (either split, or
+    another training seed's) made under another q stops the table, naming the files."""
+    paths = {
+        name: tmp_path / f"{name}.json" for name in ("test", "train", "seed_test", "seed_train")
+    }
+    for name, path in paths.items():
+        proposal = "paper-a0-w0.1" if name.startswith(odd) else "own"
+        write_json(path, evaluation(name.split("_")[-1], 1300.0, proposal=proposal))
+    with pytest.raises(ValueError, match="different proposals.*own.*paper-a0-w0.1"):
+        tables.table_3_1(
+            [paths["test"], paths["seed_test"]],
+            [paths["train"], paths["seed_train"]],
+            tmp_path / "t31.csv",
+        )
+    assert not (tmp_path / "t31.csv").exists()
 
 
 def test_table_3_1_rejects_swapped_splits(tmp_path, bound_jsons):
@@ -287,9 +312,11 @@ def test_scorecard_renders_and_shows_every_paper_number(tmp_path, grid, bound_js
 
     assert list(pd.read_csv(tmp_path / "card.csv").columns) == [
         "quantity", "paper", "ours", "difference", "seeds", "seed_mean", "seed_std",
-        "within_seed_spread", "note",
+        "within_seed_spread", "note", "proposal",
     ]  # fmt: skip
     assert len(card) == a1.test_lower_bound.notna().sum() + 2 * 3 + 1
+    likelihood = card.quantity.str.startswith(("Table A.1", "Table 3.1"))
+    assert (card[likelihood].proposal == "own").all() and card[~likelihood].proposal.isna().all()
     assert card.ours.notna().all()
     rst = (tmp_path / "card.rst").read_text()
     html = docutils.core.publish_parts(rst, writer="html", settings_overrides={"halt_level": 2})
@@ -364,6 +391,14 @@ def test_grid_artifact_with_two_seeds_gives_their_mean(tmp_path):
           "--curves-out", str(tmp_path / "curves.csv")])  # fmt: skip
     row = pd.read_csv(out).iloc[0]
     assert (row.seeds, row.seed_mean, row.test_lower_bound) == (2, 15.0, 10.0)
+
+
+def test_grid_refuses_seeds_scored_under_different_proposals(tmp_path):
+    seeds = [make_run(tmp_path, f"b{i}", 5, 0.0, 0.1, 10.0) for i in range(2)]
+    bound = tmp_path / "b1" / "test_bound.json"
+    write_json(bound, json.loads(bound.read_text()) | {"proposal": "own-x0.5"})
+    with pytest.raises(ValueError, match="different proposals"):
+        aggregate_grid([("b", seeds)], tmp_path / "grid.csv", tmp_path / "curves.csv")
 
 
 def test_grid_artifact_rejects_an_entry_without_its_panel(tmp_path, caplog):

@@ -264,6 +264,25 @@ def test_tiny_study_runs_the_convergence_study(tiny_study):
     assert "convergence.png" in report and "convergence.csv" in report
 
 
+def test_tiny_study_names_the_proposal_of_every_likelihood_estimate(tiny_study):
+    """The default proposal, the model's own training chain ("own"), in every JSON and every
+    table row that holds a lower bound or an IS estimate."""
+    estimates = [*tiny_study.glob("final/*/likelihood_*.json"),
+                 *tiny_study.glob("runs/*/*/test_bound.json")]  # fmt: skip
+    assert estimates and {json.loads(p.read_text())["proposal"] for p in estimates} == {"own"}
+    convergence = json.loads(next(tiny_study.glob("final/*/convergence.json")).read_text())
+    assert {r["proposal"] for r in convergence["estimates"]} == {"own"}
+    for name in ("grid.csv", "tableA.1.csv", "table3.1.csv", "fidelity.csv",
+                 "beyond/convergence.csv", "beyond/lower-bound-training.csv"):  # fmt: skip
+        table = pd.read_csv(tiny_study / "tables" / name)
+        assert set(table.proposal.dropna()) == {"own"}, name
+    card = pd.read_csv(tiny_study / "tables/scorecard.csv")
+    # the rows of estimates the study made (not those it did not run, kept for their verdicts)
+    made = card.quantity.str.startswith(("Table A.1", "Table 3.1")) & card.ours.notna()
+    assert made.any() and (card[made].proposal == "own").all()
+    assert card[~made].proposal.isna().all()
+
+
 def test_tiny_study_compares_the_two_objectives(tiny_study):
     """One point (the final model, panel b's optimum too), both objectives, both seeds; the
     lower-bound runs trained with that objective (read back from their summaries)."""

@@ -19,19 +19,22 @@ from infusion.runtime.reading import read_json
 
 PathLike = str | os.PathLike
 
-CONVERGENCE_COLUMNS = ["chains", "estimator", "mean", "std", "repetitions"]
+CONVERGENCE_COLUMNS = ["proposal", "chains", "estimator", "mean", "std", "repetitions"]
 LABELS = {"lower_bound": "lower bound", "importance": "IS estimate"}  # estimator -> legend
 
 
 def convergence_summary(records: pd.DataFrame) -> pd.DataFrame:
-    """Per (estimator, k): mean and std (ddof 1; 0 for one repetition) of the repetitions'
-    values, lower bound first, k increasing."""
-    grouped = records.groupby(["estimator", "chains"])["value"]
+    """Per (proposal, estimator, k): mean and std (ddof 1; 0 for one repetition) of the
+    repetitions' values, lower bound first, k increasing; ``proposal`` names the infusion
+    chain q that drew and scored the chains."""
+    grouped = records.groupby(["proposal", "estimator", "chains"])["value"]
     table = grouped.agg(mean="mean", std="std", repetitions="count").reset_index()
     table["std"] = table["std"].fillna(0.0)
     order = {name: i for i, name in enumerate(LABELS)}
     table = table.sort_values(
-        ["estimator", "chains"], key=lambda c: c.map(order) if c.name == "estimator" else c
+        ["proposal", "estimator", "chains"],
+        key=lambda c: c.map(order) if c.name == "estimator" else c,
+        kind="stable",
     )
     return table[CONVERGENCE_COLUMNS].reset_index(drop=True)
 

@@ -18,8 +18,8 @@ from infusion.runtime.reading import read_csv, read_json
 PathLike = str | os.PathLike
 
 FIDELITY_COLUMNS = [
-    "variant", "seed", "test_lower_bound", "importance_sampling", "parzen", "parzen_centres",
-    "changes",
+    "variant", "seed", "test_lower_bound", "importance_sampling", "proposal", "parzen",
+    "parzen_centres", "changes",
 ]  # fmt: skip
 QUANTITIES = {  # column -> axis label
     "test_lower_bound": "test lower bound (nats)",
@@ -54,7 +54,8 @@ def fidelity_table(
     Row i is run i: its ``variant`` and ``seed``, its ``infusion evaluate`` JSON on the test
     split (``likelihood``) and its ``infusion parzen`` JSON (``parzen``). The Parzen value is
     the one at the variant's kernel centres (parzen.json holds both); the lower bound and IS
-    estimate are the test estimates' means over repetitions.
+    estimate are the test estimates' means over repetitions, under the infusion chain q that
+    ``proposal`` names (:mod:`infusion.process.proposals`).
     """
     if not len(likelihood) == len(parzen) == len(variant) == len(seed):
         raise ValueError("the fidelity table needs one likelihood, parzen, variant and seed a run")
@@ -72,6 +73,7 @@ def fidelity_table(
                 "seed": int(run_seed),
                 "test_lower_bound": likelihood["lower_bound"]["mean"],
                 "importance_sampling": likelihood["importance"]["mean"],
+                "proposal": likelihood["proposal"],
                 "parzen": parzen["by_chain_steps"][centres]["mean"],
                 "parzen_centres": centres,
                 "changes": variant_changes(run_variant),

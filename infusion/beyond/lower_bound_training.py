@@ -33,7 +33,7 @@ PathLike = str | os.PathLike
 
 OBJECTIVE_COLUMNS = [
     "point", "grid_point", "objective", "seed", "test_lower_bound", "importance_sampling",
-    "parzen", "best_epoch",
+    "proposal", "parzen", "best_epoch",
 ]  # fmt: skip
 QUANTITIES = {  # column -> axis label
     "test_lower_bound": "test lower bound (nats)",
@@ -63,7 +63,8 @@ def lower_bound_training(
 
     Run i is the ``point[i]`` (a label: final, or the panel) at ``grid_point[i]`` (its run
     folder's name) trained with ``objective[i]`` and ``seed[i]``: its test estimates
-    (``likelihood``, ``infusion evaluate``: means over repetitions), its Parzen estimate
+    (``likelihood``, ``infusion evaluate``: means over repetitions, under the infusion chain
+    q that ``proposal`` names), its Parzen estimate
     (``parzen``), its samples (``samples``) and its training curves (``metrics``, whose
     best validation epoch is the model kept).
     """
@@ -74,7 +75,7 @@ def lower_bound_training(
     for run_likelihood, run_parzen, run_metrics, *names in zip(
         likelihood, parzen, metrics, point, grid_point, objective, seed, strict=True
     ):
-        estimates = read_json(run_likelihood, "settings", "lower_bound", "importance")
+        estimates = read_json(run_likelihood, "settings", "proposal", "lower_bound", "importance")
         curves = read_csv(run_metrics, CURVE)
         if estimates["settings"]["split"] != "test":
             raise ValueError(f"{run_likelihood} must score the test split")
@@ -83,6 +84,7 @@ def lower_bound_training(
             | {
                 "test_lower_bound": estimates["lower_bound"]["mean"],
                 "importance_sampling": estimates["importance"]["mean"],
+                "proposal": estimates["proposal"],
                 "parzen": read_json(run_parzen, "mean")["mean"],
                 "best_epoch": int(curves.loc[curves["valid_lower_bound"].idxmax(), "epoch"]),
             }

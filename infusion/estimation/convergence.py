@@ -20,6 +20,7 @@ import torch
 from infusion.data.registry import dequantize, load, split_of, to_unit_interval
 from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.nets.model import InfusionModel, load_model
+from infusion.process.proposals import parse_proposal
 from infusion.runtime.atomic import write_json
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
@@ -46,8 +47,11 @@ def prefix_estimates(log_w: torch.Tensor, chains: Sequence[int]) -> dict[str, li
 def chain_convergence(
     model: InfusionModel, pixels: np.ndarray, settings: ConvergenceSettings
 ) -> list[dict]:
-    """One record (chains, estimator, repetition, value) per k, estimator and repetition, on
-    the first ``settings.examples`` rows of ``pixels`` (floats in [0, 1), not dequantized)."""
+    """One record (proposal, chains, estimator, repetition, value) per k, estimator and
+    repetition, on the first ``settings.examples`` rows of ``pixels`` (floats in [0, 1), not
+    dequantized), every chain drawn and scored by the proposal ``settings.proposal``."""
+    proposal = parse_proposal(settings.proposal)
+    rates = proposal.rates(model.settings)
     device = model.prior_mean.device
     generator = torch.Generator(device).manual_seed(settings.seed)
     x = torch.as_tensor(pixels[: settings.examples], device=device)
@@ -56,12 +60,18 @@ def chain_convergence(
     progress = Progress(settings.repetitions, "repetition")
     for rep in range(settings.repetitions):
         w = draw_log_weights(
-            model, dequantize(x, generator), chains[-1], generator, settings.chain_batch
+            model, dequantize(x, generator), chains[-1], generator, settings.chain_batch, rates
         )
         curves = prefix_estimates(w.total, chains)
         for name, values in curves.items():
             records += [
-                {"chains": k, "estimator": name, "repetition": rep, "value": value}
+                {
+                    "proposal": proposal.name,
+                    "chains": k,
+                    "estimator": name,
+                    "repetition": rep,
+                    "value": value,
+                }
                 for k, value in zip(chains, values, strict=True)
             ]
         log.info(

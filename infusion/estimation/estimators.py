@@ -7,6 +7,7 @@ lower bound = mean(l); importance-sampling estimate = logsumexp(l) - log k.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -27,13 +28,16 @@ def draw_log_weights(
     chains: int,
     generator: torch.Generator,
     chain_batch: int,
+    rates: Sequence[float] | None = None,
 ) -> LogWeights:
     """Score ``chains`` infusion chains for every row of x [N x d]; fields become [N x k].
 
     Examples and chains are batched together, at most ``chain_batch`` chains per forward
     pass: several examples per pass when k is small, one example over several passes when
     k is large. Batch norm uses the stored population statistics, so a pass's composition
-    does not change any chain's value.
+    does not change any chain's value. ``rates``: the infusion rates of the proposal q
+    that draws and scores the chains (:meth:`infusion.process.proposals.Proposal.rates`);
+    None: the model's own.
     """
     set_batch_norm_mode(model.operator, POPULATION)
     n = x.shape[0]
@@ -46,7 +50,7 @@ def draw_log_weights(
             parts = []
             for first in range(0, chains, chunk):
                 kc = min(chunk, chains - first)
-                w = chain_log_weights(model, group.repeat_interleave(kc, 0), generator)
+                w = chain_log_weights(model, group.repeat_interleave(kc, 0), generator, rates=rates)
                 parts.append(
                     torch.stack([w.chain, w.output, w.output_sse]).view(3, group.shape[0], kc)
                 )

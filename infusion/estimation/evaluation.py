@@ -20,6 +20,7 @@ from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import BATCH, POPULATION, batch_norms, set_batch_norm_mode
 from infusion.process.chains import walk_infusion_chain
 from infusion.process.log_weights import chain_log_weights
+from infusion.process.proposals import parse_proposal
 from infusion.runtime.atomic import write_json
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
@@ -111,8 +112,12 @@ def table_estimates(
     Each repetition dequantizes the points afresh and draws ``settings.chains`` chains per
     example; the result holds, per estimator, the mean and sample std over repetitions and
     the per-repetition values, plus the isotropic variance (chosen on validation data;
-    ``settings.isotropic_examples = 0`` skips the isotropic estimators).
+    ``settings.isotropic_examples = 0`` skips the isotropic estimators) and the name of the
+    proposal q that drew and scored every chain (``settings.proposal``; a proposal whose
+    rates leave [0, 1] for this model stops here, before any draw).
     """
+    proposal = parse_proposal(settings.proposal)
+    rates = proposal.rates(model.settings)
     device = model.prior_mean.device
     generator = torch.Generator(device).manual_seed(settings.seed)
     iso_var = None
@@ -124,6 +129,7 @@ def table_estimates(
             settings.isotropic_chains,
             generator,
             settings.chain_batch,
+            rates,
         )
         iso_var = isotropic_variance(valid_weights)
         log.info("isotropic output variance %.5g (%d validation examples)", iso_var, len(valid))
@@ -135,7 +141,7 @@ def table_estimates(
     progress = Progress(settings.repetitions, "repetition")
     for rep in range(settings.repetitions):
         w = draw_log_weights(
-            model, dequantize(x, generator), settings.chains, generator, settings.chain_batch
+            model, dequantize(x, generator), settings.chains, generator, settings.chain_batch, rates
         )
         estimates = list(lower_bound_and_importance(w.total))
         if iso_var is not None:
@@ -158,4 +164,10 @@ def table_estimates(
         }
         for key, v in per_rep.items()
     }
-    return {"examples": len(x), "chains": settings.chains, "isotropic_var": iso_var, **summary}
+    return {
+        "proposal": proposal.name,
+        "examples": len(x),
+        "chains": settings.chains,
+        "isotropic_var": iso_var,
+        **summary,
+    }

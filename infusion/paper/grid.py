@@ -17,6 +17,7 @@ from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import (
     SEED_COLUMNS,
     PathLike,
+    common_proposal,
     expect_split,
     one_or_more,
     seed_statistics,
@@ -33,7 +34,7 @@ ALPHA0_PANELS = ("a", *paper.CONSTANT_RATE_OPTIMA)
 PANELS = tuple(sorted({*paper.TABLE_A1, *paper.CONSTANT_RATE_OPTIMA}))
 GRID_COLUMNS = [
     "panel", "steps", "alpha0", "omega", "rate", "best_epoch", "best_valid_lower_bound",
-    "test_lower_bound", "paper_test_lower_bound", "difference", *SEED_COLUMNS,
+    "test_lower_bound", "proposal", "paper_test_lower_bound", "difference", *SEED_COLUMNS,
     "train_seconds", "run",
 ]  # fmt: skip
 CURVE_COLUMNS = [
@@ -65,11 +66,12 @@ def _paper_lower_bound(panel: str, steps: int, rate: float) -> float:
     return next((value for r, value in rows.items() if same_rate(r, rate)), math.nan)
 
 
-def _test_lower_bound(run: Path) -> float:
+def _test_bound(run: Path) -> dict:
+    """A run's ``test_bound.json`` (``infusion evaluate`` on the test split)."""
     bound_path = run / "test_bound.json"
-    bound = read_json(bound_path)
+    bound = read_json(bound_path, "proposal", "lower_bound")
     expect_split(bound["settings"]["split"], "test", bound_path)
-    return bound["lower_bound"]["mean"]
+    return bound
 
 
 def _load_run(panel: str, runs: PathLike | list[PathLike]) -> tuple[dict, pd.DataFrame]:
@@ -95,15 +97,17 @@ def _load_run(panel: str, runs: PathLike | list[PathLike]) -> tuple[dict, pd.Dat
         "omega": model["omega"],
         "rate": model[rate_name(panel)],
     }
-    test = _test_lower_bound(run)
+    bounds = [_test_bound(r) for r in (run, *others)]
+    test = bounds[0]["lower_bound"]["mean"]
     reference = _paper_lower_bound(panel, axes["steps"], axes["rate"])
     row = axes | {
         "best_epoch": summary["best_epoch"],
         "best_valid_lower_bound": summary["best_valid_lower_bound"],
         "test_lower_bound": test,
+        "proposal": common_proposal(bounds, [r / "test_bound.json" for r in (run, *others)]),
         "paper_test_lower_bound": reference,
         "difference": test - reference,
-        **seed_statistics([test, *(_test_lower_bound(r) for r in others)]),
+        **seed_statistics([bound["lower_bound"]["mean"] for bound in bounds]),
         "train_seconds": summary["train_seconds"],
         "run": str(run),
     }

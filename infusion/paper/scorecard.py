@@ -30,7 +30,10 @@ from infusion.settings import InceptionSettings, ModelSettings, ParzenSettings, 
 
 SCORECARD_COLUMNS = [
     "quantity", "paper", "ours", "difference", *SEED_COLUMNS, "within_seed_spread", "note",
+    "proposal",
 ]  # fmt: skip
+# proposal: the infusion chain q of a likelihood estimate (Table A.1, Table 3.1), by name
+# (infusion.process.proposals); empty on the other rows
 SPREAD_STDS = 2  # a paper number lies within our seed spread: |paper - seed mean| <= 2 std
 # With verdicts (infusion.beyond.verdicts): our estimate's error, the verdict's tolerance,
 # the verdict and why.
@@ -102,6 +105,7 @@ def _table_a_1_rows(a1: pd.DataFrame) -> list[dict]:
                 "difference": r.difference,
                 **_seed_cells(r.seeds, r.seed_mean, r.seed_std),
                 "note": f"best epoch {r.best_epoch}{listed}" if pd.notna(r.best_epoch) else "",
+                "proposal": r.proposal,
                 # the grid's bound is one pass over the test set: the table carries no error
                 **_verdict_cells(math.nan, not_run),
             }
@@ -133,6 +137,7 @@ def _table_3_1_rows(t31: pd.DataFrame) -> list[dict]:
                     "note": f"std {_fmt(r[f'paper_{split}_std'])} (paper), "
                     f"{_fmt(r[f'{split}_std'])} (ours); "
                     f"{r[f'examples_{split}']} examples, {r['chains']} chains",
+                    "proposal": r["proposal"],
                     **_verdict_cells(
                         r[f"{split}_std"],
                         "the study skips the isotropic estimate (evaluation.isotropic_examples: 0)",

@@ -17,6 +17,7 @@ from infusion.paper.grid import same_rate
 from infusion.paper.tidy import (
     SEED_COLUMNS,
     PathLike,
+    common_proposal,
     expect_split,
     one_or_more,
     read_table,
@@ -28,7 +29,7 @@ from infusion.runtime.reading import read_json
 OURS = "Infusion training"  # the paper's name for its own model in Tables 3.1, 3.2, Fig 3.4
 TABLE_A1_COLUMNS = [
     "panel", "steps", "schedule", "rate", "paper_test_lower_bound", "test_lower_bound",
-    "difference", *SEED_COLUMNS, "best_epoch",
+    "proposal", "difference", *SEED_COLUMNS, "best_epoch",
 ]  # fmt: skip
 # Table 3.1 rows that `infusion evaluate` reproduces -> the key of its JSON output.
 TABLE_3_1_KEYS = {
@@ -40,7 +41,7 @@ TABLE_3_1_COLUMNS = [
     "model", "estimator", "paper_test_mean", "paper_test_std", "test_mean", "test_std",
     "paper_train_mean", "paper_train_std", "train_mean", "train_std", "test_difference",
     "train_difference", "seeds", "test_seed_mean", "test_seed_std", "train_seed_mean",
-    "train_seed_std", "examples_test", "examples_train", "chains",
+    "train_seed_std", "examples_test", "examples_train", "chains", "proposal",
 ]  # fmt: skip
 FIG_3_4_COLUMNS = [
     "model", "paper_mean", "paper_stderr", "mean", "stderr", "difference", *SEED_COLUMNS,
@@ -95,8 +96,10 @@ def table_3_1(test: list[PathLike], train: list[PathLike], out: PathLike) -> pd.
     ``*_mean`` and ``*_std`` (over repetitions), all of them ``seeds`` and ``*_seed_mean``,
     ``*_seed_std`` (over the seeds' means). The paper's AIS rows come first with NaN ours;
     the three infusion rows take mean and std from ``iso_importance``, ``importance`` and
-    ``lower_bound`` (NaN when the isotropic estimate was skipped). ``examples_*`` and
-    ``chains`` describe our evaluation and are filled on the infusion rows only.
+    ``lower_bound`` (NaN when the isotropic estimate was skipped). ``examples_*``, ``chains``
+    and ``proposal`` (the name of the infusion chain q that made every estimate, one for all
+    the files: :mod:`infusion.process.proposals`) describe our evaluation and are filled on
+    the infusion rows only.
     """
     seed_paths = {"test": one_or_more(test), "train": one_or_more(train)}
     if len(seed_paths["test"]) != len(seed_paths["train"]):
@@ -111,6 +114,10 @@ def table_3_1(test: list[PathLike], train: list[PathLike], out: PathLike) -> pd.
     results = {split: found[0] for split, found in seed_results.items()}
     if results["test"]["chains"] != results["train"]["chains"]:
         raise ValueError(f"{paths['test']} and {paths['train']} use different numbers of chains")
+    proposal = common_proposal(
+        [r for found in seed_results.values() for r in found],
+        [p for found in seed_paths.values() for p in found],
+    )
     rows = []
     for model, estimator, *published in paper.TABLE_3_1:
         key = TABLE_3_1_KEYS.get((model, estimator))
@@ -132,7 +139,8 @@ def table_3_1(test: list[PathLike], train: list[PathLike], out: PathLike) -> pd.
                 "seeds": seeds["seeds"] if key else None,
                 f"examples_{split}": result["examples"] if key else None,
             }
-        rows.append(row | {"chains": results["test"]["chains"] if key else None})
+        ours = {"chains": results["test"]["chains"], "proposal": proposal} if key else {}
+        rows.append(row | ours)
     table = pd.DataFrame(rows)
     for split in paths:
         table[f"{split}_difference"] = table[f"{split}_mean"] - table[f"paper_{split}_mean"]

@@ -51,6 +51,18 @@ def one_or_more(paths: PathLike | list[PathLike]) -> list[PathLike]:
     return [paths] if isinstance(paths, str | os.PathLike) else list(paths)
 
 
+def common_proposal(records: list[dict], paths: list[PathLike]) -> str:
+    """The name of the proposal q (``infusion evaluate``'s ``proposal`` key) that made every
+    estimate of ``records`` (read from ``paths``, one per training seed); ``ValueError``
+    naming the files when they were made under different proposals."""
+    names = {record["proposal"] for record in records}
+    if len(names) != 1:
+        raise ValueError(
+            f"{', '.join(map(str, paths))}: estimates under different proposals {sorted(names)}"
+        )
+    return names.pop()
+
+
 def seed_statistics(values: list[float]) -> dict:
     """:data:`SEED_COLUMNS` of one quantity's values over training seeds."""
     series = pd.Series(values, dtype=float)

@@ -7,30 +7,22 @@ the transition operator p^(t) to z^(t-1).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from infusion.nets.model import InfusionModel
 from infusion.process.draws import bernoulli_mask
-
-
-def infusion_rate(t: int, alpha0: float, omega: float) -> float:
-    """alpha^(t) = alpha^(0) + t * omega, clipped to [0, 1] (footnote 2)."""
-    return min(max(alpha0 + t * omega, 0.0), 1.0)
+from infusion.process.proposals import schedule_rates
 
 
 def infusion_rates(model: InfusionModel) -> list[float]:
-    """The rates of the T infused draws z~^(0..T-1) of the model's infusion process.
-
-    ``rate_index`` "paper": z~^(t) at alpha^(t) (section 3.3.2); "code": z~^(0) and z~^(1)
-    at alpha^(0), z~^(t) at alpha^(t-1) after (the authors' ``run_chaine_train_for`` draws
-    each step before adding omega). The bound's q uses the same rates as the draws.
-    """
+    """The rates of the T infused draws z~^(0..T-1) of the model's own infusion process, the
+    one it was trained with: its ``rate_index`` (paper or code, see
+    :func:`~infusion.process.proposals.schedule_rates`), alpha0 and omega."""
     s = model.settings
-    shift = {"paper": 0, "code": 1}[s.rate_index]
-    return [infusion_rate(max(t - shift, 0), s.alpha0, s.omega) for t in range(s.steps)]
+    return schedule_rates(s.steps, s.alpha0, s.omega, s.rate_index)
 
 
 def infuse(
@@ -80,15 +72,20 @@ def walk_infusion_chain(
     x: torch.Tensor,
     generator: torch.Generator,
     reparameterize: bool = False,
+    rates: Sequence[float] | None = None,
 ) -> Iterator[ChainStep]:
     """Run q(z~^(0), ..., z~^(T-1) | x) for a batch of targets x [N x d], step by step.
 
     Yields T + 1 :class:`ChainStep`: t = 0 (the prior and z~^(0)), then t = 1..T, each with
     the operator's output on z~^(t-1). Draws are detached from the graph unless
-    ``reparameterize`` (lower-bound training, section 3.3.4.1).
+    ``reparameterize`` (lower-bound training, section 3.3.4.1). ``rates``: q's T rates (a
+    :class:`~infusion.process.proposals.Proposal`'s); None: the model's own
+    (:func:`infusion_rates`). The operator p is the model's either way.
     """
     steps, infusion_var = model.settings.steps, model.settings.infusion_var
-    rates = infusion_rates(model)
+    rates = infusion_rates(model) if rates is None else list(rates)
+    if len(rates) != steps:
+        raise ValueError(f"{len(rates)} infusion rates given for a {steps}-step chain")
     mean, var = model.prior_mean, model.prior_var
     z, infused = infuse(mean, var, x, rates[0], infusion_var, generator)
     yield ChainStep(0, mean, var, z, infused, rates[0])

@@ -4,6 +4,7 @@ lower-bound objective use (eq. 3.3.3, footnote 4)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -43,11 +44,16 @@ def chain_log_weights(
     x: torch.Tensor,
     generator: torch.Generator,
     reparameterize: bool = False,
+    rates: Sequence[float] | None = None,
 ) -> LogWeights:
-    """Draw one infusion chain per row of x [N x d] and score it (eq. 3.3.3, footnote 4)."""
+    """Draw one infusion chain per row of x [N x d] and score it (eq. 3.3.3, footnote 4).
+
+    ``rates``: q's (a proposal's, :mod:`infusion.process.proposals`), for the draws and for
+    log q alike; None: the model's own training chain. log p is the model's either way.
+    """
     infusion_var = model.settings.infusion_var
     chain = x.new_zeros(x.shape[0])
-    for s in walk_infusion_chain(model, x, generator, reparameterize):
+    for s in walk_infusion_chain(model, x, generator, reparameterize, rates):
         if s.z is not None:
             chain = chain + infusion_log_ratio_sum(s.z, s.mean, s.var, x, s.alpha, infusion_var)
         else:
