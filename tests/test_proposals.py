@@ -256,7 +256,7 @@ def test_a_scale_past_one_for_the_model_stops_before_any_draw(tmp_path, caplog, 
     model read from its file: one line naming the flag, the rate and the model, no draws."""
     model = tiny_model(dim=4, steps=3, alpha0=0.1, omega=0.2)  # rates 0.1, 0.3, 0.5
     save_model(model, tmp_path / "model.pt")
-    np.savez(tmp_path / "d.npz", **{split: np.zeros((5, 1, 2, 2), np.uint8)
+    np.savez(tmp_path / "d.npz", **{split: np.zeros((5, 1, 1, 4), np.uint8)
                                     for split in ("train", "valid", "test")})  # fmt: skip
 
     def no_draws(*args, **kwargs):
