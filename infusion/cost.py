@@ -13,12 +13,14 @@ per job:
 :func:`measure_rates` times the study's own network (its width, layers and pixel count) at
 the study's own batch sizes (the training ``batch_size``, fewer conv examples on a CPU; the
 final evaluation's ``chain_batch``, at most ``MAX_CPU_CHAIN_BATCH`` on a CPU): training
-steps of 1 and 3 chain steps, whose fixed part and part per example-step
-(:func:`step_rate`) give the rate at the final model's steps, and evaluation passes of 3
-steps, each the fastest of several short calls, with the threads a job gets, on random
-data; networks of one shape share a timing, and ``results/cost/rates.json`` keeps them for
-later runs on the same device (:func:`cache_key`). So small networks and small batches,
-which spend their time in per-call overhead
+steps of 3 chain steps and the optimizer's update alone, which give a step's fixed part and
+its part per example-step (:func:`step_rate`) and so the rate at the final model's steps,
+and evaluation passes of 3 steps, each the fastest of several short calls, on random data;
+on a CPU in one thread's CPU time, so that other jobs on the machine do not move the rates
+(the hours are then core-hours). Networks of one shape share a timing, and
+``results/cost/rates.json`` keeps them for later runs on the same device
+(:func:`cache_key`). So small networks and small batches, which spend their time in per-call
+overhead
 rather than arithmetic, are timed as they will run. Per stage:
 
 - train: for every distinct grid point, epochs x (train examples x steps at the training
@@ -55,7 +57,6 @@ jobs that run side by side share the device.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import logging
@@ -79,7 +80,7 @@ log = logging.getLogger(__name__)
 MAX_CPU_CHAIN_BATCH = 1024  # chains per timed pass on a CPU: the rate is flat beyond this
 MAX_CPU_CONV_BATCH = 4  # conv examples or chains per timed pass on a CPU (seconds each)
 ROUND_BUDGET_S = 0.5  # CPU (GPU: wall) seconds of timed calls per measurement, >= MIN_ROUNDS calls
-MIN_ROUNDS = 2  # a CelebA training step takes seconds on a CPU
+MIN_ROUNDS = 3  # timed calls at the least (a CelebA training step takes 2 s on a CPU)
 RATE_COLUMNS = (
     "examples_per_s",
     "chain_steps_per_s",
@@ -309,17 +310,17 @@ def measure_startup(repeats: int = 1) -> float:
     return best
 
 
-def step_rate(one: float, three: float, timed_batch: int, steps: int, batch: int) -> float:
+def step_rate(update: float, three: float, timed_batch: int, steps: int, batch: int) -> float:
     """Training example-steps per second of a step of ``steps`` chain steps on ``batch``
-    examples, from the seconds of a 1-step (``one``) and a 3-step (``three``) training step
-    on ``timed_batch`` examples: a step costs a fixed part (the optimizer's update over the
-    parameters) plus a part per example-step, which the two give. Where noise makes the
-    3-step call no slower than the 1-step call, the whole of it counts per example-step."""
-    per_example_step = (three - one) / (2 * timed_batch)
-    if per_example_step <= 0 or per_example_step > three / (3 * timed_batch):
-        per_example_step = three / (3 * timed_batch)
-    fixed = three - 3 * timed_batch * per_example_step
-    return steps * batch / (fixed + steps * batch * per_example_step)
+    examples, from the seconds of the optimizer's update alone (``update``: Adam over the
+    parameters, whatever the batch) and of a whole 3-step training step (``three``) on
+    ``timed_batch`` examples: a step costs the update plus a part per example-step, the rest
+    of ``three``. Where noise makes the update no faster than the step, the whole step counts
+    per example-step."""
+    per_example_step = (three - update) / (3 * timed_batch)
+    if per_example_step <= 0:
+        update, per_example_step = 0.0, three / (3 * timed_batch)
+    return steps * batch / (update + steps * batch * per_example_step)
 
 
 def timed_sizes(config: dict, device) -> tuple[ModelSettings, int, int]:
@@ -337,12 +338,13 @@ def timed_sizes(config: dict, device) -> tuple[ModelSettings, int, int]:
 
 def measure_rates(config: dict, device: str = "auto", startup_s: float | None = None) -> Rates:
     """Rates of the study's own network (:func:`timed_sizes`) on ``device``, on random data:
-    training steps of 1 and 3 chain steps (:func:`step_rate`, extrapolated to the study's
-    steps and batch) and evaluation passes of 3 steps, each the fastest of several calls
-    after a warm-up (:func:`infusion.runtime.timing.timed_calls`, the median kept beside
-    it); and :func:`measure_startup` unless ``startup_s`` is given. On a CPU every timing
-    is one thread's CPU time (:func:`infusion.runtime.timing.load_independent_clock`): the
-    rates are one core's, whatever else the machine runs."""
+    training steps of 3 chain steps and the optimizer's update alone (:func:`step_rate`,
+    extrapolated to the study's steps and batch) and evaluation passes of 3 steps, each the
+    fastest of several calls after a warm-up (:func:`infusion.runtime.timing.timed_calls`,
+    the median kept beside it); and :func:`measure_startup` unless ``startup_s`` is given.
+    On a CPU every timing is one thread's CPU time
+    (:func:`infusion.runtime.timing.load_independent_clock`): the rates are one core's,
+    whatever else the machine runs."""
     import torch
 
     from infusion.data.registry import DATASETS
@@ -359,23 +361,21 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
     generator = torch.Generator(dev).manual_seed(0)
     torch.manual_seed(0)
     model = InfusionModel(dataclasses.replace(settings, steps=3), shape).to(dev)
-    one_step = copy.copy(model)  # the same weights (shared across steps) run 1-step chains
-    one_step.settings = dataclasses.replace(settings, steps=1)
     x = torch.rand(batch, model.dim, device=dev)
     per_point = max(1, chains // 4)  # 4 examples, their chains in one pass
     points = torch.rand(4, model.dim, device=dev)
-    train = {}
+    optimizer = torch.optim.Adam(model.parameters())
     with load_independent_clock(dev) as clock:
-        for t, net in ((1, one_step), (3, model)):
-            optimizer = torch.optim.Adam(net.parameters())
-            log.info("timing %s: training steps of %d chain step(s), %d examples", name, t, batch)
-            train[t] = timed_calls(
-                lambda m=net, o=optimizer: training_step(m, o, denoising_loss, x, generator),
-                dev,
-                ROUND_BUDGET_S,
-                MIN_ROUNDS,
-                clock=clock,
-            )
+        log.info("timing %s: training steps of 3 chain steps, %d examples", name, batch)
+        step = timed_calls(
+            lambda: training_step(model, optimizer, denoising_loss, x, generator),
+            dev,
+            ROUND_BUDGET_S,
+            MIN_ROUNDS,
+            clock=clock,
+        )
+        log.info("timing %s: the optimizer's update alone", name)
+        update = timed_calls(optimizer.step, dev, ROUND_BUDGET_S, MIN_ROUNDS, clock=clock)
         log.info("timing %s: evaluation passes of 3 chain steps, %d chains", name, 4 * per_point)
         evaluate = timed_calls(
             lambda: draw_log_weights(model, points, per_point, generator, chains),
@@ -386,8 +386,13 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
         )
 
     def rates(field: str) -> float:
-        one, three = getattr(train[1], field), getattr(train[3], field)
-        return step_rate(one, three, batch, settings.steps, int(config["training"]["batch_size"]))
+        return step_rate(
+            getattr(update, field),
+            getattr(step, field),
+            batch,
+            settings.steps,
+            int(config["training"]["batch_size"]),
+        )
 
     startup = measure_startup() if startup_s is None else startup_s
     return Rates(

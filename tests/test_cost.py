@@ -300,12 +300,13 @@ def test_the_longest_job_of_the_paper_grid_is_its_longest_training():
 
 
 def test_the_training_rate_separates_the_fixed_part_of_a_step():
-    """By hand: a step costs 0.03 s plus 1e-4 s per example-step; timed on 512 examples
-    at 1 and 3 steps, the rate at 15 steps and 512 examples is 7,680 / (0.03 + 0.768)."""
-    one, three = 0.03 + 512e-4, 0.03 + 3 * 512e-4
-    assert step_rate(one, three, 512, 15, 512) == pytest.approx(7680 / 0.798)
-    assert step_rate(one, three, 8, 15, 100) == pytest.approx(1500 / (0.03 + 1500 * 512e-4 / 8))
-    # noise: a 3-step call no slower than a 1-step call counts wholly per example-step
+    """By hand: a step costs 0.03 s (Adam's update) plus 1e-4 s per example-step; a 3-step
+    step on 512 examples takes 0.03 + 0.1536 s, so the rate at 15 steps and 512 examples is
+    7,680 / (0.03 + 0.768); timed on 8 examples (0.03 + 0.0024 s), at 15 steps and 100
+    examples it is 1,500 / (0.03 + 0.15)."""
+    assert step_rate(0.03, 0.03 + 0.1536, 512, 15, 512) == pytest.approx(7680 / 0.798)
+    assert step_rate(0.03, 0.03 + 0.0024, 8, 15, 100) == pytest.approx(1500 / 0.18)
+    # noise: an update no faster than the whole step: the whole step counts per example-step
     assert step_rate(0.5, 0.3, 10, 15, 10) == pytest.approx(30 / 0.3)
 
 
