@@ -24,6 +24,16 @@ def tiny_model(dim: int = 4, steps: int = 3, alpha0: float = 0.1, omega: float =
     return InfusionModel(settings, (1, 1, dim))
 
 
+class FakeClock:
+    """A clock that reads the given times, one a call (timings tested without waiting)."""
+
+    def __init__(self, *times):
+        self.times = list(times)
+
+    def __call__(self):
+        return self.times.pop(0)
+
+
 @pytest.fixture
 def kept_figures(monkeypatch):
     """The matplotlib figures the code closes during a test, kept open to be read back."""

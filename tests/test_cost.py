@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from conftest import FakeClock
 
 from infusion.cli import main
 from infusion.cost import (
@@ -308,14 +309,6 @@ def test_the_training_rate_separates_the_fixed_part_of_a_step():
     assert step_rate(0.03, 0.03 + 0.0024, 8, 15, 100) == pytest.approx(1500 / 0.18)
     # noise: an update no faster than the whole step: the whole step counts per example-step
     assert step_rate(0.5, 0.3, 10, 15, 10) == pytest.approx(30 / 0.3)
-
-
-class FakeClock:
-    def __init__(self, *times):
-        self.times = list(times)
-
-    def __call__(self):
-        return self.times.pop(0)
 
 
 def test_the_fastest_of_the_timed_calls_counts_and_the_median_is_kept():

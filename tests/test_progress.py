@@ -5,6 +5,7 @@ import logging
 import re
 
 import pytest
+from conftest import FakeClock
 
 from infusion.data.registry import load
 from infusion.runtime.progress import Progress
@@ -59,14 +60,6 @@ def test_hours_come_with_days_or_minutes(hours, text):
 )
 def test_durations_pick_the_unit(seconds, text):
     assert duration(seconds) == text
-
-
-class FakeClock:
-    def __init__(self, *times):
-        self.times = list(times)
-
-    def __call__(self):
-        return self.times.pop(0)
 
 
 def test_the_time_left_is_the_mean_time_per_unit_times_the_units_left():
