@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import math
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -34,9 +35,16 @@ from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
 from infusion.runtime.progress import Progress
 from infusion.runtime.reading import CorruptFile, read_json
-from infusion.settings import RATE_INDEXINGS, ModelSettings, SearchSettings
+from infusion.settings import (
+    RATE_INDEXINGS,
+    ConvergenceSettings,
+    EvalSettings,
+    ModelSettings,
+    SearchSettings,
+)
 
 log = logging.getLogger(__name__)
+Scored = TypeVar("Scored", EvalSettings, ConvergenceSettings)  # settings that name a proposal
 FLAG = "--proposal-from"  # of infusion evaluate and infusion convergence
 
 
@@ -132,12 +140,12 @@ def search_file(
     write_json(out, {"settings": dataclasses.asdict(settings), **result})
 
 
-def with_proposal_from(settings, search: str | Path | None) -> tuple[object, dict]:
-    """``settings`` (an ``EvalSettings`` or ``ConvergenceSettings``) with the proposal that
-    ``--proposal-from`` names, the ``best`` of the search file ``search``, and the entries
-    its output adds (``proposal_from``: the file); without ``search``, the settings as they
-    are and none. ``ValueError`` naming the flag when the settings name a proposal of their
-    own too, or when the file is missing, corrupt or names no proposal."""
+def with_proposal_from(settings: Scored, search: str | Path | None) -> tuple[Scored, dict]:
+    """``settings`` with the proposal that ``--proposal-from`` names, the ``best`` of the
+    search file ``search``, and the entries its output adds (``proposal_from``: the file);
+    without ``search``, the settings as they are and none. ``ValueError`` naming the flag
+    when the settings name a proposal of their own too, or when the file is missing,
+    corrupt or names no proposal."""
     if search is None:
         return settings, {}
     if settings.proposal != OWN:
