@@ -4,6 +4,7 @@
     infusion train --data D.npz --out RUN_DIR --checkpoint CKPT [model and training flags]
     infusion evaluate --model RUN_DIR/model.pt --data D.npz --out table.json [flags]
     infusion convergence --model RUN_DIR/model.pt --data D.npz --out estimates.json [flags]
+    infusion search-proposal --model RUN_DIR/model.pt --data D.npz --out search.json [flags]
     infusion sample --model RUN_DIR/model.pt --out samples.npz [flags]
     infusion parzen --samples samples.npz --data D.npz --out parzen.json [flags]
     infusion parzen --real-centres N --data D.npz --out parzen.json [flags]   (real images)
@@ -31,7 +32,16 @@ from infusion.training.stopping import TrainingStopped
 
 log = logging.getLogger("infusion")
 # run inside a GPU slot with --gpu-slots N
-GPU_COMMANDS = ("train", "evaluate", "convergence", "sample", "inpaint", "inception", "cost")
+GPU_COMMANDS = (
+    "train",
+    "evaluate",
+    "convergence",
+    "search-proposal",
+    "sample",
+    "inpaint",
+    "inception",
+    "cost",
+)
 
 
 # --- compute commands: data, training, estimates, samples, Inception ---
@@ -74,14 +84,21 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     from infusion.estimation.evaluation import evaluate_file
 
-    evaluate_file(args.model, args.data, S.from_arguments(S.EvalSettings, args), args.out)
+    settings = S.from_arguments(S.EvalSettings, args)
+    evaluate_file(args.model, args.data, settings, args.out, args.proposal_from)
 
 
 def cmd_convergence(args) -> None:
     from infusion.estimation.convergence import convergence_file
 
     settings = S.from_arguments(S.ConvergenceSettings, args)
-    convergence_file(args.model, args.data, settings, args.out)
+    convergence_file(args.model, args.data, settings, args.out, args.proposal_from)
+
+
+def cmd_search_proposal(args) -> None:
+    from infusion.estimation.proposal_search import search_file
+
+    search_file(args.model, args.data, S.from_arguments(S.SearchSettings, args), args.out)
 
 
 def cmd_sample(args) -> None:
@@ -127,6 +144,15 @@ def cmd_fetch_inception_weights(args) -> None:
 
     path = fetch_weights(args.md5, args.out, args.url or None, args.weights_sha256)
     log.info("Inception weights at %s", path)
+
+
+def add_proposal_from(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--proposal-from",
+        metavar="SEARCH.json",
+        help="score under the best proposal of this output of `infusion search-proposal`"
+        " (instead of --proposal)",
+    )
 
 
 def add_compute_commands(commands, defaults) -> None:
@@ -180,6 +206,7 @@ def add_compute_commands(commands, defaults) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     S.add_arguments(p, S.EvalSettings)
+    add_proposal_from(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = commands.add_parser(
@@ -191,7 +218,19 @@ def add_compute_commands(commands, defaults) -> None:
     p.add_argument("--data", required=True, help="dataset whose test images are scored")
     p.add_argument("--out", required=True)
     S.add_arguments(p, S.ConvergenceSettings)
+    add_proposal_from(p)
     p.set_defaults(func=cmd_convergence)
+
+    p = commands.add_parser(
+        "search-proposal",
+        help="the tightest proposal q of a model, found on validation data",
+        formatter_class=defaults,
+    )
+    p.add_argument("--model", required=True)
+    p.add_argument("--data", required=True, help="dataset whose validation images are scored")
+    p.add_argument("--out", required=True)
+    S.add_arguments(p, S.SearchSettings)
+    p.set_defaults(func=cmd_search_proposal)
 
     p = commands.add_parser("sample", help="model sampling chains", formatter_class=defaults)
     p.add_argument("--model", required=True)

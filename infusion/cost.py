@@ -37,6 +37,10 @@ rather than arithmetic, are timed as they will run. Per stage:
   comparison the study does not train anyway, trained; each that is not a final model of the
   study's, its test estimates and samples (:func:`objective_stage`);
 - convergence (``convergence.enabled``): examples x the largest k x repetitions x final steps;
+- proposal_search (``proposal_search.enabled``): every seed's final model, its search
+  (validation examples x chains x final steps x its candidates, those of
+  ``infusion.estimation.proposal_search.candidate_proposals``) and its test estimates under
+  the best (as evaluation's on test);
 - sampling_steps (``sampling_steps.enabled``): every seed's final model sampled for each
   step count of :func:`infusion.study.sampling_step_counts`.
 
@@ -73,7 +77,7 @@ from infusion.beyond import switches as fidelity
 from infusion.runtime.atomic import atomic_path, write_json
 from infusion.runtime.device import describe_device
 from infusion.runtime.units import hours_text, significant
-from infusion.settings import ModelSettings
+from infusion.settings import ModelSettings, SearchSettings
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +220,30 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float, float
         chains = question["examples"] * max(question["chains"]) * question["repetitions"]
         job = hours(chain_steps=chains * final_steps)
         stages.append(("convergence", 1, job, job))
+    if config["proposal_search"]["enabled"]:
+        search, tightest = search_hours(config, sizes["valid"], hours), splits[0]
+        stages.append(
+            ("proposal_search", 2 * seeds, seeds * (search + tightest), max(search, tightest))
+        )
     counts = study.sampling_step_counts(config)
     if counts:  # every seed's final model sampled for each step count
         files = [sample_hours(final_steps, n) for n in counts]
         stages.append(("sampling_steps", seeds * len(counts), seeds * sum(files), max(files)))
     return stages
+
+
+def search_hours(config: dict, valid: int, hours) -> float:
+    """Hours of the final model's proposal search (config ``proposal_search``) on ``valid``
+    validation images at most: every candidate's chains through every step."""
+    from infusion.estimation.proposal_search import candidate_proposals
+
+    section = {k: v for k, v in config["proposal_search"].items() if k != "enabled"}
+    steps, alpha0, omega = study.final_point(config)
+    model = ModelSettings(**{**config["model"], "steps": steps, "alpha0": alpha0, "omega": omega})
+    candidates = len(candidate_proposals(model, SearchSettings(**section)))
+    return hours(
+        chain_steps=min(section["examples"], valid) * section["chains"] * candidates * steps
+    )
 
 
 def objective_stage(

@@ -171,6 +171,39 @@ class ConvergenceSettings:
 
 
 @dataclass
+class SearchSettings:
+    """The search for the tightest proposal on validation data (beyond the paper: issue 21).
+
+    Whatever q scores a model (infusion.process.proposals), the IS estimate is a stochastic
+    lower bound on log p(x) in expectation, so the q of the highest estimate is the tightest;
+    choosing it on validation images and scoring the test images under it is fair. Every
+    candidate (infusion.estimation.proposal_search.candidate_proposals) is scored on the same
+    dequantized validation images with the same chain noise.
+    """
+
+    examples: int = 100  # validation images scored, the first ones (ours)
+    chains: int = 100  # k infusion chains per image for each candidate (ours)
+    # factors of the candidates' rates: the model's schedule scaled from about a quarter to
+    # half as much again (ours, the issue's search)
+    scales: list[float] = field(default_factory=lambda: [0.25, 0.5, 0.75, 1.0, 1.5])
+    chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
+    seed: int = 5  # dequantization and chains (ours; distinct from the other seeds)
+    device: str = "auto"
+    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
+    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
+
+    def __post_init__(self):
+        check_precision(self.precision)
+        check_compile_mode(self.compile)
+        check_counts(self, 1, "examples", "chains", "chain_batch")
+        check_counts(self, 0, "seed")
+        if not self.scales or min(self.scales) <= 0:
+            raise ValueError(
+                f"--scales (scales) must be a non-empty list of factors > 0, got {self.scales}"
+            )
+
+
+@dataclass
 class SampleSettings:
     """Model sampling chains (Fig 3.1, 3.5) and the samples scored by Parzen (Fig 3.4)."""
 

@@ -105,6 +105,7 @@ def defaults() -> dict[str, dict[str, object]]:
         "parzen": fields(S.ParzenSettings),
         "inception": fields(S.InceptionSettings),
         "convergence": fields(S.ConvergenceSettings),
+        "proposal_search": fields(S.SearchSettings),
     }
 
 

@@ -27,6 +27,7 @@ RANGES = [
     (("sampling", "sampling_eps"), [1e-9], [0.0]),
     (("parzen", "sigma_grid", 0), [1e-9], [0.0]),
     (("sampling_steps", "factors", 0), [1e-9, 4], [0.0]),  # a multiple of T: > 0
+    (("proposal_search", "scales", 0), [1e-9, 1.5], [0.0]),  # a factor of rates: > 0
 ]
 
 

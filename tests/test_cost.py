@@ -120,7 +120,8 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
     # tiny: 5 points under 2 seeds; train, grid evaluation, Table 3.1 (test and train),
     # samples (+ final); + the natural-image dataset shapes16: its training and its samples;
     # + the fidelity ablation's 4 runs beyond the study's (train, test estimates, samples)
-    assert lines[-1].split()[1] == str(2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 4 + 6 + 1 + 2 * 2)
+    # + each seed's proposal search and test estimates under its best
+    assert lines[-1].split()[1] == str(2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 4 + 6 + 1 + 2 * 2 + 2 * 2)
     assert "shapes16 train" in out and "shapes16 sampling" in out
     assert "train" in out and "sampling" in out
 
@@ -191,7 +192,7 @@ def test_natural_image_rows_cost_their_own_settings_at_their_own_rates():
 # The rules whose work the estimate prices (each of its stages is some of their jobs)
 COMPUTE_RULES = ("train", "evaluate_grid_point", "evaluate_likelihood", "evaluate_objective_point",
                  "sample_final", "sample_grid_point", "sample_objective_point", "sample_steps",
-                 "estimate_convergence")  # fmt: skip
+                 "estimate_convergence", "search_proposal", "evaluate_tightest")  # fmt: skip
 NO_NATURAL = {"data": {name: {"enabled": False} for name in ("cifar10", "celeba", "tfd")}}
 
 
@@ -212,14 +213,15 @@ def test_the_estimate_counts_the_compute_jobs_snakemake_plans(tmp_path, overlay)
     table = estimate_cost(load(ROOT / "config.yaml", overlays), RATES)
     assert table.jobs.iloc[-1] == sum(int(planned.get(rule, 0)) for rule in COMPUTE_RULES)
     stages = set(table.stage)
-    assert {"lower_bound_training", "convergence", "sampling_steps"} <= stages
+    assert {"lower_bound_training", "convergence", "sampling_steps", "proposal_search"} <= stages
 
 
 def beyond_config(**questions):
     """The paper's config with one grid point (the final model's), one seed and the
     questions beyond the paper off but those given."""
     off = {name: {"enabled": False} for name in
-           ("lower_bound_training", "convergence", "sampling_steps", "parzen_trust")}  # fmt: skip
+           ("lower_bound_training", "convergence", "sampling_steps", "parzen_trust",
+            "proposal_search")}  # fmt: skip
     study = {
         "grid": [{"panel": "b", "steps": 5, "alpha0": [0.0], "omega": [0.1]}],
         "final": {"steps": 5, "alpha0": 0.0, "omega": 0.1},
@@ -235,6 +237,22 @@ def test_the_convergence_job_draws_the_largest_k_once_per_repetition():
     # 7 images x 300 chains x 4 repetitions x 5 steps, at 10,000 chain-steps per second
     assert hours(config, "convergence") == pytest.approx(7 * 300 * 4 * 5 / 10000 / 3600)
     assert "convergence" not in set(estimate_cost(beyond_config(), RATES).stage)
+
+
+def test_the_proposal_search_scores_every_candidate_then_test_under_the_best():
+    search = {"enabled": True, "examples": 7, "chains": 30, "scales": [0.5, 1.0]}
+    config = beyond_config(proposal_search=search)
+    config["training"]["seeds"] = [0, 3]
+    # T = 5, alpha0 0, omega 0.1: own, paper-a0-w0.1-x0.5 (x1 is own), paper-a0.1-w0.1 and
+    # code-a0-w0.1, code-a0.1-w0.1 at both scales: 8 candidates
+    search_steps = 7 * 30 * 8 * 5
+    evaluation = config["evaluation"]
+    test = evaluation["test_examples"] * evaluation["chains"] * evaluation["repetitions"]
+    test_steps = (test + evaluation["isotropic_examples"] * evaluation["isotropic_chains"]) * 5
+    expected = 2 * (search_steps + test_steps) / 10000 / 3600
+    assert hours(config, "proposal_search") == pytest.approx(expected)
+    assert estimate_cost(config, RATES).set_index("stage").loc["proposal_search", "jobs"] == 4
+    assert "proposal_search" not in set(estimate_cost(beyond_config(), RATES).stage)
 
 
 def test_the_sampling_steps_sample_every_seed_at_every_step_count():

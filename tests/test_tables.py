@@ -10,6 +10,7 @@ import docutils.core
 import pandas as pd
 import pytest
 
+from infusion.beyond.verdicts import SETTING_KEYS
 from infusion.paper import published as paper
 from infusion.paper import tables
 from infusion.paper.grid import aggregate_grid
@@ -226,6 +227,97 @@ def test_table_3_1_rejects_swapped_splits(tmp_path, bound_jsons):
         tables.table_3_1(train, test, tmp_path / "table3.1.csv")
 
 
+def tightest_jsons(tmp_path, means: list[float], names: list[str]) -> list:
+    """One test estimate per seed under its tightest proposal: IS mean ``means[i]``, its
+    repetitions ``means[i] -+ 0.5``, made under ``names[i]`` (``infusion evaluate
+    --proposal-from``'s output)."""
+    paths = []
+    for seed, (mean, name) in enumerate(zip(means, names, strict=True)):
+        record = evaluation("test", mean - 1.0, proposal=name)  # importance: mean
+        record["importance"] |= {"std": math.sqrt(0.5), "values": [mean - 0.5, mean + 0.5]}
+        record |= {"chains": 40, "examples": 300, "proposal_from": f"search{seed}.json"}
+        paths.append(tmp_path / f"tightest{seed}.json")
+        write_json(paths[-1], record)
+    return paths
+
+
+@pytest.mark.parametrize(
+    "names, proposal",
+    [
+        (["own-x0.5", "own-x0.5", "own-x0.5"], "own-x0.5"),
+        (["own-x0.5", "code-a0-w0.1", "own-x0.5"], "own-x0.5; code-a0-w0.1; own-x0.5"),
+    ],
+)
+def test_table_3_1_s_tightest_row_follows_the_is_row(tmp_path, names, proposal):
+    """The tightest files' importance as the test columns (the first seed's mean and std,
+    numpy's mean and ddof-1 std over the seeds), no paper or train values, the tightest
+    proposal's name (every seed's where they differ); the other rows keep their own."""
+    seeds = [(tmp_path / f"t{i}.json", tmp_path / f"r{i}.json") for i in range(3)]
+    for i, (test, train) in enumerate(seeds):
+        write_json(test, evaluation("test", 1300.0 + i))
+        write_json(train, evaluation("train", 1200.0 + i))
+    means = [1500.0, 1510.0, 1496.0]
+    tightest = tightest_jsons(tmp_path, means, names)
+    tests, trains = ([pair[i] for pair in seeds] for i in (0, 1))
+    plain = tables.table_3_1(tests, trains, tmp_path / "plain.csv")
+    table = tables.table_3_1(tests, trains, tmp_path / "t31.csv", tightest=tightest)
+    assert len(table) == len(plain) + 1
+    rows = list(zip(table.model, table.estimator, strict=True))
+    at = rows.index(("Infusion training", "IS")) + 1
+    assert rows[at] == ("Infusion training", "IS, tightest proposal on validation")
+    others = table.drop(index=at).reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, plain)
+    row = pd.read_csv(tmp_path / "t31.csv").iloc[at]
+    assert (row.test_mean, row.test_std) == (1500.0, pytest.approx(math.sqrt(0.5)))
+    assert row.test_seed_mean == pytest.approx(sum(means) / 3)
+    deviations = [(m - sum(means) / 3) ** 2 for m in means]
+    assert row.test_seed_std == pytest.approx(math.sqrt(sum(deviations) / 2))
+    assert (row.seeds, row.examples_test, row.chains, row.proposal) == (3, 300, 40, proposal)
+    paper_and_train = ["paper_test_mean", "paper_test_std", "paper_train_mean", "train_mean",
+                       "train_std", "train_seed_mean", "test_difference",
+                       "examples_train"]  # fmt: skip
+    assert row[paper_and_train].isna().all()
+
+
+def test_table_3_1_refuses_tightest_files_not_one_per_seed_or_not_on_test(tmp_path, bound_jsons):
+    two = tightest_jsons(tmp_path, [1.0, 2.0], ["own", "own"])
+    with pytest.raises(ValueError, match="one tightest-proposal estimate per seed"):
+        tables.table_3_1(*bound_jsons, tmp_path / "t31.csv", tightest=two)
+    write_json(two[0], evaluation("train", 1.0))
+    with pytest.raises(ValueError, match="'train' split"):
+        tables.table_3_1(*bound_jsons, tmp_path / "t31.csv", tightest=two[:1])
+    assert not (tmp_path / "t31.csv").exists()
+
+
+def test_scorecard_shows_the_tightest_estimate_beside_the_paper_procedure_s(
+    tmp_path, grid, bound_jsons, parzen_json
+):
+    """On Table 3.1's IS row on test only: the tightest row's first-seed test mean and its
+    proposal, while ours, the difference and the verdict stay the paper procedure's."""
+    tables.table_a_1(tmp_path / "grid.csv", tmp_path / "a1.csv")
+    tables.fig_3_4(parzen_json, tmp_path / "f34.csv")
+    tables.table_3_1(*bound_jsons, tmp_path / "plain.csv")
+    tightest = tightest_jsons(tmp_path, [1400.0], ["code-a0-w0.1-x0.5"])
+    tables.table_3_1(*bound_jsons, tmp_path / "t31.csv", tightest=tightest)
+    cards = {}
+    for name in ("plain", "t31"):
+        paths = [tmp_path / n for n in ("a1.csv", f"{name}.csv", "f34.csv", "c.csv", "c.rst")]
+        settings = [f"{key}=0" for key in SETTING_KEYS]  # values the verdicts only quote
+        cards[name] = scorecard(*paths, **STUDY, verdict_stds=2, setting=settings)
+    rst = (tmp_path / "c.rst").read_text()
+    card, plain = cards["t31"], cards["plain"]
+    shown = card.tightest.notna()
+    assert card[shown].quantity.tolist() == ["Table 3.1 Infusion training, IS (test)"]
+    assert card[shown].tightest.tolist() == [1400.0]
+    assert card[shown].tightest_proposal.tolist() == ["code-a0-w0.1-x0.5"]
+    assert card[~shown].tightest_proposal.isna().all()
+    assert card[shown].ours.tolist() == [1301.0]  # the own proposal's importance
+    kept = ["quantity", "paper", "ours", "difference", "verdict", "explanation", "proposal"]
+    pd.testing.assert_frame_equal(card[kept], plain[kept])
+    assert "1400.00 (code-a0-w0.1-x0.5)" in rst and "Tightest proposal" in rst
+    docutils.core.publish_parts(rst, writer="html", settings_overrides={"halt_level": 2})
+
+
 @pytest.fixture
 def parzen_json(tmp_path):
     path = tmp_path / "parzen.json"
@@ -312,8 +404,10 @@ def test_scorecard_renders_and_shows_every_paper_number(tmp_path, grid, bound_js
 
     assert list(pd.read_csv(tmp_path / "card.csv").columns) == [
         "quantity", "paper", "ours", "difference", "seeds", "seed_mean", "seed_std",
-        "within_seed_spread", "note", "proposal",
+        "within_seed_spread", "note", "proposal", "tightest", "tightest_proposal",
     ]  # fmt: skip
+    assert card[["tightest", "tightest_proposal"]].isna().all().all()  # no search: empty
+    assert "Tightest" not in (tmp_path / "card.rst").read_text()
     assert len(card) == a1.test_lower_bound.notna().sum() + 2 * 3 + 1
     likelihood = card.quantity.str.startswith(("Table A.1", "Table 3.1"))
     assert (card[likelihood].proposal == "own").all() and card[~likelihood].proposal.isna().all()

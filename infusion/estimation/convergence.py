@@ -19,6 +19,7 @@ import torch
 
 from infusion.data.registry import dequantize, load, split_of, to_unit_interval
 from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
+from infusion.estimation.proposal_search import with_proposal_from
 from infusion.nets.model import InfusionModel, load_model
 from infusion.process.proposals import parse_proposal
 from infusion.runtime.atomic import write_json
@@ -87,11 +88,18 @@ def chain_convergence(
 
 
 def convergence_file(
-    model_path: str | Path, data_path: str | Path, settings: ConvergenceSettings, out: str | Path
+    model_path: str | Path,
+    data_path: str | Path,
+    settings: ConvergenceSettings,
+    out: str | Path,
+    proposal_from: str | Path | None = None,
 ) -> None:
     """:func:`chain_convergence` of the model file ``model_path`` on the test split of the
     prepared dataset ``data_path``, written atomically to the JSON file ``out`` with the
-    settings."""
+    settings; with ``proposal_from`` (a search file of ``infusion search-proposal``), under
+    its best proposal, the file named in the output
+    (:func:`~infusion.estimation.proposal_search.with_proposal_from`)."""
+    settings, chosen = with_proposal_from(settings, proposal_from)
     model, _ = load_model(model_path, resolve_device(settings.device))
     test = split_of(load(Path(data_path)), "test", data_path, (model_path, model.shape))
     pixels = to_unit_interval(test)
@@ -100,5 +108,10 @@ def convergence_file(
     examples = min(settings.examples, len(pixels))
     write_json(
         out,
-        {"settings": dataclasses.asdict(settings), "examples": examples, "estimates": records},
+        {
+            "settings": dataclasses.asdict(settings),
+            "examples": examples,
+            "estimates": records,
+            **chosen,
+        },
     )

@@ -16,6 +16,7 @@ from infusion.estimation.estimators import (
     isotropic_variance,
     lower_bound_and_importance,
 )
+from infusion.estimation.proposal_search import with_proposal_from
 from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import BATCH, POPULATION, batch_norms, set_batch_norm_mode
 from infusion.process.chains import walk_infusion_chain
@@ -85,11 +86,18 @@ def likelihood_table(
 
 
 def evaluate_file(
-    model_path: str | Path, data_path: str | Path, settings: EvalSettings, out: str | Path
+    model_path: str | Path,
+    data_path: str | Path,
+    settings: EvalSettings,
+    out: str | Path,
+    proposal_from: str | Path | None = None,
 ) -> None:
     """Table 3.1's estimates of the model file ``model_path`` on the ``settings.split`` of the
     prepared dataset ``data_path`` (the isotropic variance fixed on its valid split), written
-    atomically to the JSON file ``out`` with the settings."""
+    atomically to the JSON file ``out`` with the settings; with ``proposal_from`` (a search
+    file of ``infusion search-proposal``), under its best proposal, the file named in the
+    output (:func:`~infusion.estimation.proposal_search.with_proposal_from`)."""
+    settings, chosen = with_proposal_from(settings, proposal_from)
     model, _ = load_model(model_path, resolve_device(settings.device))
     data = load(Path(data_path))
     scored, valid = (
@@ -97,7 +105,7 @@ def evaluate_file(
         for split in (settings.split, "valid")
     )
     table = likelihood_table(model, scored, valid, settings)
-    write_json(out, {"settings": dataclasses.asdict(settings), **table})
+    write_json(out, {"settings": dataclasses.asdict(settings), **table, **chosen})
 
 
 def table_estimates(

@@ -168,6 +168,22 @@ def flags(name, omit=(), dataset=None, **overrides):
     return " ".join(parts)
 
 
+def evaluation_flags(split, omit=()):
+    """The flags of Table 3.1's estimates on `split` (config evaluation), but `omit`."""
+    return flags(
+        "evaluation",
+        omit=("test_examples", "train_examples", *omit),
+        examples=config["evaluation"][f"{split}_examples"],
+    )
+
+
+def tightest_flags(files):
+    """--tightest and Table 3.1's estimates under the tightest proposal (config
+    proposal_search), after a space; none when there are none (table_3_1's shell line then
+    is the one it was before the search)."""
+    return f" --tightest {' '.join(map(shlex.quote, files))}" if files else ""
+
+
 def data_settings(dataset):
     """The config's `data` entry of `dataset` (urls, path), {} for datasets that need none."""
     return config["data"].get(dataset, {})

@@ -68,11 +68,7 @@ rule evaluate_likelihood:
     resources:
         gpu=1,
     params:
-        settings=lambda wildcards: flags(
-            "evaluation",
-            omit=("test_examples", "train_examples"),
-            examples=config["evaluation"][f"{wildcards.split}_examples"],
-        ),
+        settings=lambda wildcards: evaluation_flags(wildcards.split),
     shell:
         infusion_shell(
             "evaluate --model {input.model:q} --data {input.data:q} --out {output:q}"
