@@ -232,7 +232,8 @@ def cross_column(position):
 
 def cross_flags(wildcards, input):
     """The evaluation flags of a cross-scoring cell: Table 3.1's test settings with the
-    cross-scoring's sizes, under the column's schedule or the search's tightest proposal."""
+    cross-scoring's sizes, under the column's schedule or the search's tightest proposal.
+    """
     sizes = study.cross_scoring_sizes(config)
     settings = flags(
         "evaluation", omit=("test_examples", "train_examples", "proposal"), **sizes
