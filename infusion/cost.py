@@ -36,11 +36,15 @@ rather than arithmetic, are timed as they will run. Per stage:
 - lower_bound_training (``lower_bound_training.enabled``): each run of the objectives'
   comparison the study does not train anyway, trained; each that is not a final model of the
   study's, its test estimates and samples (:func:`objective_stage`);
-- convergence (``convergence.enabled``): examples x the largest k x repetitions x final steps;
 - proposal_search (``proposal_search.enabled``): every seed's final model, its search
   (validation examples x chains x final steps x its candidates, those of
   ``infusion.estimation.proposal_search.candidate_proposals``) and its test estimates under
   the best (as evaluation's on test);
+- cross_scoring (``cross_scoring.enabled`` with the ablation): each cell (a trained run under
+  a proposal), Table 3.1's test estimate at the cross-scoring's sizes, and the proposal
+  search of each trained run that is not one of the study's seeds (for its tightest cell);
+- convergence (``convergence.enabled``): examples x the largest k x repetitions x final steps,
+  once more under the tightest proposal with ``convergence.tightest``;
 - sampling_steps (``sampling_steps.enabled``): every seed's final model sampled for each
   step count of :func:`infusion.study.sampling_step_counts`.
 
@@ -74,6 +78,7 @@ import pandas as pd
 
 from infusion import study
 from infusion.beyond import switches as fidelity
+from infusion.beyond.cross_scoring import TIGHTEST, cross_runs
 from infusion.runtime.atomic import atomic_path, write_json
 from infusion.runtime.device import describe_device
 from infusion.runtime.units import hours_text, significant
@@ -215,11 +220,22 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float, float
         stages.append(("fidelity", 3 * ablation, ablation * sum(run), max(run)))
     if config["lower_bound_training"]["enabled"]:
         stages.append(objective_stage(config, train_hours, split_hours, sample_hours))
+    cells = cross_runs(config)
+    if cells:  # each cell: Table 3.1's test estimate at the cross-scoring's sizes
+        cross = study.cross_scoring_sizes(config)
+        chains = cross["examples"] * cross["chains"] * cross["repetitions"]
+        cell = hours(chain_steps=(chains + isotropic(evaluation)) * final_steps)
+        own = set(fidelity.seed_tags(config))
+        searched = {tag for *_, tag, column, _ in cells if column == TIGHTEST} - own
+        search = search_hours(config, sizes["valid"], hours) if searched else 0.0
+        stages.append(("cross_scoring", len(cells) + len(searched),
+                       len(cells) * cell + len(searched) * search, max(cell, search)))  # fmt: skip
     question = config["convergence"]
-    if question["enabled"]:  # one job: every repetition draws the largest k once
+    if question["enabled"]:  # a job a proposal: each repetition draws the largest k once
         chains = question["examples"] * max(question["chains"]) * question["repetitions"]
         job = hours(chain_steps=chains * final_steps)
-        stages.append(("convergence", 1, job, job))
+        jobs = 1 + (question["tightest"] and config["proposal_search"]["enabled"])
+        stages.append(("convergence", jobs, jobs * job, job))
     if config["proposal_search"]["enabled"]:
         search, tightest = search_hours(config, sizes["valid"], hours), splits[0]
         stages.append(

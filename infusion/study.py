@@ -296,6 +296,18 @@ def objective_sampling_steps(config: dict, steps: int) -> int:
     return max(1, round(ratio * int(steps)))
 
 
+def cross_scoring_sizes(config: dict) -> dict[str, int]:
+    """The test sizes of the cross-scoring's estimates (config ``cross_scoring``): examples,
+    chains and repetitions, each the evaluation section's (``test_examples``, ``chains``,
+    ``repetitions``) where the cross-scoring leaves it null."""
+    cross, evaluation = config["cross_scoring"], config["evaluation"]
+    sources = {"examples": "test_examples", "chains": "chains", "repetitions": "repetitions"}
+    return {
+        key: evaluation[source] if cross[key] is None else cross[key]
+        for key, source in sources.items()
+    }
+
+
 # --- the natural-image part and the data ------------------------------------------------
 
 

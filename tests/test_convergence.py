@@ -82,19 +82,22 @@ def test_importance_sampling_is_never_below_the_lower_bound_on_the_same_draws():
     np.testing.assert_allclose(one["importance"], one["lower_bound"], rtol=1e-6)
 
 
-def write_estimates(path, records, examples=4) -> str:
-    path.write_text(json.dumps({"settings": {}, "examples": examples, "estimates": records}))
+def write_estimates(path, records, examples=4, proposal_from=None) -> str:
+    payload = {"settings": {}, "examples": examples, "estimates": records}
+    if proposal_from is not None:
+        payload["proposal_from"] = proposal_from
+    path.write_text(json.dumps(payload))
     return str(path)
 
 
-def synthetic_records(rng) -> list[dict]:
+def synthetic_records(rng, proposal="own", level=0.0) -> list[dict]:
     return [
         {
-            "proposal": "own",
+            "proposal": proposal,
             "chains": k,
             "estimator": name,
             "repetition": rep,
-            "value": float(rng.normal(k, 1)),
+            "value": float(rng.normal(k + level, 1)),
         }
         for rep in range(3)
         for name in ("importance", "lower_bound")  # IS first: the table orders them
@@ -105,38 +108,71 @@ def synthetic_records(rng) -> list[dict]:
 def test_the_table_gives_mean_and_std_over_repetitions_and_the_figure_draws_them(
     tmp_path, kept_figures
 ):
+    """Two proposals (the configured one and the search's tightest, whose file names the
+    search): a row per proposal, estimator and k, each with the mean and std of its own
+    repetitions; a panel per estimator with one curve per proposal."""
     rng = np.random.default_rng(4)
-    records = synthetic_records(rng)
-    out, figure = tmp_path / "convergence.csv", tmp_path / "convergence.png"
-    convergence(write_estimates(tmp_path / "c.json", records), 200, out, figure, paper_chains=20000)
-    table = pd.read_csv(out)
-    assert list(table.columns) == ["proposal", "chains", "estimator", "mean", "std", "repetitions"]
-    assert (table.proposal == "own").all()
-    assert list(zip(table.estimator, table.chains, strict=True)) == [
-        (name, k) for name in ("lower_bound", "importance") for k in (1, 10, 100)
+    own = synthetic_records(rng)
+    tight = synthetic_records(rng, proposal="paper-a0.1-w0.1-x0.5", level=50.0)
+    files = [
+        write_estimates(tmp_path / "c.json", own),
+        write_estimates(tmp_path / "t.json", tight, proposal_from="search.json"),
     ]
+    out, figure = tmp_path / "convergence.csv", tmp_path / "convergence.png"
+    convergence(files, 200, out, figure, paper_chains=20000)
+    table = pd.read_csv(out)
+    assert list(table.columns) == [
+        "proposal", "tightest", "chains", "estimator", "mean", "std", "repetitions",
+    ]  # fmt: skip
+    expected_order = [
+        (proposal, tightest, name, k)
+        for proposal, tightest in (("own", False), ("paper-a0.1-w0.1-x0.5", True))
+        for name in ("lower_bound", "importance")
+        for k in (1, 10, 100)
+    ]
+    assert list(zip(table.proposal, table.tightest, table.estimator, table.chains,
+                    strict=True)) == expected_order  # fmt: skip
     (fig,) = kept_figures
-    (ax,) = fig.axes
-    assert ax.get_xscale() == "log"
-    for bars, name in zip(ax.containers, ("lower_bound", "importance"), strict=True):
-        for k, x, y, segment in zip(
-            (1, 10, 100), *bars.lines[0].get_data(), bars.lines[2][0].get_segments(), strict=True
+    axes = [ax for ax in fig.axes if ax.get_xscale() == "log"]
+    assert len(axes) == 2
+    for ax, name in zip(axes, ("lower_bound", "importance"), strict=True):
+        assert len(ax.containers) == 2
+        for bars, (proposal, records) in zip(
+            ax.containers, (("own", own), ("paper-a0.1-w0.1-x0.5", tight)), strict=True
         ):
-            values = [r["value"] for r in records if r["estimator"] == name and r["chains"] == k]
-            row = table[(table.estimator == name) & (table.chains == k)].iloc[0]
-            assert (row["repetitions"], x) == (3, k)
-            np.testing.assert_allclose([row["mean"], y], np.mean(values))
-            np.testing.assert_allclose(row["std"], np.std(values, ddof=1))
-            (_, low), (_, high) = segment
-            np.testing.assert_allclose((high - low) / 2, np.std(values, ddof=1))
-    marks = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--")
-    assert marks == [200, 20000]
-    assert ax.get_xlim()[1] > 20000
+            for k, x, y, segment in zip(
+                (1, 10, 100), *bars.lines[0].get_data(), bars.lines[2][0].get_segments(),
+                strict=True,
+            ):  # fmt: skip
+                values = [r["value"] for r in records
+                          if r["estimator"] == name and r["chains"] == k]  # fmt: skip
+                row = table[(table.estimator == name) & (table.chains == k)
+                            & (table.proposal == proposal)].iloc[0]  # fmt: skip
+                assert (row["repetitions"], x) == (3, k)
+                np.testing.assert_allclose([row["mean"], y], np.mean(values))
+                np.testing.assert_allclose(row["std"], np.std(values, ddof=1))
+                (_, low), (_, high) = segment
+                np.testing.assert_allclose((high - low) / 2, np.std(values, ddof=1))
+        marks = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--")
+        assert marks == [200, 20000]
+        assert ax.get_xlim()[1] > 20000
+    labels = [text.get_text() for text in axes[-1].get_legend().get_texts()]
+    assert "paper-a0.1-w0.1-x0.5 (tightest on validation)" in labels and "own" in labels
     assert_legends_outside_data(fig)
+
+
+def test_files_of_different_test_images_stop(tmp_path):
+    rng = np.random.default_rng(6)
+    files = [
+        write_estimates(tmp_path / "a.json", synthetic_records(rng), examples=4),
+        write_estimates(tmp_path / "b.json", synthetic_records(rng), examples=5),
+    ]
+    with pytest.raises(ValueError, match="different test images"):
+        convergence(files, 10, tmp_path / "c.csv", tmp_path / "c.png")
 
 
 def test_one_repetition_has_a_zero_std(tmp_path):
     records = [r for r in synthetic_records(np.random.default_rng(5)) if r["repetition"] == 0]
     out = tmp_path / "convergence.csv"
-    convergence(write_estimates(tmp_path / "c.json", records), 10, out, tmp_path / "c.png")
+    convergence([write_estimates(tmp_path / "c.json", records)], 10, out, tmp_path / "c.png")
     assert (pd.read_csv(out)["std"] == 0).all()

@@ -16,6 +16,7 @@ import torch
 import yaml
 from conftest import FakeClock
 
+from infusion.beyond import switches as fidelity_switches
 from infusion.cli import main
 from infusion.cost import (
     Rates,
@@ -235,6 +236,8 @@ def test_the_convergence_job_draws_the_largest_k_once_per_repetition():
         convergence={"enabled": True, "chains": [1, 10, 300], "examples": 7, "repetitions": 4}
     )
     # 7 images x 300 chains x 4 repetitions x 5 steps, at 10,000 chain-steps per second
+    assert hours(config, "convergence") == pytest.approx(2 * 7 * 300 * 4 * 5 / 10000 / 3600)
+    config["proposal_search"]["enabled"] = False  # the configured proposal's job alone
     assert hours(config, "convergence") == pytest.approx(7 * 300 * 4 * 5 / 10000 / 3600)
     assert "convergence" not in set(estimate_cost(beyond_config(), RATES).stage)
 
@@ -253,6 +256,28 @@ def test_the_proposal_search_scores_every_candidate_then_test_under_the_best():
     assert hours(config, "proposal_search") == pytest.approx(expected)
     assert estimate_cost(config, RATES).set_index("stage").loc["proposal_search", "jobs"] == 4
     assert "proposal_search" not in set(estimate_cost(beyond_config(), RATES).stage)
+
+
+def test_the_cross_scoring_prices_every_cell_at_its_sizes():
+    """Every trained run of the ablation (the paper's, each training switch's, the code's; 3
+    seeds) x (the schedules paper-a0-w0.1 and code-a0-w0.1, and the tightest) at 5 steps:
+    cells of 6 images x 8 chains x 2 repetitions plus the isotropic variance's 3 x 10."""
+    config = beyond_config(
+        fidelity={"enabled": True, "seeds": [0, 1, 2]},
+        cross_scoring={"enabled": True, "examples": 6, "chains": 8, "repetitions": 2},
+    )
+    config["evaluation"] |= {"isotropic_examples": 3, "isotropic_chains": 10}
+    table = estimate_cost(config, RATES).set_index("stage")
+    runs = 3 * (2 + sum(s.trains for s in fidelity_switches.SWITCHES))
+    # and the search of every run but the study's own (the paper's first seed): 100
+    # validation images x 100 chains x 20 candidates (test_proposal_search) x 5 steps
+    assert table.loc["cross_scoring", "jobs"] == runs * 3 + runs - 1
+    per_cell = (6 * 8 * 2 + 3 * 10) * 5 / 10000 / 3600
+    search = 100 * 100 * 20 * 5 / 10000 / 3600
+    expected = runs * 3 * per_cell + (runs - 1) * search
+    assert table.loc["cross_scoring", "hours"] == pytest.approx(expected)
+    config["cross_scoring"]["enabled"] = False
+    assert "cross_scoring" not in set(estimate_cost(config, RATES).stage)
 
 
 def test_the_sampling_steps_sample_every_seed_at_every_step_count():

@@ -2,8 +2,10 @@
 of the final model against the number of chains k (issue 15, question 3).
 
 Artifact ``convergence``: ``results/tables/beyond/convergence.csv`` and
-``results/figures/beyond/convergence.png`` from ``infusion convergence``'s JSON
-(:mod:`infusion.estimation.convergence`).
+``results/figures/beyond/convergence.png`` from ``infusion convergence``'s JSON files
+(:mod:`infusion.estimation.convergence`), one per proposal: the configured one
+(``convergence.proposal``, the paper's procedure by default) and the tightest found on
+validation (``convergence.tightest``, issue 21).
 """
 
 from __future__ import annotations
@@ -19,20 +21,23 @@ from infusion.runtime.reading import read_json
 
 PathLike = str | os.PathLike
 
-CONVERGENCE_COLUMNS = ["proposal", "chains", "estimator", "mean", "std", "repetitions"]
+CONVERGENCE_COLUMNS = [
+    "proposal", "tightest", "chains", "estimator", "mean", "std", "repetitions",
+]  # fmt: skip
 LABELS = {"lower_bound": "lower bound", "importance": "IS estimate"}  # estimator -> legend
 
 
 def convergence_summary(records: pd.DataFrame) -> pd.DataFrame:
     """Per (proposal, estimator, k): mean and std (ddof 1; 0 for one repetition) of the
     repetitions' values, lower bound first, k increasing; ``proposal`` names the infusion
-    chain q that drew and scored the chains."""
-    grouped = records.groupby(["proposal", "estimator", "chains"])["value"]
+    chain q that drew and scored the chains, ``tightest`` whether the validation search
+    chose it."""
+    grouped = records.groupby(["proposal", "tightest", "estimator", "chains"])["value"]
     table = grouped.agg(mean="mean", std="std", repetitions="count").reset_index()
     table["std"] = table["std"].fillna(0.0)
     order = {name: i for i, name in enumerate(LABELS)}
     table = table.sort_values(
-        ["proposal", "estimator", "chains"],
+        ["tightest", "proposal", "estimator", "chains"],
         key=lambda c: c.map(order) if c.name == "estimator" else c,
         kind="stable",
     )
@@ -41,29 +46,43 @@ def convergence_summary(records: pd.DataFrame) -> pd.DataFrame:
 
 @artifact("convergence")
 def convergence(
-    estimates: PathLike,
+    estimates: list[PathLike],
     study_chains: int,
     out: PathLike,
     figure_out: PathLike,
     paper_chains: int = IS_CHAINS,
 ) -> pd.DataFrame:
-    """``convergence.csv`` (``out``: :data:`CONVERGENCE_COLUMNS`, one row per estimator and k)
-    and ``convergence.png`` (``figure_out``) from ``estimates``, the JSON of ``infusion
-    convergence``. The figure marks the study's own k for Table 3.1 (``study_chains``,
-    config evaluation.chains) and the paper's (``paper_chains``)."""
-    payload = read_json(estimates, "estimates", "examples")
-    table = convergence_summary(pd.DataFrame(payload["estimates"]))
+    """``convergence.csv`` (``out``: :data:`CONVERGENCE_COLUMNS`, one row per proposal,
+    estimator and k) and ``convergence.png`` (``figure_out``) from ``estimates``, the JSON
+    files of ``infusion convergence`` (one per proposal, all on the same test images; a file
+    whose proposal came from the validation search holds ``proposal_from``). The figure marks
+    the study's own k for Table 3.1 (``study_chains``, config evaluation.chains) and the
+    paper's (``paper_chains``)."""
+    records, examples = [], set()
+    for path in estimates:
+        payload = read_json(path, "estimates", "examples")
+        tightest = "proposal_from" in payload
+        records += [record | {"tightest": tightest} for record in payload["estimates"]]
+        examples.add(payload["examples"])
+    if len(examples) != 1:
+        raise ValueError(f"{', '.join(map(str, estimates))} score different test images")
+    table = convergence_summary(pd.DataFrame(records))
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
-    convergence_figure(table, payload["examples"], study_chains, paper_chains, figure_out)
+    convergence_figure(table, examples.pop(), study_chains, paper_chains, figure_out)
     return table
+
+
+def proposal_label(proposal: str, tightest: bool) -> str:
+    """A legend's name of a proposal: its name, and how it was chosen when by the search."""
+    return f"{proposal} (tightest on validation)" if tightest else proposal
 
 
 def convergence_figure(
     table: pd.DataFrame, examples: int, study_chains: int, paper_chains: int, out: PathLike
 ) -> None:
-    """Each estimator's mean over repetitions against k (log axis), +- std as error bars,
-    with vertical lines at the study's k and the paper's."""
+    """One panel per estimator: each proposal's mean over repetitions against k (log axis),
+    +- std as error bars, with vertical lines at the study's k and the paper's."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,20 +90,23 @@ def convergence_figure(
 
     from infusion.paper.drawing import legend_outside
 
-    fig, ax = plt.subplots(figsize=(8.4, 4.4), layout="constrained")
-    for i, (name, label) in enumerate(LABELS.items()):
-        rows = table[table["estimator"] == name]
-        ax.errorbar(rows["chains"], rows["mean"], yerr=rows["std"], fmt="o-", capsize=4,
-                    color=f"C{i}", label=label)  # fmt: skip
-    marks = ((study_chains, "this study's k", "0.45"), (paper_chains, "the paper's k", "C3"))
-    for k, label, colour in marks:
-        ax.axvline(k, linestyle="--", color=colour, label=f"{label} = {k:,}")
-    ax.set_xscale("log")
-    ax.set_xlabel("chains per test image, k")
-    ax.set_ylabel("estimate (nats)")
-    ax.set_title(f"Estimates against k, {examples} test images (bars: std over repetitions)")
-    ax.grid(alpha=0.3)
-    legend_outside(ax, fontsize=9)
+    fig, axes = plt.subplots(1, len(LABELS), figsize=(12.6, 4.4), layout="constrained")
+    proposals = list(dict.fromkeys(zip(table["proposal"], table["tightest"], strict=True)))
+    for ax, (name, label) in zip(axes, LABELS.items(), strict=True):
+        for i, (proposal, tightest) in enumerate(proposals):
+            rows = table[(table["estimator"] == name) & (table["proposal"] == proposal)
+                         & (table["tightest"] == tightest)]  # fmt: skip
+            ax.errorbar(rows["chains"], rows["mean"], yerr=rows["std"], fmt="o-", capsize=4,
+                        color=f"C{i}", label=proposal_label(proposal, tightest))  # fmt: skip
+        marks = ((study_chains, "this study's k", "0.45"), (paper_chains, "the paper's k", "C3"))
+        for k, text, colour in marks:
+            ax.axvline(k, linestyle="--", color=colour, label=f"{text} = {k:,}")
+        ax.set_xscale("log")
+        ax.set_xlabel("chains per test image, k")
+        ax.set_ylabel(f"{label} (nats)")
+        ax.set_title(f"{label} against k, {examples} test images (bars: std over repetitions)")
+        ax.grid(alpha=0.3)
+    legend_outside(axes[-1], fontsize=9)
     try:
         with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=110)

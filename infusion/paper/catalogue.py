@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from infusion.beyond import (  # noqa: F401 (each registers its artifacts)
     convergence,
+    cross_scoring,
     fidelity,
     lower_bound_training,
     parzen_trust,

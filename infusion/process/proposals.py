@@ -104,6 +104,13 @@ class Proposal:
         return rates
 
 
+def own_schedule(model: ModelSettings) -> Proposal:
+    """The model's own training chain as a schedule that scores any model: its rate indexing,
+    alpha0 and omega (``paper-a0-w0.1``); its rates are those of :data:`OWN` for this
+    model, and under it another model is scored by this model's chain."""
+    return Proposal(model.rate_index, model.alpha0, model.omega)
+
+
 def parse_proposal(text: str, key: str = "--proposal") -> Proposal:
     """The :class:`Proposal` that ``text`` names (its forms: :data:`FORMS`); ``ValueError``
     naming ``key`` (the flag or config key it came from) when it names none."""

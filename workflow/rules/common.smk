@@ -7,6 +7,7 @@ import re
 import shlex
 
 from infusion import study
+from infusion.beyond.cross_scoring import TIGHTEST, cross_runs
 from infusion.beyond.switches import ablation_runs, run_tags, seed_tags
 from infusion.beyond.verdicts import SETTING_KEYS
 from infusion.estimation.inception import (
@@ -36,6 +37,8 @@ wildcard_constraints:
     alpha=r"[0-9.e-]+",
     omega=r"[0-9.e-]+",
     split=r"test|train",
+    proposal=r"[a-z0-9.-]+",
+    proposal_choice="|_tightest",
     tag="(?:" + "|".join(re.escape(tag) for tag in RUN_TAGS) + ")",
 
 
@@ -225,6 +228,37 @@ def fidelity_files(name):
     ]
 
 
+# The cells of the cross-scoring (infusion/beyond/cross_scoring.py): (variant, seed, tag,
+# column, the variant's own schedule); [] when it is off.
+CROSS_RUNS = cross_runs(config)
+
+
+def cross_files():
+    """results/final/<dataset><tag>/proposals/<column>.json of every cell, in table order."""
+    return [
+        f"results/final/{DATASET}{tag}/proposals/{column}.json"
+        for _, _, tag, column, _ in CROSS_RUNS
+    ]
+
+
+def cross_column(position):
+    """One field of every cell of the cross-scoring, space-separated (the artifact's flags)."""
+    return " ".join(str(cell[position]) for cell in CROSS_RUNS)
+
+
+def cross_flags(wildcards, input):
+    """The evaluation flags of a cross-scoring cell: Table 3.1's test settings with the
+    cross-scoring's sizes, under the column's schedule or the search's tightest proposal.
+    """
+    sizes = study.cross_scoring_sizes(config)
+    settings = flags(
+        "evaluation", omit=("test_examples", "train_examples", "proposal"), **sizes
+    )
+    if wildcards.proposal == TIGHTEST:
+        return f"{settings} --proposal-from {shlex.quote(input.search[0])}"
+    return f"{settings} --proposal {shlex.quote(wildcards.proposal)}"
+
+
 # Scored files of the objectives' comparison's points other than the final model's
 OBJECTIVE_SCORES = "results/beyond/lower-bound-training/"
 OBJECTIVE_RUN = RUN.replace("results/runs/", OBJECTIVE_SCORES, 1)
@@ -250,6 +284,23 @@ def objective_run_files(name):
         f"{study.run_folder(DATASET, *point, tag)}/{name}"
         for _, point, _, _, tag in study.objective_runs(config)
     ]
+
+
+def convergence_files():
+    """The convergence question's estimates: under convergence.proposal, then under the
+    tightest proposal on validation when convergence.tightest (and proposal_search runs)."""
+    tightest = config["convergence"]["tightest"] and config["proposal_search"]["enabled"]
+    suffixes = ["", *(["_tightest"] if tightest else [])]
+    return [f"results/final/{DATASET}/convergence{suffix}.json" for suffix in suffixes]
+
+
+def convergence_flags(wildcards, input):
+    """The convergence flags: the config section's, the proposal the tightest found on
+    validation for convergence_tightest.json."""
+    settings = flags("convergence", omit=("enabled", "tightest", "proposal"))
+    if wildcards.proposal_choice:
+        return f"{settings} --proposal-from {shlex.quote(input.search[0])}"
+    return f"{settings} --proposal {shlex.quote(config['convergence']['proposal'])}"
 
 
 # The sampling steps of the sampling-steps question ([] when it is off).
@@ -287,6 +338,7 @@ def all_outputs():
             if config["fidelity"]["enabled"]
             else []
         ),
+        *(beyond_outputs("proposals") if CROSS_RUNS else []),
         *(
             path
             for artifact_id, section in (

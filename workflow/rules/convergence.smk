@@ -1,7 +1,9 @@
 # Beyond the paper: how far the estimates are from converged (config section convergence).
 # The final model's lower bound and IS estimate against the number of chains k, on the first
-# convergence.examples test images (infusion/estimation/convergence.py); its table and figure
-# are the artifact convergence (infusion/beyond/convergence.py).
+# convergence.examples test images (infusion/estimation/convergence.py), under
+# convergence.proposal and, with convergence.tightest, under the tightest proposal the
+# validation search found (convergence_tightest.json); its table and figure are the artifact
+# convergence (infusion/beyond/convergence.py).
 
 
 localrules:
@@ -12,19 +14,24 @@ rule estimate_convergence:
     input:
         model=lambda wildcards: final_file("model.pt", wildcards.dataset),
         data="results/data/{dataset}.npz",
+        search=lambda wildcards: (
+            [f"results/final/{wildcards.dataset}/proposal_search.json"]
+            if wildcards.proposal_choice
+            else []
+        ),
     output:
-        "results/final/{dataset}/convergence.json",
+        "results/final/{dataset}/convergence{proposal_choice}.json",
     log:
-        "results/logs/estimate_convergence/{dataset}.log",
+        "results/logs/estimate_convergence/{dataset}{proposal_choice}.log",
     benchmark:
-        "results/benchmarks/estimate_convergence/{dataset}.tsv"
+        "results/benchmarks/estimate_convergence/{dataset}{proposal_choice}.tsv"
     conda:
         "../envs/infusion.yaml"
     threads: resource("evaluate", "threads")
     resources:
         gpu=1,
     params:
-        settings=flags("convergence", omit=("enabled",)),
+        settings=convergence_flags,
     shell:
         infusion_shell(
             "convergence --model {input.model:q} --data {input.data:q} --out {output:q}"
@@ -35,7 +42,7 @@ rule estimate_convergence:
 
 rule convergence:
     input:
-        estimates=f"results/final/{DATASET}/convergence.json",
+        estimates=convergence_files(),
     output:
         table=report(
             "results/tables/beyond/convergence.csv",
