@@ -119,8 +119,8 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
     assert lines[-1].split()[0] == "total"
     # tiny: 5 points under 2 seeds; train, grid evaluation, Table 3.1 (test and train),
     # samples (+ final); + the natural-image dataset shapes16: its training and its samples;
-    # + the fidelity ablation's 4 runs beyond the study's (train, test estimates, samples)
-    assert lines[-1].split()[1] == str(2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 4 + 6 + 1 + 2 * 2)
+    # + the fidelity ablation's 8 runs beyond the study's (train, test estimates, samples)
+    assert lines[-1].split()[1] == str(2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 8 + 6 + 1 + 2 * 2)
     assert "shapes16 train" in out and "shapes16 sampling" in out
     assert "train" in out and "sampling" in out
 
