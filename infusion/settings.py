@@ -65,7 +65,8 @@ class ModelSettings:
     # run_chaine_train_for in the authors' run.py adds omega after each step's draw)
     rate_index: str = "paper"
     # alpha^(0): alpha0 (the grid's, the paper's) or growth (omega: the hyperparameters
-    # released with the authors' run.py set infuse_rate = infuse_rate_growth); the rates are
+    # released with the authors' run.py give infuse_rate, alpha0, the value of
+    # infuse_rate_growth, omega: 0.02 both, for 10 steps); the rates are
     # then omega + t omega (paper indexing) or omega, omega, 2 omega, ... (code indexing)
     first_rate: str = "alpha0"
     # The infusion mask of a colour image: element (one Bernoulli draw per pixel and channel,

@@ -64,7 +64,8 @@ def test_infusion_rates_follow_the_indexing(index, schedule, steps, alpha0, omeg
 def test_the_growth_first_rate_starts_both_indexings_at_omega(
     index, schedule, steps, alpha0, omega
 ):
-    """run.py's hyperparameters set infuse_rate = infuse_rate_growth: the schedules above with
+    """run.py's hyperparameters give infuse_rate (alpha0) infuse_rate_growth's value (omega,
+    0.02 both): the schedules above with
     alpha0 replaced by omega (the model's own chain and the own proposal alike)."""
     from infusion.process.proposals import Proposal
 

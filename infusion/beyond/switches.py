@@ -57,7 +57,7 @@ SWITCHES = (
     Switch(
         "first_rate", "model", "first_rate", "alpha0", "growth",
         "alpha(0) the grid's alpha0 or omega (the hyperparameters released with run.py set "
-        "infuse_rate = infuse_rate_growth): another reading of the code, not in its variant",
+        "infuse_rate = infuse_rate_growth = 0.02): another reading of the code, not in its variant",
         in_code=False,
     ),
     Switch(

@@ -47,8 +47,8 @@ def schedule_rates(steps: int, alpha0: float, omega: float, rate_index: str) -> 
 
 def first_rate(model: ModelSettings) -> float:
     """A model's alpha^(0) under its ``first_rate``: its alpha0 (``alpha0``, the paper's
-    grid) or omega (``growth``: the released hyperparameters of run.py set ``infuse_rate =
-    infuse_rate_growth``)."""
+    grid) or omega (``growth``: run.py's released hyperparameters give ``infuse_rate``,
+    alpha0, the value of ``infuse_rate_growth``, omega: 0.02 both)."""
     return model.omega if model.first_rate == "growth" else model.alpha0
 
 
