@@ -25,9 +25,22 @@ from infusion.runtime.precision import check_precision
 OBJECTIVES = ("denoising", "lower_bound")  # keys of infusion.training.objectives.OBJECTIVES
 RATE_INDEXINGS = ("paper", "code")  # see ModelSettings.rate_index
 PARZEN_CENTRES = ("sampling", "training")  # see ParzenSettings.chain_steps
+# ParzenSettings.dequantize_test -> the name of its test points (parzen.json's by_test_points)
+PARZEN_TEST_POINTS = {True: "dequantized", False: "raw"}
+FIRST_RATES = ("alpha0", "growth")  # see ModelSettings.first_rate
+CHANNEL_MASKS = ("element", "pixel")  # see ModelSettings.channel_mask
+KEPT_MODELS = ("best", "last")  # see TrainSettings.keep
+LAST_BATCHES = ("drop", "keep")  # see TrainSettings.last_batch
 NETWORKS = ("mlp", "conv")  # keys of infusion.nets.networks.NETWORKS
 # `infusion cost`: the rates measured before, by device, torch version and network
 COST_RATES_CACHE = "results/cost/rates.json"
+
+
+def check_choice(settings, name: str, choices: tuple[str, ...]) -> None:
+    """``ValueError`` naming the field ``name`` when its value is not one of ``choices``."""
+    value = getattr(settings, name)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
 def check_counts(settings, minimum: int, *names: str) -> None:
@@ -51,6 +64,15 @@ class ModelSettings:
     # alpha^(t-1) + omega) or code (alpha0 for z~^(0) and z~^(1), alpha0 + (t-1) omega after:
     # run_chaine_train_for in the authors' run.py adds omega after each step's draw)
     rate_index: str = "paper"
+    # alpha^(0): alpha0 (the grid's, the paper's) or growth (omega: the hyperparameters
+    # released with the authors' run.py give infuse_rate, alpha0, the value of
+    # infuse_rate_growth, omega: 0.02 both, for 10 steps); the rates are
+    # then omega + t omega (paper indexing) or omega, omega, 2 omega, ... (code indexing)
+    first_rate: str = "alpha0"
+    # The infusion mask of a colour image: element (one Bernoulli draw per pixel and channel,
+    # ours) or pixel (one per pixel, shared by its channels: the authors' run.py). The same
+    # draws on 1-channel images
+    channel_mask: str = "element"
     network: str = "mlp"  # transition operator: mlp (MNIST, TFD) or conv (CIFAR-10, CelebA)
     hidden: int = 1200  # mlp: units per hidden layer (paper: 1200)
     layers: int = 2  # mlp: hidden layers (paper: 2)
@@ -73,6 +95,8 @@ class ModelSettings:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")
         if self.rate_index not in RATE_INDEXINGS:
             raise ValueError(f"rate_index must be one of {RATE_INDEXINGS}, got {self.rate_index!r}")
+        check_choice(self, "first_rate", FIRST_RATES)
+        check_choice(self, "channel_mask", CHANNEL_MASKS)
         if self.network not in NETWORKS:
             raise ValueError(f"network must be one of {NETWORKS}, got {self.network!r}")
         check_counts(self, 1, "hidden", "layers", "conv_channels", "conv_kernel")
@@ -91,6 +115,15 @@ class TrainSettings:
     # for training and validation targets; the paper's text does not say). Validation and
     # test points are dequantized in any case (section 3.5.1).
     dequantize_targets: bool = False
+    # The model kept: best (the best validation lower bound, paper appendix A.1) or last (the
+    # last epoch's, as the authors' run.py saves it)
+    keep: str = "best"
+    # Dequantize the training set, U(0, 1/256), for the pass that sets the kept model's
+    # batch-norm statistics (the authors' run.py does; the text is silent)
+    statistics_dequantize: bool = False
+    # An epoch's ragged last batch (N mod batch_size examples): drop (ours) or keep it as a
+    # smaller batch (the authors' run.py), except a lone example (batch norm needs two)
+    last_batch: str = "drop"
     curve_examples: int = 10000  # examples of train and valid scored per epoch (lower bound)
     chain_targets: int = 4  # fixed training targets whose infusion chain is kept (Fig 3.2)
     chain_epochs: int = 10  # keep those chains after init and the first N epochs
@@ -106,6 +139,8 @@ class TrainSettings:
         check_compile_mode(self.compile)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        check_choice(self, "keep", KEPT_MODELS)
+        check_choice(self, "last_batch", LAST_BATCHES)
         check_counts(self, 2, "batch_size")
         check_counts(self, 1, "epochs", "curve_examples", "parzen_samples")
         check_counts(self, 0, "seed", "chain_targets", "chain_epochs", "parzen_every")
@@ -252,6 +287,10 @@ class ParzenSettings:
     # samples file) or of step T, the model's training steps (training: the authors' run.py,
     # run_chaine_samples_for(num_steps)). Both are estimated; this one is Fig 3.4's number.
     chain_steps: str = "sampling"
+    # Test (and validation) points: dequantized with U(0, 1/256) (true, section 3.5.1) or the
+    # pixels / 256 as they are (false: the authors' run.py). Both are estimated; this one is
+    # Fig 3.4's number
+    dequantize_test: bool = True
     sigma_grid: list[float] = field(default_factory=lambda: [10 ** (-1 + i / 9) for i in range(10)])
     examples: int = 10000  # test points scored
     batch: int = 1000  # test points per block (memory bound, never N x M x d)

@@ -150,16 +150,20 @@ PROPOSAL_SECTIONS = ("grid_evaluation", "evaluation", "convergence")
 def check_proposals(config: dict) -> None:
     """Every section of :data:`PROPOSAL_SECTIONS` must name a proposal whose rates lie in
     [0, 1] for every model the study scores: each grid point and natural-image final model,
-    under either rate indexing (the fidelity variants train both); :class:`ConfigError`
-    naming the key otherwise."""
+    under either rate indexing (the fidelity variants train both) and under the study's
+    first rate (``model.first_rate``; both when the fidelity ablation runs);
+    :class:`ConfigError` naming the key otherwise."""
     points = [
         *grid_points(config),
         *(final_point(config, name) for name in config.get("natural_images", {})),
     ]
+    ablation = config.get("fidelity", {}).get("enabled", False)
+    first_rates = S.FIRST_RATES if ablation else (config["model"]["first_rate"],)
     models = [
-        S.ModelSettings(steps=steps, alpha0=alpha0, omega=omega, rate_index=index)
+        S.ModelSettings(steps=steps, alpha0=alpha0, omega=omega, rate_index=index, first_rate=first)
         for steps, alpha0, omega in points
         for index in S.RATE_INDEXINGS
+        for first in first_rates
     ]
     for name in PROPOSAL_SECTIONS:
         key = f"invalid config key '{name}.proposal'"

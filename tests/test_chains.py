@@ -9,7 +9,9 @@ import torch
 from conftest import tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain
 from scipy import stats
+from scipy.special import logsumexp
 
+from infusion.nets.model import InfusionModel
 from infusion.nets.networks import BATCH, POPULATION, set_batch_norm_mode
 from infusion.process.chains import (
     infuse,
@@ -22,9 +24,10 @@ from infusion.process.densities import (
     infusion_log_density,
     infusion_log_ratio_sum,
 )
+from infusion.process.log_weights import chain_log_weights
 from infusion.process.proposals import infusion_rate
 from infusion.sampling.samples import sample_chains
-from infusion.settings import SampleSettings
+from infusion.settings import ModelSettings, SampleSettings
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.03, 0.5, 1.0])
@@ -68,6 +71,105 @@ def test_infusion_log_ratio_sum_is_log_p_minus_log_q(alpha, grad):
         assert torch.autograd.gradcheck(
             lambda *a: infusion_log_ratio_sum(*a, x_t, alpha, 1e-4), inputs
         )
+
+
+def shared_mask_log_ratio(z, mean, var, x, alpha, infusion_var, channels):
+    """Brute force, row by row and pixel by pixel: log p(z_pixel) - log q(z_pixel) with p the
+    product of the pixel's channel Gaussians and q = (1 - alpha) p + alpha prod_c N(z_c; x_c,
+    infusion_var); rows are [C x H*W] flattened."""
+    rows, pixels = z.shape[0], z.shape[1] // channels
+    out = np.zeros(rows)
+    for row in range(rows):
+        for pixel in range(pixels):
+            at = [c * pixels + pixel for c in range(channels)]
+            log_p = stats.norm.logpdf(z[row, at], mean[row, at], np.sqrt(var[row, at])).sum()
+            log_target = stats.norm.logpdf(z[row, at], x[row, at], math.sqrt(infusion_var)).sum()
+            with np.errstate(divide="ignore"):
+                terms = [np.log1p(-alpha) + log_p, np.log(alpha) + log_target]
+            out[row] += log_p - logsumexp(terms)
+    return out
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.03, 0.5, 1.0])
+@pytest.mark.parametrize("grad", [False, True])
+def test_the_shared_mask_log_ratio_is_a_mixture_per_pixel(alpha, grad):
+    """channels = 3: the pixel's three channels infused together or not at all, so q is one
+    two-component mixture of products per pixel (not a mixture per element), against the
+    brute-force sum; 3 rows of 3 channels x 5 pixels, one target far from z."""
+    rng = np.random.default_rng(4)
+    z, mean, x = rng.uniform(-0.2, 1.2, (3, 3, 15))
+    x[0, :5] = z[0, :5] + rng.uniform(0.5, 1.0, 5)  # channel 0 far: its pixels underflow
+    x[1] = z[1] + rng.normal(0, 0.01, 15)  # near: the infusion component dominates
+    var = rng.uniform(1e-4, 0.1, (3, 15))
+    z_t, mean_t, var_t, x_t = (torch.tensor(a, requires_grad=grad) for a in (z, mean, var, x))
+    got = infusion_log_ratio_sum(z_t, mean_t, var_t, x_t, alpha, 1e-4, channels=3)
+    expected = shared_mask_log_ratio(z, mean, var, x, alpha, 1e-4, 3)
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-9, atol=1e-9)
+    if 0 < alpha < 1:  # and not the per-element mixture
+        per_element = infusion_log_ratio_sum(*(torch.tensor(a) for a in (z, mean, var, x)),
+                                             alpha, 1e-4)  # fmt: skip
+        assert not np.allclose(per_element.numpy(), expected)
+    if grad and 0 < alpha:
+        assert torch.autograd.gradcheck(
+            lambda *a: infusion_log_ratio_sum(*a, x_t, alpha, 1e-4, 3), (z_t, mean_t, var_t)
+        )
+
+
+def colour_model(channel_mask: str, channels: int = 3):
+    torch.manual_seed(0)
+    settings = ModelSettings(steps=3, alpha0=0.2, omega=0.2, hidden=16, channel_mask=channel_mask)
+    return InfusionModel(settings, (channels, 4, 5))
+
+
+def test_a_pixel_mask_is_shared_by_the_channels_at_the_rate_alpha():
+    """3 channels of 20 pixels: each pixel's mask the same in its three channels, and the
+    fraction of pixels infused within 5 standard errors of alpha at each step."""
+    model = colour_model("pixel")
+    x = torch.rand(3000, 60, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        walked = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(1)))
+    for s in walked[:-1]:
+        by_channel = s.infused.view(3000, 3, 20)
+        assert torch.equal(by_channel, by_channel[:, :1].expand(-1, 3, -1)), s.t
+        fraction, n = by_channel[:, 0].double().mean().item(), 3000 * 20
+        assert abs(fraction - s.alpha) < 5 * math.sqrt(s.alpha * (1 - s.alpha) / n), s.t
+    element = list(
+        walk_infusion_chain(colour_model("element"), x, torch.Generator().manual_seed(1))
+    )
+    assert not torch.equal(element[1].infused.view(3000, 3, 20)[:, 0],
+                           element[1].infused.view(3000, 3, 20)[:, 1])  # fmt: skip
+
+
+def test_one_channel_draws_and_weights_are_the_same_under_either_mask():
+    """On 1-channel images a pixel is an element: the same draws, bit for bit, and log q."""
+    x = torch.rand(50, 20, generator=torch.Generator().manual_seed(0))
+    walks, weights = {}, {}
+    for mask in ("element", "pixel"):
+        model = colour_model(mask, channels=1)
+        with torch.no_grad():
+            walks[mask] = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(1)))
+            weights[mask] = chain_log_weights(model, x, torch.Generator().manual_seed(1)).total
+    for a, b in zip(walks["element"], walks["pixel"], strict=True):
+        assert torch.equal(a.mean, b.mean) and (a.z is None or torch.equal(a.z, b.z))
+        assert a.infused is None or torch.equal(a.infused, b.infused)
+    assert torch.equal(weights["element"], weights["pixel"])
+
+
+def test_the_bound_of_a_shared_mask_model_scores_q_per_pixel():
+    """chain_log_weights' chain term for a 3-channel pixel-mask model against the brute-force
+    per-pixel mixture on the chain's own draws (same generator seed)."""
+    model = colour_model("pixel").double()
+    x = torch.rand(4, 60, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        walked = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(4)))
+        weights = chain_log_weights(model, x, torch.Generator().manual_seed(4))
+    expected = np.zeros(4)
+    for s in walked[:-1]:
+        z = s.z.numpy()
+        mean = np.broadcast_to(s.mean.numpy(), z.shape)
+        var = np.broadcast_to(s.var.numpy(), z.shape)
+        expected += shared_mask_log_ratio(z, mean, var, x.numpy(), s.alpha, 1e-4, 3)
+    np.testing.assert_allclose(weights.chain.numpy(), expected, rtol=1e-7)
 
 
 def test_gaussian_log_density_matches_scipy():

@@ -1,5 +1,6 @@
-"""The paper's text against the authors' code: the switches (rate indexing, training-target
-dequantization, Parzen's centres), the ablation's variants and run tags, its table."""
+"""The paper's text against the authors' code: the switches (rate indexing, the first rate,
+training-target dequantization, Parzen's centres and test points), the ablation's variants
+and run tags, its table."""
 
 import json
 import math
@@ -13,6 +14,7 @@ from scipy import stats
 from scipy.special import logsumexp
 from workflow_runs import REPO
 
+from infusion import study as study_module
 from infusion.beyond import switches as fidelity
 from infusion.beyond.fidelity import fidelity_summary, fidelity_table
 from infusion.process.chains import infusion_rates, sampling_chain, walk_infusion_chain
@@ -58,6 +60,31 @@ def test_infusion_rates_follow_the_indexing(index, schedule, steps, alpha0, omeg
 
 
 @pytest.mark.parametrize("index, schedule", [("paper", paper_schedule), ("code", code_schedule)])
+@pytest.mark.parametrize("steps, alpha0, omega", [(15, 0.0, 0.01), (5, 0.3, 0.15), (4, 0.2, 0.4)])
+def test_the_growth_first_rate_starts_both_indexings_at_omega(
+    index, schedule, steps, alpha0, omega
+):
+    """run.py's hyperparameters give infuse_rate (alpha0) infuse_rate_growth's value (omega,
+    0.02 both): the schedules above with
+    alpha0 replaced by omega (the model's own chain and the own proposal alike)."""
+    from infusion.process.proposals import Proposal
+
+    model = tiny_model(steps=steps, alpha0=alpha0, omega=omega, rate_index=index,
+                       first_rate="growth")  # fmt: skip
+    expected = schedule(steps, omega, omega)
+    assert infusion_rates(model) == pytest.approx(expected, abs=1e-12)
+    assert Proposal().rates(model.settings) == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_growth_first_rate_by_hand():
+    """omega 0.3, 5 steps: paper 0.3, 0.6, 0.9, 1 (clipped), 1; code 0.3, 0.3, 0.6, 0.9, 1."""
+    for index, expected in (("paper", [0.3, 0.6, 0.9, 1.0, 1.0]),
+                            ("code", [0.3, 0.3, 0.6, 0.9, 1.0])):  # fmt: skip
+        model = tiny_model(steps=5, alpha0=0.05, omega=0.3, rate_index=index, first_rate="growth")
+        assert infusion_rates(model) == pytest.approx(expected, abs=1e-12), index
+
+
+@pytest.mark.parametrize("index, schedule", [("paper", paper_schedule), ("code", code_schedule)])
 def test_the_chain_draws_at_the_indexing_rates(index, schedule):
     """The fraction of pixels the chain actually infuses at each step, over 200,000 draws a
     step, lies within 5 standard errors of the schedule's rate."""
@@ -98,9 +125,15 @@ def test_the_bound_scores_q_at_the_rates_drawn_with(index, schedule):
     np.testing.assert_allclose(weights.chain.numpy(), expected, rtol=1e-6)
 
 
-def test_rate_index_and_parzen_centres_reject_unknown_names():
+def test_switches_reject_unknown_names():
     with pytest.raises(ValueError, match="rate_index"):
         ModelSettings(rate_index="paper+1")
+    for key in ("first_rate", "channel_mask"):
+        with pytest.raises(ValueError, match=f"{key} must be one of"):
+            ModelSettings(**{key: "code"})
+    for key in ("keep", "last_batch"):
+        with pytest.raises(ValueError, match=f"{key} must be one of"):
+            TrainSettings(**{key: "all"})
     from infusion.settings import ParzenSettings
 
     with pytest.raises(ValueError, match="chain_steps"):
@@ -173,10 +206,16 @@ def reference_parzen(centres, points, sigma):
     )
 
 
+@pytest.mark.parametrize("dequantize_test", [True, False])
 @pytest.mark.parametrize("chain_steps", ["sampling", "training"])
-def test_parzen_command_scores_both_centres(digits_npz, tmp_path, chain_steps):
+def test_parzen_command_scores_both_centres_at_both_test_points(
+    digits_npz, tmp_path, chain_steps, dequantize_test
+):
+    """by_test_points: each (test points, centres) cell against the numpy estimate, on the
+    points plus U(0, 1/256) (one generator seeded --seed) or the pixels / 256 as they are;
+    the headline and by_chain_steps are those of --dequantize-test's points."""
     from infusion.cli import main
-    from infusion.data.registry import dequantize, load, to_unit_interval
+    from infusion.data.registry import load
 
     rng = np.random.default_rng(0)
     means = rng.uniform(0, 1, (60, 64)).astype(np.float32)
@@ -185,30 +224,47 @@ def test_parzen_command_scores_both_centres(digits_npz, tmp_path, chain_steps):
     out = tmp_path / "p.json"
     main(["parzen", "--samples", str(tmp_path / "s.npz"), "--data", str(digits_npz),
           "--out", str(out), "--split", "test", "--examples", "30", "--seed", "3",
-          "--sigma", "0.3", "--chain-steps", chain_steps])  # fmt: skip
+          "--sigma", "0.3", "--chain-steps", chain_steps,
+          "--dequantize-test", str(dequantize_test).lower()])  # fmt: skip
     result = json.loads(out.read_text())
-    test = load(digits_npz)["test"][:30]
-    points = dequantize(torch.as_tensor(to_unit_interval(test)), torch.Generator().manual_seed(3))
-    points = points.double().numpy()
-    for centres, array in (("sampling", means), ("training", t_means)):
-        expected = reference_parzen(array.astype(np.float64), points, 0.3).mean()
-        assert result["by_chain_steps"][centres]["mean"] == pytest.approx(expected, rel=1e-5)
+    raw = load(digits_npz)["test"][:30].reshape(30, -1).astype(np.float64) / 256
+    noise = torch.rand(raw.shape, generator=torch.Generator().manual_seed(3)).double().numpy()
+    for points_name, points in (("dequantized", raw + noise / 256), ("raw", raw)):
+        for centres, array in (("sampling", means), ("training", t_means)):
+            expected = reference_parzen(array.astype(np.float64), points, 0.3).mean()
+            cell = result["by_test_points"][points_name][centres]["mean"]
+            assert cell == pytest.approx(expected, rel=1e-5), (points_name, centres)
+    headline_points = "dequantized" if dequantize_test else "raw"
+    assert result["by_chain_steps"] == result["by_test_points"][headline_points]
     headline = result["by_chain_steps"][chain_steps]["mean"]
     assert result["chain_steps"] == chain_steps and result["mean"] == headline
+    assert result["dequantize_test"] is dequantize_test
 
 
-def test_variants_flip_one_switch_each_and_code_flips_all():
-    paper = fidelity.variant_values("paper")
-    assert paper == {("model", "rate_index"): "paper", ("model", "layers"): 2,
-                     ("training", "dequantize_targets"): False,
-                     ("parzen", "chain_steps"): "sampling"}  # fmt: skip
-    code = fidelity.variant_values("code")
-    assert code == {("model", "rate_index"): "code", ("model", "layers"): 1,
-                    ("training", "dequantize_targets"): True,
-                    ("parzen", "chain_steps"): "training"}  # fmt: skip
+PAPER = {
+    ("model", "rate_index"): "paper", ("model", "first_rate"): "alpha0", ("model", "layers"): 2,
+    ("training", "dequantize_targets"): False, ("parzen", "chain_steps"): "sampling",
+    ("training", "keep"): "best", ("training", "statistics_dequantize"): False,
+    ("training", "last_batch"): "drop", ("model", "channel_mask"): "element",
+    ("parzen", "dequantize_test"): True,
+}  # fmt: skip
+CODE = {
+    ("model", "rate_index"): "code", ("model", "first_rate"): "alpha0", ("model", "layers"): 1,
+    ("training", "dequantize_targets"): True, ("parzen", "chain_steps"): "training",
+    ("training", "keep"): "last", ("training", "statistics_dequantize"): True,
+    ("training", "last_batch"): "keep", ("model", "channel_mask"): "pixel",
+    ("parzen", "dequantize_test"): False,
+}  # fmt: skip
+
+
+def test_variants_flip_one_switch_each_and_code_flips_all_but_the_first_rate():
+    """The first rate is another reading of run.py: a variant of its own, not the code's."""
+    assert fidelity.variant_values("paper") == PAPER
+    assert fidelity.variant_values("code") == CODE
     for name in fidelity.SWITCH_NAMES:
-        changed = {k for k, v in fidelity.variant_values(name).items() if v != paper[k]}
-        assert len(changed) == 1
+        changed = {k for k, v in fidelity.variant_values(name).items() if v != PAPER[k]}
+        assert len(changed) == 1, name
+    assert fidelity.variant_values("first_rate")[("model", "first_rate")] == "growth"
     with pytest.raises(ValueError, match="unknown fidelity variant"):
         fidelity.variant_values("papers")
 
@@ -218,11 +274,16 @@ def test_switch_defaults_are_the_papers_text_and_the_overlay_the_code():
     every switch's code value (parsed here from the files)."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     overlay = yaml.safe_load((REPO / "workflow/configs/authors-code.yaml").read_text())
-    assert ModelSettings().rate_index == "paper" and ModelSettings().layers == 2
-    assert TrainSettings().dequantize_targets is False
+    defaults = study_module.defaults()
     for switch in fidelity.SWITCHES:
+        assert defaults[switch.section][switch.key] == PAPER[switch.section, switch.key]
         assert config[switch.section][switch.key] == switch.paper, switch.name
-        assert overlay[switch.section][switch.key] == switch.code, switch.name
+        if switch.in_code:
+            assert overlay[switch.section][switch.key] == switch.code, switch.name
+        else:  # named there as a commented line, the other reading of run.py
+            assert switch.key not in overlay[switch.section], switch.name
+            line = f"# {switch.key}: {switch.code}"
+            assert line in (REPO / "workflow/configs/authors-code.yaml").read_text()
 
 
 def study(**fidelity_section):
@@ -232,35 +293,69 @@ def study(**fidelity_section):
     return config
 
 
+CODE_TAG = (
+    "_rate_index-code_layers-1_dequantize_targets-true_keep-last_statistics_dequantize-true"
+    "_last_batch-keep"
+)
+CODE_TRAINED = {
+    ("model", "rate_index"): "code", ("model", "layers"): 1,
+    ("training", "dequantize_targets"): True, ("training", "keep"): "last",
+    ("training", "statistics_dequantize"): True, ("training", "last_batch"): "keep",
+}  # fmt: skip
+
+
 def test_run_tags_name_what_differs_from_the_study():
+    """MNIST (1 channel): the channel mask is left out; the two Parzen switches train
+    nothing, so their rows are the paper variant's runs."""
     config = study()
     tags = fidelity.run_tags(config)
-    # the study's own first-seed run; 3 seeds x 4 training variants (paper, 3 switches...)
     assert "" in tags and tags[""] == {("training", "seed"): 0}
     assert tags["_layers-1_seed2"] == {("model", "layers"): 1, ("training", "seed"): 2}
-    all_code = "_rate_index-code_layers-1_dequantize_targets-true"
-    assert tags[all_code + "_seed1"] == {
-        ("model", "rate_index"): "code", ("model", "layers"): 1,
-        ("training", "dequantize_targets"): True, ("training", "seed"): 1,
-    }  # fmt: skip
-    # 5 trained variants (the Parzen switch trains the paper's model) x 3 seeds
-    assert len(tags) == 15
-    assert len(fidelity.ablation_tags(config)) == 14  # the paper variant's seed 0 is the study's
+    assert tags["_first_rate-growth"] == {("model", "first_rate"): "growth",
+                                          ("training", "seed"): 0}  # fmt: skip
+    assert tags["_last_batch-keep_seed1"] == {("training", "last_batch"): "keep",
+                                              ("training", "seed"): 1}  # fmt: skip
+    assert tags[CODE_TAG + "_seed1"] == CODE_TRAINED | {("training", "seed"): 1}
+    # 9 trained variants (paper, 7 training switches, code) x 3 seeds
+    assert len(tags) == 27 and not any("channel_mask" in tag for tag in tags)
+    assert len(fidelity.ablation_tags(config)) == 26  # the paper variant's seed 0 is the study's
     runs = fidelity.ablation_runs(config)
-    assert len(runs) == 6 * 3
-    assert {tag for v, _, tag in runs if v == "parzen_centres"} == {"", "_seed1", "_seed2"}
+    assert [v for v, seed, _ in runs if seed == 0] == [
+        "paper", "rate_index", "first_rate", "layers", "dequantize_targets", "parzen_centres",
+        "keep", "statistics_dequantize", "last_batch", "parzen_test_points", "code"]  # fmt: skip
+    assert len(runs) == 11 * 3
+    for scoring_only in ("parzen_centres", "parzen_test_points"):
+        assert {tag for v, _, tag in runs if v == scoring_only} == {"", "_seed1", "_seed2"}
+
+
+def test_a_colour_study_trains_the_channel_mask_too():
+    config = study()
+    config["dataset"] = "shapes16"
+    tags = fidelity.run_tags(config)
+    assert tags["_channel_mask-pixel_seed2"] == {("model", "channel_mask"): "pixel",
+                                                ("training", "seed"): 2}  # fmt: skip
+    code = CODE_TRAINED | {("model", "channel_mask"): "pixel", ("training", "seed"): 0}
+    assert tags[CODE_TAG + "_channel_mask-pixel"] == code
+    assert len(tags) == 30 and len(fidelity.ablation_runs(config)) == 12 * 3
 
 
 def test_run_tags_under_the_authors_code_overlay_flip_back_to_the_text():
     config = study()
     for switch in fidelity.SWITCHES:
-        config[switch.section][switch.key] = switch.code
+        if switch.in_code:
+            config[switch.section][switch.key] = switch.code
     tags = fidelity.run_tags(config)
-    assert tags["_rate_index-paper_layers-2_dequantize_targets-false"] == {
+    back = ("_rate_index-paper_layers-2_dequantize_targets-false_keep-best"
+            "_statistics_dequantize-false_last_batch-drop")  # fmt: skip
+    assert tags[back] == {
         ("model", "rate_index"): "paper", ("model", "layers"): 2,
-        ("training", "dequantize_targets"): False, ("training", "seed"): 0,
+        ("training", "dequantize_targets"): False, ("training", "keep"): "best",
+        ("training", "statistics_dequantize"): False, ("training", "last_batch"): "drop",
+        ("training", "seed"): 0,
     }  # fmt: skip
     assert ("code", 0, "") in fidelity.ablation_runs(config)
+    growth = back.replace("paper", "paper_first_rate-growth")  # the text's, and omega first
+    assert ("first_rate", 0, growth) in fidelity.ablation_runs(config)
 
 
 def test_study_seeds_get_tags_and_the_disabled_ablation_none():
@@ -272,42 +367,56 @@ def test_study_seeds_get_tags_and_the_disabled_ablation_none():
     }
 
 
-def write_estimates(folder, name, lower_bound, importance, sampling, training):
+def write_estimates(folder, name, lower_bound, importance, parzen_cells):
+    """parzen_cells: {(test points, centres): mean}."""
     likelihood = folder / f"{name}-l.json"
     parzen = folder / f"{name}-p.json"
     likelihood.write_text(json.dumps({"settings": {"split": "test"}, "proposal": f"p-{name}",
                                       "lower_bound": {"mean": lower_bound},
                                       "importance": {"mean": importance}}))  # fmt: skip
-    parzen.write_text(json.dumps({"split": "test", "by_chain_steps": {
-        "sampling": {"mean": sampling}, "training": {"mean": training}}}))  # fmt: skip
+    by_points = {}
+    for (points, centres), mean in parzen_cells.items():
+        by_points.setdefault(points, {})[centres] = {"mean": mean}
+    parzen.write_text(json.dumps({"split": "test", "by_chain_steps": by_points["dequantized"],
+                                  "by_test_points": by_points}))  # fmt: skip
     return str(likelihood), str(parzen)
 
 
-def test_fidelity_table_takes_each_variants_parzen_centres(tmp_path):
+CELLS = [(p, c) for p in ("dequantized", "raw") for c in ("sampling", "training")]
+
+
+def test_fidelity_table_takes_each_variants_parzen_centres_and_test_points(tmp_path):
     runs, values = {"likelihood": [], "parzen": [], "variant": [], "seed": []}, {}
     for i, variant in enumerate(fidelity.VARIANTS):
         for seed in (0, 1):
-            numbers = (100.0 + i + seed, 110.0 + i, 50.0 + seed, 70.0 + seed)
-            values[variant, seed] = numbers
-            likelihood, parzen = write_estimates(tmp_path, f"{variant}{seed}", *numbers)
+            cells = {cell: 50.0 + 10 * j + seed for j, cell in enumerate(CELLS)}
+            values[variant, seed] = (100.0 + i + seed, 110.0 + i, cells)
+            likelihood, parzen = write_estimates(
+                tmp_path, f"{variant}{seed}", *values[variant, seed]
+            )
             for key, value in zip(runs, (likelihood, parzen, variant, seed), strict=True):
                 runs[key].append(value)
     table = fidelity_table(**runs, out=tmp_path / "fidelity.csv")
     read = table.set_index(["variant", "seed"])
-    for (variant, seed), (lb, is_, sampling, training) in values.items():
+    for (variant, seed), (lb, is_, cells) in values.items():
         assert read.loc[(variant, seed), "test_lower_bound"] == lb
         assert read.loc[(variant, seed), "importance_sampling"] == is_
         assert read.loc[(variant, seed), "proposal"] == f"p-{variant}{seed}"
-        expected = training if variant in ("parzen_centres", "code") else sampling
-        assert read.loc[(variant, seed), "parzen"] == expected
+        centres = "training" if variant in ("parzen_centres", "code") else "sampling"
+        points = "raw" if variant in ("parzen_test_points", "code") else "dequantized"
+        assert read.loc[(variant, seed), "parzen"] == cells[points, centres], variant
+        assert read.loc[(variant, seed), "parzen_centres"] == centres
+        assert read.loc[(variant, seed), "parzen_test_points"] == points
     assert "model.layers: 1" in read.loc[("layers", 0), "changes"]
     assert read.loc[("paper", 0), "changes"].startswith("none")
     summary = fidelity_summary(table)
     assert list(summary.index) == list(fidelity.VARIANTS)
-    assert summary.loc["code", ("test_lower_bound", "mean")] == pytest.approx(105.5)
+    code = 100.0 + fidelity.VARIANTS.index("code")  # its seed-0 bound; seed 1's is one more
+    assert summary.loc["code", ("test_lower_bound", "mean")] == pytest.approx(code + 0.5)
     assert summary.loc["code", ("test_lower_bound", "std")] == pytest.approx(
-        np.std([105, 106], ddof=1)
+        np.std([code, code + 1], ddof=1)
     )
+    assert "first_rate" not in read.loc[("code", 0), "changes"]
 
 
 def test_fidelity_caption_names_every_switch():
@@ -318,7 +427,7 @@ def test_fidelity_caption_names_every_switch():
 
 
 def test_fidelity_table_needs_one_of_each_input_a_run(tmp_path):
-    likelihood, parzen = write_estimates(tmp_path, "paper0", 1.0, 2.0, 3.0, 4.0)
+    likelihood, parzen = write_estimates(tmp_path, "paper0", 1.0, 2.0, dict.fromkeys(CELLS, 3.0))
     with pytest.raises(ValueError, match="one likelihood, parzen, variant and seed a run"):
         fidelity_table([likelihood], [parzen], ["paper", "code"], [0], tmp_path / "f.csv")
     assert not (tmp_path / "f.csv").exists()

@@ -17,7 +17,7 @@ import torch
 from infusion.data.registry import dequantize, load, to_unit_interval
 from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.settings import ModelSettings, TrainSettings
-from infusion.training.checkpoints import write_checkpoint
+from infusion.training.checkpoints import read_checkpoint, write_checkpoint
 from infusion.training.run_record import differences, run_record
 from infusion.training.trainer import Trainer
 
@@ -216,6 +216,11 @@ def test_run_differences_name_each_setting_and_let_epochs_grow():
     other = ModelSettings(steps=3), TrainSettings(epochs=4, lr=2e-3)
     assert differences(saved, run_record(*other, data), epochs_done=1) == [
         "steps 2 -> 3", "lr 0.001 -> 0.002"]  # fmt: skip
+    # a checkpoint written before a setting existed: its default, the code's behaviour then
+    older = {**saved, "train": {k: v for k, v in saved["train"].items() if k != "keep"}}
+    assert differences(older, run_record(*settings, data), epochs_done=4) == []
+    last = TrainSettings(epochs=4, lr=1e-3, keep="last")
+    assert differences(older, run_record(settings[0], last, data), 4) == ["keep best -> last"]
     one_pixel = {**data, "valid": data["valid"].copy()}
     one_pixel["valid"][1, 0, 1, 1] = 0
     reshaped = {**data, "train": data["train"].reshape(4, 1, 1, 4)}  # the same bytes
@@ -305,11 +310,13 @@ def test_a_checkpoint_of_other_content_is_named_and_training_starts_afresh(
         assert same_model(folder, tmp_path / "fresh"), what
 
 
-def small_run(data, folder, epochs):
+def small_run(data, folder, epochs, **train_settings):
     """A 2-step, 16-unit run on 256 training digits; returns the Trainer after run()."""
     trainer = Trainer(
         ModelSettings(steps=2, omega=0.1, hidden=16),
-        TrainSettings(epochs=epochs, batch_size=64, curve_examples=64, chain_epochs=1),
+        TrainSettings(
+            epochs=epochs, batch_size=64, curve_examples=64, chain_epochs=1, **train_settings
+        ),  # fmt: skip
         {split: images[:256] for split, images in data.items()},
         folder / "run",
         folder / "checkpoint.pt",
@@ -346,6 +353,104 @@ def test_the_model_kept_is_the_best_validation_epoch(digits_npz, tmp_path, monke
     assert pd.read_csv(tmp_path / "four" / "run" / "metrics.csv").valid_lower_bound.tolist() == (
         valid_by_epoch
     )
+
+
+def test_keep_last_keeps_the_last_epochs_model(digits_npz, tmp_path, monkeypatch):
+    """training.keep: last (the authors' run.py): valid bounds scripted to peak at epoch 2 of
+    4, model.pt holds the weights of epoch 4, those of the checkpoint written after it (and
+    not the best run's), and summary.json says which epoch was kept."""
+    valid_by_epoch = [0.0, 1.0, 5.0, 2.0, 3.0]
+    real_score = Trainer.score
+
+    def scripted_score(self, loss, seconds):
+        return real_score(self, loss, seconds) | {"valid_lower_bound": valid_by_epoch[self.epoch]}
+
+    monkeypatch.setattr(Trainer, "score", scripted_score)
+    data = load(digits_npz)
+    small_run(data, tmp_path / "last", 4, keep="last")
+    small_run(data, tmp_path / "best", 4)
+    last, best = trained_parameters(tmp_path / "last"), trained_parameters(tmp_path / "best")
+    after_four = read_checkpoint(tmp_path / "last" / "checkpoint.pt", "cpu")["model"]
+    assert last.keys() <= after_four.keys()
+    for key in last:
+        assert torch.equal(last[key], after_four[key]), key
+    assert any(not torch.equal(last[key], best[key]) for key in last)
+    summaries = {run: json.loads((tmp_path / run / "run" / "summary.json").read_text())
+                 for run in ("last", "best")}  # fmt: skip
+    assert (summaries["last"]["kept_epoch"], summaries["last"]["best_epoch"]) == (4, 2)
+    assert (summaries["best"]["kept_epoch"], summaries["best"]["best_epoch"]) == (2, 2)
+
+
+def population_statistics(model) -> dict:
+    return {k: v for k, v in model.state_dict().items() if "population" in k}
+
+
+def test_statistics_dequantize_fits_batch_norm_on_the_dequantized_training_set(
+    digits_npz, tmp_path
+):
+    """training.statistics_dequantize: the kept model's batch-norm statistics are those of the
+    statistics pass over x_train + u / 256, u ~ U(0, 1) drawn here from the trainer's fourth
+    stream of the last epoch (the chain draws its third, as without the switch)."""
+    from infusion.estimation.evaluation import fit_population_statistics
+    from infusion.nets.model import load_model
+    from infusion.training.trainer import epoch_generator
+
+    data = load(digits_npz)
+    on = small_run(data, tmp_path / "on", 2, keep="last", statistics_dequantize=True)
+    off = small_run(data, tmp_path / "off", 2, keep="last")
+    model, _ = load_model(tmp_path / "on" / "run" / "model.pt")
+    state = read_checkpoint(tmp_path / "on" / "checkpoint.pt", "cpu")["model"]
+    model.load_state_dict(state)  # the last epoch's model, before its statistics pass
+    x = on.x_train.double()
+    u = torch.rand(x.shape, generator=epoch_generator(torch.device("cpu"), 0, 2, 4))
+    points = (x + u.double() / 256).float()
+    fit_population_statistics(model, points, 64, epoch_generator(torch.device("cpu"), 0, 2, 3))
+    expected = population_statistics(model)
+    for key, value in population_statistics(on.model).items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-6, atol=1e-7, msg=key)
+        assert not torch.allclose(value, population_statistics(off.model)[key]), key
+
+
+def test_epoch_batches_drop_or_keep_the_ragged_rest():
+    """10 rows in batches of 4: drop gives 2 (floor), keep 3 (ceil) covering every row once;
+    9 rows: keep drops the lone ninth (batch norm needs two examples)."""
+    from infusion.training.trainer import epoch_batches
+
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(0))
+    dropped, kept = (epoch_batches(order, 4, mode) for mode in ("drop", "keep"))
+    assert [len(b) for b in dropped] == [4, 4] and [len(b) for b in kept] == [4, 4, 2]
+    assert torch.equal(torch.cat(kept), order)
+    assert torch.equal(torch.cat(dropped), order[:8])
+    assert [len(b) for b in epoch_batches(order[:9], 4, "keep")] == [4, 4]
+    assert [len(b) for b in epoch_batches(order[:8], 4, "keep")] == [4, 4]
+
+
+@pytest.mark.parametrize("last_batch", ["drop", "keep"])
+def test_an_epoch_takes_floor_or_ceil_steps(digits_npz, tmp_path, last_batch):
+    """One epoch on 250 digits in batches of 64: floor(250 / 64) = 3 optimizer steps of 64
+    (drop) or ceil = 4, the last of 58, every training example seen exactly once (keep)."""
+    data = load(digits_npz)
+    trainer = Trainer(
+        ModelSettings(steps=2, hidden=8),
+        TrainSettings(epochs=1, batch_size=64, curve_examples=50, last_batch=last_batch),
+        {split: images[:250] for split, images in data.items()},
+        tmp_path, tmp_path / "ckpt.pt",
+    )  # fmt: skip
+    seen, real_step = [], trainer.optimizer.step
+
+    def objective(model, x, generator):
+        seen.append(x.clone())
+        return sum(p.sum() for p in model.parameters()) * 0.0
+
+    steps = []
+    trainer.objective = objective
+    trainer.optimizer.step = lambda *a, **k: (steps.append(1), real_step(*a, **k))[1]
+    trainer.train_epoch()
+    expected = [64, 64, 64] if last_batch == "drop" else [64, 64, 64, 58]
+    assert [len(x) for x in seen] == expected and len(steps) == len(expected)
+    if last_batch == "keep":
+        rows = sorted(map(tuple, torch.cat(seen).numpy().tolist()))
+        assert rows == sorted(map(tuple, trainer.x_train.numpy().tolist()))
 
 
 def test_a_run_stopped_after_an_epoch_resumes_to_the_uninterrupted_result(

@@ -215,22 +215,31 @@ def test_tiny_study_runs_the_fidelity_ablation(tiny_study):
     each run's summary), and its Parzen value at the variant's centres; table and figure in
     the report."""
     table = pd.read_csv(tiny_study / "tables" / "fidelity.csv").set_index("variant")
-    assert list(table.index) == ["paper", "rate_index", "layers", "dequantize_targets",
-                                 "parzen_centres", "code"]  # fmt: skip
+    # digits has one channel: no channel_mask variant
+    assert list(table.index) == ["paper", "rate_index", "first_rate", "layers",
+                                 "dequantize_targets", "parzen_centres", "keep",
+                                 "statistics_dequantize", "last_batch", "parzen_test_points",
+                                 "code"]  # fmt: skip
     assert np.isfinite(table[["test_lower_bound", "importance_sampling", "parzen"]]).all().all()
     runs = tiny_study / "runs/digits"
-    code = json.loads(
-        (
-            runs / "T3-a0-w0.1_rate_index-code_layers-1_dequantize_targets-true/summary.json"
-        ).read_text()
-    )
+    code_tag = ("_rate_index-code_layers-1_dequantize_targets-true_keep-last"
+                "_statistics_dequantize-true_last_batch-keep")  # fmt: skip
+    code = json.loads((runs / f"T3-a0-w0.1{code_tag}/summary.json").read_text())
     assert code["model_settings"]["rate_index"] == "code"
     assert code["model_settings"]["layers"] == 1
+    assert code["model_settings"]["first_rate"] == "alpha0"  # not in the code's variant
     assert code["train_settings"]["dequantize_targets"] is True
-    # the Parzen switch trains nothing: the paper run's estimates at the other centres
-    assert table.loc["parzen_centres", "test_lower_bound"] == table.loc["paper", "test_lower_bound"]
+    assert code["train_settings"]["keep"] == "last" and code["kept_epoch"] == 3
+    growth = json.loads((runs / "T3-a0-w0.1_first_rate-growth/summary.json").read_text())
+    assert growth["model_settings"]["first_rate"] == "growth"
+    # the Parzen switches train nothing: the paper run's estimates at the other cells
     parzen = json.loads((tiny_study / "final/digits/parzen.json").read_text())
-    assert table.loc["parzen_centres", "parzen"] == parzen["by_chain_steps"]["training"]["mean"]
+    for switch, points, centres in (("parzen_centres", "dequantized", "training"),
+                                    ("parzen_test_points", "raw", "sampling"),
+                                    ("paper", "dequantized", "sampling")):  # fmt: skip
+        assert table.loc[switch, "test_lower_bound"] == table.loc["paper", "test_lower_bound"]
+        cell = parzen["by_test_points"][points][centres]["mean"]
+        assert table.loc[switch, "parzen"] == cell, switch
     assert table.loc["paper", "parzen"] == parzen["by_chain_steps"]["sampling"]["mean"]
     report = (tiny_study / "report.html").read_text()
     assert "fidelity.png" in report and "fidelity.csv" in report

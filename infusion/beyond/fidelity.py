@@ -14,12 +14,13 @@ from infusion.beyond.switches import SWITCHES, VARIANTS, variant_values
 from infusion.paper.artifacts import artifact
 from infusion.runtime.atomic import atomic_path
 from infusion.runtime.reading import read_csv, read_json
+from infusion.settings import PARZEN_TEST_POINTS
 
 PathLike = str | os.PathLike
 
 FIDELITY_COLUMNS = [
     "variant", "seed", "test_lower_bound", "importance_sampling", "proposal", "parzen",
-    "parzen_centres", "changes",
+    "parzen_centres", "parzen_test_points", "changes",
 ]  # fmt: skip
 QUANTITIES = {  # column -> axis label
     "test_lower_bound": "test lower bound (nats)",
@@ -53,7 +54,8 @@ def fidelity_table(
 
     Row i is run i: its ``variant`` and ``seed``, its ``infusion evaluate`` JSON on the test
     split (``likelihood``) and its ``infusion parzen`` JSON (``parzen``). The Parzen value is
-    the one at the variant's kernel centres (parzen.json holds both); the lower bound and IS
+    the one at the variant's kernel centres and test points (parzen.json holds all four:
+    ``by_test_points``); the lower bound and IS
     estimate are the test estimates' means over repetitions, under the infusion chain q that
     ``proposal`` names (:mod:`infusion.process.proposals`).
     """
@@ -63,10 +65,12 @@ def fidelity_table(
     runs = zip(variant, seed, likelihood, parzen, strict=True)
     for run_variant, run_seed, likelihood_json, parzen_json in runs:
         likelihood = read_json(likelihood_json, "settings", "lower_bound", "importance")
-        parzen = read_json(parzen_json, "split")
+        parzen = read_json(parzen_json, "split", "by_test_points")
         if likelihood["settings"]["split"] != "test" or parzen["split"] != "test":
             raise ValueError(f"{likelihood_json} and {parzen_json} must score the test split")
-        centres = variant_values(run_variant)[("parzen", "chain_steps")]
+        values = variant_values(run_variant)
+        centres = values[("parzen", "chain_steps")]
+        points = PARZEN_TEST_POINTS[values[("parzen", "dequantize_test")]]
         records.append(
             {
                 "variant": run_variant,
@@ -74,8 +78,9 @@ def fidelity_table(
                 "test_lower_bound": likelihood["lower_bound"]["mean"],
                 "importance_sampling": likelihood["importance"]["mean"],
                 "proposal": likelihood["proposal"],
-                "parzen": parzen["by_chain_steps"][centres]["mean"],
+                "parzen": parzen["by_test_points"][points][centres]["mean"],
                 "parzen_centres": centres,
+                "parzen_test_points": points,
                 "changes": variant_changes(run_variant),
             }
         )

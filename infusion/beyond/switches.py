@@ -2,9 +2,12 @@
 variants, and the run tags that name a variant's (and a seed's) training run.
 
 The paper's numbers were produced by the authors' code (bordesf/Infusion, ``run.py``). Where
-it differs from the text, both behaviours are config keys (the text is the default); each
-difference is a :class:`Switch`. The ablation (config section ``fidelity``) trains the final
-model with no switch flipped (``paper``), each alone, and all together (``code``).
+it differs from the text, both behaviours are config keys (the text, or our choice where it is
+silent, is the default); each difference is a :class:`Switch`. The ablation (config section
+``fidelity``) trains the final model with no switch flipped (``paper``), each alone, and all
+together (``code``: all but those that are another reading of the code). A switch that cannot
+change a 1-channel image is left out of the ablation of a grayscale study
+(:func:`study_switches`).
 
 A run tag is the suffix of a run folder
 (``results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}``):
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infusion.data.registry import dataset_spec
 from infusion.settings import OBJECTIVES
 
 TRAINED_SECTIONS = ("model", "training")  # the config sections that change a trained model
@@ -24,8 +28,10 @@ TRAINED_SECTIONS = ("model", "training")  # the config sections that change a tr
 
 @dataclass(frozen=True)
 class Switch:
-    """One difference: the config key (``section.key``), its value in the paper's text and in
-    the authors' code, and where each comes from."""
+    """One difference: the config key (``section.key``), its value in the paper's text (or
+    ours) and in the authors' code, and where each comes from. ``in_code``: whether the
+    ``code`` variant flips it (not for another reading of the code); ``colour_only``: whether
+    it changes nothing on 1-channel images (the ablation of a grayscale study leaves it out)."""
 
     name: str
     section: str
@@ -33,6 +39,8 @@ class Switch:
     paper: object
     code: object
     source: str
+    in_code: bool = True
+    colour_only: bool = False
 
     @property
     def trains(self) -> bool:
@@ -45,6 +53,12 @@ SWITCHES = (
         "rate_index", "model", "rate_index", "paper", "code",
         "z~(t) drawn at alpha0 + t omega (section 3.3.2) or, as run_chaine_train_for draws "
         "before adding omega, z~(0) and z~(1) at alpha0 and z~(t) at alpha0 + (t-1) omega",
+    ),
+    Switch(
+        "first_rate", "model", "first_rate", "alpha0", "growth",
+        "alpha(0) the grid's alpha0 or omega (the hyperparameters released with run.py set "
+        "infuse_rate = infuse_rate_growth = 0.02): another reading of the code, not in its variant",
+        in_code=False,
     ),
     Switch(
         "layers", "model", "layers", 2, 1,
@@ -60,18 +74,60 @@ SWITCHES = (
         "Parzen centres from the sampling chains' last step (30 steps for the 15-step model, "
         "as the paper's figures) or from step T (run_chaine_samples_for(num_steps))",
     ),
+    Switch(
+        "keep", "training", "keep", "best", "last",
+        "the model of the best validation lower bound (appendix A.1) or of the last epoch "
+        "(run.py saves the model after its training loop)",
+    ),
+    Switch(
+        "statistics_dequantize", "training", "statistics_dequantize", False, True,
+        "the batch-norm statistics pass over the training set as it is (the text is silent) "
+        "or plus U(0, 1/256) (run.py's statistics pass)",
+    ),
+    Switch(
+        "last_batch", "training", "last_batch", "drop", "keep",
+        "an epoch's ragged last batch dropped (ours) or trained on as a smaller batch "
+        "(run.py's minibatch loop)",
+    ),
+    Switch(
+        "channel_mask", "model", "channel_mask", "element", "pixel",
+        "the infusion mask drawn per pixel and channel (ours) or per pixel, shared by its "
+        "channels (run.py); colour images only, the same draws on 1-channel ones",
+        colour_only=True,
+    ),
+    Switch(
+        "parzen_test_points", "parzen", "dequantize_test", True, False,
+        "Parzen's test points plus U(0, 1/256) (section 3.5.1) or as they are (run.py "
+        "scores the pixels / 256)",
+    ),
 )  # fmt: skip
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
 VARIANTS = ("paper", *SWITCH_NAMES, "code")
 
 
-def variant_values(variant: str) -> dict[tuple[str, str], object]:
-    """{(section, key): value} of every switch in ``variant``: the paper's value except the
-    flipped ones (one switch for a switch's name, all for ``code``)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown fidelity variant {variant!r}; expected one of {VARIANTS}")
-    flipped = SWITCH_NAMES if variant == "code" else (variant,)
-    return {(s.section, s.key): s.code if s.name in flipped else s.paper for s in SWITCHES}
+def study_switches(config: dict) -> tuple[Switch, ...]:
+    """The switches that can change the study's numbers: all of them on a colour dataset,
+    all but the colour-only ones on a 1-channel dataset (``dataset``)."""
+    colour = dataset_spec(config["dataset"]).shape[0] > 1
+    return tuple(s for s in SWITCHES if colour or not s.colour_only)
+
+
+def study_variants(config: dict) -> tuple[str, ...]:
+    """The ablation's variants for the study (:func:`study_switches`), in table order."""
+    return ("paper", *(s.name for s in study_switches(config)), "code")
+
+
+def variant_values(
+    variant: str, switches: tuple[Switch, ...] = SWITCHES
+) -> dict[tuple[str, str], object]:
+    """{(section, key): value} of every switch of ``switches`` in ``variant``: the paper's
+    value except the flipped ones (one switch for a switch's name; for ``code``, every switch
+    the code's variant includes)."""
+    variants = ("paper", *(s.name for s in switches), "code")
+    if variant not in variants:
+        raise ValueError(f"unknown fidelity variant {variant!r}; expected one of {variants}")
+    flipped = [s.name for s in switches if s.in_code] if variant == "code" else [variant]
+    return {(s.section, s.key): s.code if s.name in flipped else s.paper for s in switches}
 
 
 def run_tag(config: dict, values: dict[tuple[str, str], object], seed: int) -> str:
@@ -109,8 +165,9 @@ def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
         for tag, seed in zip(seed_tags(config), config["training"]["seeds"], strict=True)
     }
     if config["fidelity"]["enabled"]:
-        for variant in VARIANTS:
-            values = variant_values(variant)
+        switches = study_switches(config)
+        for variant in study_variants(config):
+            values = variant_values(variant, switches)
             for seed in config["fidelity"]["seeds"]:
                 trained = {
                     (section, key): value
@@ -132,9 +189,10 @@ def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
 
 def ablation_runs(config: dict) -> list[tuple[str, int, str]]:
     """(variant, seed, run tag) of every row of the ablation table, in table order."""
+    switches = study_switches(config)
     return [
-        (variant, seed, run_tag(config, variant_values(variant), seed))
-        for variant in VARIANTS
+        (variant, seed, run_tag(config, variant_values(variant, switches), seed))
+        for variant in study_variants(config)
         for seed in config["fidelity"]["seeds"]
     ]
 

@@ -18,7 +18,7 @@ import torch
 from infusion.data.registry import dequantize, load, split_of, to_unit_interval
 from infusion.runtime.atomic import write_json
 from infusion.runtime.reading import read_npz
-from infusion.settings import ParzenSettings
+from infusion.settings import PARZEN_TEST_POINTS, ParzenSettings
 
 log = logging.getLogger(__name__)
 # Fig 3.4's two kernel centres (ParzenSettings.chain_steps) -> their key in a samples file.
@@ -120,14 +120,23 @@ def estimate_file(
     under the samples file ``samples_npz`` (``infusion sample``), written atomically to the
     JSON file ``out``.
 
-    The points are :func:`scored_points`. Both kernel centres of :data:`CENTRES` are
-    estimated (:func:`estimate`); ``settings.chain_steps``'s is the headline.
+    Both kernel centres of :data:`CENTRES` are estimated (:func:`estimate`) at both test
+    points (:func:`scored_points` dequantized or raw, ``PARZEN_TEST_POINTS``):
+    ``by_test_points[points][centres]``. The headline is ``settings.dequantize_test``'s points
+    (``by_chain_steps``: their estimates by centres) and of them ``settings.chain_steps``'s.
     """
     samples = read_npz(samples_npz, *CENTRES.values())
-    valid, scored = scored_points(load(Path(data_npz)), split, settings, data_npz)
-    estimates = {}
-    for centres, key in CENTRES.items():
-        estimates[centres] = estimate(samples[key], valid, scored, settings, f"{centres} centres")
+    data = load(Path(data_npz))
+    by_points = {}
+    for dequantized, points in PARZEN_TEST_POINTS.items():
+        valid, scored = scored_points(data, split, settings, data_npz, dequantized)
+        by_points[points] = {
+            centres: estimate(
+                samples[key], valid, scored, settings, f"{centres} centres, {points} points"
+            )
+            for centres, key in CENTRES.items()
+        }
+    estimates = by_points[PARZEN_TEST_POINTS[settings.dequantize_test]]
     write_json(
         out,
         {
@@ -136,6 +145,8 @@ def estimate_file(
             "chain_steps": settings.chain_steps,
             **estimates[settings.chain_steps],
             "by_chain_steps": estimates,
+            "dequantize_test": settings.dequantize_test,
+            "by_test_points": by_points,
         },
     )
 
@@ -157,25 +168,29 @@ def estimate_real_file(
             f"{data_npz}: {centres} kernel centres asked of its {len(data['train'])} "
             "training images"
         )
-    valid, scored = scored_points(data, split, settings, data_npz)
+    valid, scored = scored_points(data, split, settings, data_npz, settings.dequantize_test)
     train = to_unit_interval(data["train"][:centres])
     result = estimate(train, valid, scored, settings, "training-image centres")
     write_json(out, {"split": split, "samples": centres, "centres": "train", **result})
 
 
 def scored_points(
-    data: dict[str, np.ndarray], split: str, settings: ParzenSettings, path: str | Path
+    data: dict[str, np.ndarray],
+    split: str,
+    settings: ParzenSettings,
+    path: str | Path,
+    dequantized: bool,
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """(valid points, ``split`` points) of the prepared dataset ``data`` read from ``path``:
-    the first ``settings.examples`` of each split, dequantized with one generator seeded
-    ``settings.seed``, the valid ones first; they are drawn only when ``settings.sigma`` is 0
-    (sigma is chosen on them), else ``None``."""
+    the first ``settings.examples`` of each split (pixels / 256), ``dequantized`` with one
+    generator seeded ``settings.seed``, the valid ones first; the valid points are drawn
+    only when ``settings.sigma`` is 0 (sigma is chosen on them), else ``None``."""
     generator = torch.Generator().manual_seed(settings.seed)
 
     def points(name):
         images = split_of(data, name, path)[: settings.examples]
         images = torch.as_tensor(to_unit_interval(images))
-        return dequantize(images, generator).numpy()
+        return (dequantize(images, generator) if dequantized else images).numpy()
 
     valid = points("valid") if settings.sigma == 0 else None
     return valid, points(split)

@@ -14,15 +14,19 @@ import torch
 
 from infusion.nets.model import InfusionModel
 from infusion.process.draws import bernoulli_mask
-from infusion.process.proposals import schedule_rates
+from infusion.process.proposals import model_rates
 
 
 def infusion_rates(model: InfusionModel) -> list[float]:
     """The rates of the T infused draws z~^(0..T-1) of the model's own infusion process, the
-    one it was trained with: its ``rate_index`` (paper or code, see
-    :func:`~infusion.process.proposals.schedule_rates`), alpha0 and omega."""
-    s = model.settings
-    return schedule_rates(s.steps, s.alpha0, s.omega, s.rate_index)
+    one it was trained with (:func:`~infusion.process.proposals.model_rates`)."""
+    return model_rates(model.settings)
+
+
+def mask_channels(model: InfusionModel) -> int:
+    """How many channels share each draw of the infusion mask: the image's channels C under
+    ``channel_mask: pixel`` (one draw per pixel), else 1 (one per element)."""
+    return model.shape[0] if model.settings.channel_mask == "pixel" else 1
 
 
 def infuse(
@@ -32,15 +36,24 @@ def infuse(
     alpha: float,
     infusion_var: float,
     generator: torch.Generator,
+    channels: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw z ~ (1 - alpha) N(mean, var) + alpha N(x, infusion_var), per pixel.
 
-    Returns the draw [N x d] and the boolean mask of pixels taken from the target x. Both
-    components are written as location + scale * noise, so gradients reach ``mean`` and
-    ``var`` (reparameterisation) when they require them.
+    Returns the draw [... x d] and the boolean mask of elements taken from the target x. The
+    mask has one Bernoulli(alpha) draw per element (``channels`` = 1) or, rows of x being
+    images [C x H x W] flattened, one per pixel shared by its ``channels`` = C channels
+    (:func:`mask_channels`).
+    Both components are written as location + scale * noise, so gradients reach ``mean``
+    and ``var`` (reparameterisation) when they require them.
     """
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    infused = bernoulli_mask(x.shape, alpha, generator, x.device)
+    if channels == 1:
+        infused = bernoulli_mask(x.shape, alpha, generator, x.device)
+    else:  # [... x 1 x H*W] drawn, the same for each channel
+        *rows, d = x.shape
+        pixels = bernoulli_mask((*rows, 1, d // channels), alpha, generator, x.device)
+        infused = pixels.expand(*rows, channels, d // channels).reshape(x.shape)
     z = torch.where(
         infused,
         torch.add(x, noise, alpha=infusion_var**0.5),
@@ -86,13 +99,14 @@ def walk_infusion_chain(
     rates = infusion_rates(model) if rates is None else list(rates)
     if len(rates) != steps:
         raise ValueError(f"{len(rates)} infusion rates given for a {steps}-step chain")
+    channels = mask_channels(model)
     mean, var = model.prior_mean, model.prior_var
-    z, infused = infuse(mean, var, x, rates[0], infusion_var, generator)
+    z, infused = infuse(mean, var, x, rates[0], infusion_var, generator, channels)
     yield ChainStep(0, mean, var, z, infused, rates[0])
     for t in range(1, steps + 1):
         mean, var = model.operator(z, t)
         if t < steps:
-            z, infused = infuse(mean, var, x, rates[t], infusion_var, generator)
+            z, infused = infuse(mean, var, x, rates[t], infusion_var, generator, channels)
             if not reparameterize:
                 z = z.detach()
             yield ChainStep(t, mean, var, z, infused, rates[t])

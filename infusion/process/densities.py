@@ -50,6 +50,7 @@ def infusion_log_ratio_sum(
     x: torch.Tensor,
     alpha: float,
     infusion_var: float,
+    channels: int = 1,
 ) -> torch.Tensor:
     """sum over the last dimension of log N(z; mean, var) - log q(z | ., x), q as in
     :func:`infusion_log_density`: one number per row (the inner loop of the lower bound).
@@ -62,6 +63,12 @@ def infusion_log_ratio_sum(
     log infusion_var with beta = 1/2 (twice the one above), and the constant terms are
     applied to the row sums. Without gradients to record, d is built in place in one
     temporary.
+
+    ``channels`` > 1: rows are images [C x H x W] flattened whose infusion mask is shared by
+    a pixel's C channels (``channel_mask: pixel``). q is then a mixture per pixel, not per
+    element: q(z_p) = (1 - alpha) prod_c N(z_c; mean_c, var_c) + alpha prod_c N(z_c; x_c,
+    infusion_var), whose u is the sum of its channels' (its d summed, minus C log
+    infusion_var); 1: a mixture per element.
     """
     if alpha <= 0.0:
         return z.new_zeros(z.shape[:-1])
@@ -74,9 +81,11 @@ def infusion_log_ratio_sum(
     else:
         d = torch.addcdiv(torch.log(var), (z - mean).square_(), var)
         d.sub_((z - x).square_(), alpha=1.0 / infusion_var)
-    pixels, log_iv = z.shape[-1], math.log(infusion_var)
+    elements, log_iv = z.shape[-1], math.log(infusion_var)
     if alpha >= 1.0:
-        return d.sum(-1).sub(pixels * log_iv).mul(-0.5)
-    twice_shift = 2.0 * (math.log(alpha) - math.log1p(-alpha)) - log_iv
+        return d.sum(-1).sub(elements * log_iv).mul(-0.5)
+    if channels > 1:  # one mixture a pixel: u is its channels' sum
+        d = d.unflatten(-1, (channels, -1)).sum(-2)
+    twice_shift = 2.0 * (math.log(alpha) - math.log1p(-alpha)) - channels * log_iv
     d = d + twice_shift if record else d.add_(twice_shift)
-    return F.softplus(d, beta=0.5).sum(-1).mul(-0.5).sub(pixels * math.log1p(-alpha))
+    return F.softplus(d, beta=0.5).sum(-1).mul(-0.5).sub(d.shape[-1] * math.log1p(-alpha))

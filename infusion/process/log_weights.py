@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from infusion.nets.model import InfusionModel
-from infusion.process.chains import walk_infusion_chain
+from infusion.process.chains import mask_channels, walk_infusion_chain
 from infusion.process.densities import gaussian_log_density, infusion_log_ratio_sum
 
 
@@ -50,12 +50,16 @@ def chain_log_weights(
 
     ``rates``: q's (a proposal's, :mod:`infusion.process.proposals`), for the draws and for
     log q alike; None: the model's own training chain. log p is the model's either way.
+    log q is a mixture per element, or per pixel when the model's mask is shared by a
+    pixel's channels (:func:`~infusion.process.chains.mask_channels`).
     """
-    infusion_var = model.settings.infusion_var
+    infusion_var, channels = model.settings.infusion_var, mask_channels(model)
     chain = x.new_zeros(x.shape[0])
     for s in walk_infusion_chain(model, x, generator, reparameterize, rates):
         if s.z is not None:
-            chain = chain + infusion_log_ratio_sum(s.z, s.mean, s.var, x, s.alpha, infusion_var)
+            chain = chain + infusion_log_ratio_sum(
+                s.z, s.mean, s.var, x, s.alpha, infusion_var, channels
+            )
         else:
             output = gaussian_log_density(x, s.mean, s.var).sum(-1)
             output_sse = ((x - s.mean) ** 2).sum(-1)

@@ -45,6 +45,20 @@ def schedule_rates(steps: int, alpha0: float, omega: float, rate_index: str) -> 
     return [infusion_rate(max(t - shift, 0), alpha0, omega) for t in range(steps)]
 
 
+def first_rate(model: ModelSettings) -> float:
+    """A model's alpha^(0) under its ``first_rate``: its alpha0 (``alpha0``, the paper's
+    grid) or omega (``growth``: run.py's released hyperparameters give ``infuse_rate``,
+    alpha0, the value of ``infuse_rate_growth``, omega: 0.02 both)."""
+    return model.omega if model.first_rate == "growth" else model.alpha0
+
+
+def model_rates(model: ModelSettings) -> list[float]:
+    """The rates of the T infused draws z~^(0..T-1) of a model's own infusion process, the
+    one it was trained with: its steps, first rate (:func:`first_rate`), omega and rate
+    indexing (:func:`schedule_rates`)."""
+    return schedule_rates(model.steps, first_rate(model), model.omega, model.rate_index)
+
+
 def spelled(value: float) -> str:
     """A number as a proposal's name spells it: shortest round-trip, positional (0.1, 0, 1e-05
     as 0.00001), so that the name has no sign and parses back to the same float."""
@@ -56,7 +70,7 @@ class Proposal:
     """The infusion chain q that scores a model: its rates, the model's own or a schedule's,
     each times ``scale``.
 
-    ``rate_index``: :data:`OWN` (the model's rate indexing, alpha0 and omega) or a rate
+    ``rate_index``: :data:`OWN` (the model's own rates, :func:`model_rates`) or a rate
     indexing (``paper``, ``code``) of the schedule ``alpha0 + t * omega`` (clipped to [0, 1]
     as footnote 2 clips the model's own).
     """
@@ -90,7 +104,7 @@ class Proposal:
         its schedule when the proposal is the model's own); ``ValueError`` naming ``key`` (the
         flag or config key the proposal came from) when a scaled rate passes 1."""
         if self.rate_index == OWN:
-            base = schedule_rates(model.steps, model.alpha0, model.omega, model.rate_index)
+            base = model_rates(model)
         else:
             base = schedule_rates(model.steps, self.alpha0, self.omega, self.rate_index)
         rates = base if self.scale == 1.0 else [self.scale * rate for rate in base]
@@ -99,7 +113,8 @@ class Proposal:
                 raise ValueError(
                     f"{key}: proposal {self.name!r}: rate {rate:g} of z~({t}) leaves [0, 1]"
                     f" for a model of {model.steps} steps, alpha0 {model.alpha0:g}, omega"
-                    f" {model.omega:g} and rate_index {model.rate_index}"
+                    f" {model.omega:g}, first_rate {model.first_rate} and rate_index"
+                    f" {model.rate_index}"
                 )
         return rates
 

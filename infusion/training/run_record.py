@@ -6,7 +6,8 @@ resumed only by a run equal to its own, except for three settings: ``device`` an
 ``compile`` (the numbers do not depend on them on CPU) and ``epochs``, which may be raised
 (more epochs continue the same run) but not lowered below the epochs the checkpoint has
 done (nothing in an epoch depends on how many follow it, so a run asked for fewer epochs
-equals a fresh one only if it has not gone past them).
+equals a fresh one only if it has not gone past them). A setting the checkpoint does not
+record, one added since it was written, counts as its default.
 """
 
 from __future__ import annotations
@@ -16,9 +17,19 @@ import hashlib
 
 import numpy as np
 
+from infusion.settings import ModelSettings, TrainSettings
+
 SPLITS = ("train", "valid")
 # training settings that may differ between a checkpoint and the run resuming it
 RESUMABLE = ("epochs", "device", "compile")
+# A setting a checkpoint does not record (one added since it was written) counts as its
+# default, the behaviour of the code that wrote it.
+DEFAULTS = {
+    part: {
+        f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING
+    }
+    for part, cls in (("model", ModelSettings), ("train", TrainSettings))
+}
 
 
 def split_digest(images: np.ndarray) -> str:
@@ -50,7 +61,7 @@ def differences(saved: dict, current: dict, epochs_done: int) -> list[str]:
     empty when it may resume."""
     found = []
     for part, skipped in (("model", ()), ("train", RESUMABLE)):
-        old, new = saved[part], current[part]
+        old, new = {**DEFAULTS[part], **saved[part]}, current[part]
         for key in sorted(old.keys() | new.keys()):
             if key not in skipped and old.get(key) != new.get(key):
                 found.append(f"{key} {old.get(key)} -> {new.get(key)}")

@@ -1,13 +1,14 @@
 """The training loop: infusion training with per-epoch curves, checkpoints and exact resume.
 
 Outputs of a run (``out_dir``):
-  model.pt      the model with the best validation lower bound, with per-step batch-norm
-                statistics over the whole training set (used by every test number)
+  model.pt      the model with the best validation lower bound (or the last epoch's:
+                training.keep), with per-step batch-norm statistics over the whole training
+                set (used by every test number)
   metrics.csv   one row per epoch (epoch 0 = initialisation): loss, train/valid lower bound
   chains.npz    ``chains`` [epochs x targets x T+1 x C x H x W] uint8: the infusion chains of
                 fixed training targets after init and each of the first epochs (Fig 3.2),
                 ``epochs`` [epochs], ``targets`` (their images)
-  summary.json  settings, best epoch, bounds, timings
+  summary.json  settings, best and kept epochs, bounds, timings
 The checkpoint (``checkpoint``) lives wherever the caller says, outside the declared outputs.
 It records its run: every model and training setting and a digest of the training and
 validation splits (infusion/training/run_record.py). The same run started again resumes
@@ -62,6 +63,16 @@ def epoch_generator(device: torch.device, seed: int, epoch: int, stream: int) ->
     """A generator that depends only on (seed, epoch, stream): per-epoch scoring draws are the
     same whether or not the run was resumed."""
     return torch.Generator(device).manual_seed(seed * 1_000_003 + epoch * 101 + stream)
+
+
+def epoch_batches(order: torch.Tensor, batch_size: int, last_batch: str) -> list[torch.Tensor]:
+    """An epoch's batches of training rows, ``order`` cut into ``batch_size`` rows each; the
+    ragged rest (N mod batch_size rows) is dropped (``last_batch: drop``) or is the last,
+    smaller batch (``keep``), except a lone row: batch norm cannot normalise one example."""
+    batches = list(torch.split(order, batch_size))
+    if batches and len(batches[-1]) < batch_size and (last_batch == "drop" or len(batches[-1]) < 2):
+        batches.pop()
+    return batches
 
 
 def training_step(
@@ -214,7 +225,7 @@ class Trainer:
         set_batch_norm_mode(model.operator, BATCH)
         n = self.x_train.shape[0]
         order = torch.randperm(n, generator=self.generator, device=self.device)
-        batches = order[: n - n % s.batch_size].view(-1, s.batch_size)  # drop the ragged tail
+        batches = epoch_batches(order, s.batch_size, s.last_batch)
         progress = tqdm(
             batches, desc=f"epoch {self.epoch + 1}", leave=False, disable=not sys.stderr.isatty()
         )
@@ -323,12 +334,20 @@ class Trainer:
 
     def finish(self) -> InfusionModel:
         """Best model + population statistics -> model.pt; chains and summary."""
+        s = self.settings
         self.write_curves()
-        self.model.load_state_dict(self.best_state)
-        g = epoch_generator(self.device, self.settings.seed, self.epoch, 3)
+        kept_epoch = self.best_epoch if s.keep == "best" else self.epoch
+        if s.keep == "best":
+            self.model.load_state_dict(self.best_state)
+        g = epoch_generator(self.device, s.seed, self.epoch, 3)
+        x = self.x_train
+        if s.statistics_dequantize:  # its own stream: the chains' draws are those without
+            x = dequantize(x, epoch_generator(self.device, s.seed, self.epoch, 4))
         with self.computing():
-            fit_population_statistics(self.model, self.x_train, self.settings.batch_size, g)
-        save_model(self.model, self.out_dir / "model.pt", best_epoch=self.best_epoch)
+            fit_population_statistics(self.model, x, s.batch_size, g)
+        save_model(
+            self.model, self.out_dir / "model.pt", best_epoch=self.best_epoch, kept_epoch=kept_epoch
+        )
         write_npz(
             self.out_dir / "chains.npz",
             chains=np.stack(self.chains),
@@ -344,6 +363,7 @@ class Trainer:
                 "train_settings": dataclasses.asdict(self.settings),
                 "best_epoch": self.best_epoch,
                 "best_valid_lower_bound": self.best_valid,
+                "kept_epoch": kept_epoch,  # model.pt's parameters: training.keep's epoch
                 "train_seconds": float(sum(r["seconds"] for r in self.metrics)),
                 "device": str(self.device),
             },
