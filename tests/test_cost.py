@@ -198,28 +198,32 @@ def test_natural_image_rows_cost_their_own_settings_at_their_own_rates():
 # The rules whose work the estimate prices (each of its stages is some of their jobs)
 COMPUTE_RULES = ("train", "evaluate_grid_point", "evaluate_likelihood", "evaluate_objective_point",
                  "sample_final", "sample_grid_point", "sample_objective_point", "sample_steps",
-                 "estimate_convergence", "search_proposal", "evaluate_tightest")  # fmt: skip
+                 "estimate_convergence", "search_proposal", "evaluate_tightest",
+                 "score_under_proposal")  # fmt: skip
 NO_NATURAL = {"data": {name: {"enabled": False} for name in ("cifar10", "celeba", "tfd")}}
 
 
-@pytest.mark.parametrize("overlay", ["paper", "beyond"])
+@pytest.mark.parametrize("overlay", ["paper", "beyond", "fidelity"])
 def test_the_estimate_counts_the_compute_jobs_snakemake_plans(tmp_path, overlay):
     """Every training, evaluation and sampling job of the plan is one job of a stage: the
-    paper's grid with the questions beyond the paper, and the beyond overlay (3 seeds)."""
+    paper's grid with the questions beyond the paper, the beyond overlay (3 seeds) and the
+    fidelity overlay (the ablation and its cross-scoring)."""
     from workflow_runs import snakemake, workflow_copy
 
     folder = workflow_copy(tmp_path)
     overlays = [folder / "no-natural.yaml"]
     overlays[0].write_text(yaml.safe_dump(NO_NATURAL))
-    if overlay == "beyond":
-        overlays.append(folder / "workflow/configs/beyond.yaml")
+    if overlay != "paper":
+        overlays.append(folder / f"workflow/configs/{overlay}.yaml")
     out = snakemake(folder, "-n", "--configfile", *map(str, overlays)).stdout
     stats = out[out.index("Job stats:") :].splitlines()
     planned = dict(line.split() for line in stats[3:] if len(line.split()) == 2)
     table = estimate_cost(load(ROOT / "config.yaml", overlays), RATES)
     assert table.jobs.iloc[-1] == sum(int(planned.get(rule, 0)) for rule in COMPUTE_RULES)
     stages = set(table.stage)
-    assert {"lower_bound_training", "convergence", "sampling_steps", "proposal_search"} <= stages
+    questions = {"fidelity", "cross_scoring"} if overlay == "fidelity" else {
+        "lower_bound_training", "convergence", "sampling_steps"}  # fmt: skip
+    assert questions | {"proposal_search"} <= stages
 
 
 def beyond_config(**questions):
@@ -238,7 +242,8 @@ def beyond_config(**questions):
 
 def test_the_convergence_job_draws_the_largest_k_once_per_repetition():
     config = beyond_config(
-        convergence={"enabled": True, "chains": [1, 10, 300], "examples": 7, "repetitions": 4}
+        convergence={"enabled": True, "chains": [1, 10, 300], "examples": 7, "repetitions": 4},
+        proposal_search={"enabled": True},  # and under the tightest proposal
     )
     # 7 images x 300 chains x 4 repetitions x 5 steps, at 10,000 chain-steps per second
     assert hours(config, "convergence") == pytest.approx(2 * 7 * 300 * 4 * 5 / 10000 / 3600)
@@ -264,22 +269,24 @@ def test_the_proposal_search_scores_every_candidate_then_test_under_the_best():
 
 
 def test_the_cross_scoring_prices_every_cell_at_its_sizes():
-    """Every trained run of the ablation (the paper's, each training switch's, the code's; 3
-    seeds) x (the schedules paper-a0-w0.1 and code-a0-w0.1, and the tightest) at 5 steps:
-    cells of 6 images x 8 chains x 2 repetitions plus the isotropic variance's 3 x 10."""
+    """Every trained run of the ablation (the paper's, each training switch's of a grayscale
+    study, the code's; 3 seeds) x (the schedules paper-a0-w0.1, code-a0-w0.1 and
+    paper-a0.1-w0.1 of first_rate, and the tightest) at 5 steps: cells of 6 images x 8
+    chains x 2 repetitions plus the isotropic variance's 3 x 10."""
     config = beyond_config(
         fidelity={"enabled": True, "seeds": [0, 1, 2]},
         cross_scoring={"enabled": True, "examples": 6, "chains": 8, "repetitions": 2},
+        proposal_search={"enabled": True},
     )
     config["evaluation"] |= {"isotropic_examples": 3, "isotropic_chains": 10}
     table = estimate_cost(config, RATES).set_index("stage")
-    runs = 3 * (2 + sum(s.trains for s in fidelity_switches.SWITCHES))
+    runs = 3 * (2 + sum(s.trains and not s.colour_only for s in fidelity_switches.SWITCHES))
     # and the search of every run but the study's own (the paper's first seed): 100
     # validation images x 100 chains x 20 candidates (test_proposal_search) x 5 steps
-    assert table.loc["cross_scoring", "jobs"] == runs * 3 + runs - 1
+    assert table.loc["cross_scoring", "jobs"] == runs * 4 + runs - 1
     per_cell = (6 * 8 * 2 + 3 * 10) * 5 / 10000 / 3600
     search = 100 * 100 * 20 * 5 / 10000 / 3600
-    expected = runs * 3 * per_cell + (runs - 1) * search
+    expected = runs * 4 * per_cell + (runs - 1) * search
     assert table.loc["cross_scoring", "hours"] == pytest.approx(expected)
     config["cross_scoring"]["enabled"] = False
     assert "cross_scoring" not in set(estimate_cost(config, RATES).stage)

@@ -36,8 +36,10 @@ def study(**changes):
 
 def by_hand(variant: str) -> str:
     """A variant's training schedule at 5 steps, omega 0.1, as the switches list says: the
-    rate indexing is code for rate_index and code, else paper; alpha0 stays 0."""
-    return "code-a0-w0.1" if variant in ("rate_index", "code") else "paper-a0-w0.1"
+    rate indexing is code for rate_index and code, else paper; alpha0 is 0 but under
+    first_rate (growth: omega), which the code variant leaves out."""
+    index = "code" if variant in ("rate_index", "code") else "paper"
+    return f"{index}-a{0.1 if variant == 'first_rate' else 0}-w0.1"
 
 
 def test_each_variants_schedule_is_its_training_chain():
@@ -47,13 +49,16 @@ def test_each_variants_schedule_is_its_training_chain():
         assert cross_scoring.variant_schedule(config, variant) == by_hand(variant), variant
 
 
+@pytest.mark.parametrize("first_rate", ["alpha0", "growth"])
 @pytest.mark.parametrize("rate_index", ["paper", "code"])
-def test_own_schedule_has_the_models_rates(rate_index):
-    model = tiny_model(steps=5, alpha0=0.05, omega=0.15, rate_index=rate_index).settings
+def test_own_schedule_has_the_models_rates(rate_index, first_rate):
+    model = tiny_model(steps=5, alpha0=0.05, omega=0.15, rate_index=rate_index,
+                       first_rate=first_rate).settings  # fmt: skip
     shift = 0 if rate_index == "paper" else 1
-    rates = [min(0.05 + max(t - shift, 0) * 0.15, 1.0) for t in range(5)]
+    start = 0.05 if first_rate == "alpha0" else 0.15
+    rates = [min(start + max(t - shift, 0) * 0.15, 1.0) for t in range(5)]
     assert own_schedule(model).rates(model) == pytest.approx(rates)
-    assert schedule_rates(5, 0.05, 0.15, rate_index) == pytest.approx(rates)
+    assert schedule_rates(5, start, 0.15, rate_index) == pytest.approx(rates)
 
 
 @pytest.mark.parametrize("rate_index", ["paper", "code"])
@@ -77,10 +82,11 @@ def test_cells_are_every_trained_run_under_every_column():
     # the scoring switches share the paper's runs: no trained variant of their own
     scoring = {s.name for s in switches.SWITCHES if not s.trains}
     assert scoring and not scoring & {variant for variant, _, _ in runs}
-    trained = ["paper", *(s.name for s in switches.SWITCHES if s.trains), "code"]
+    trained = ["paper", *(s.name for s in switches.SWITCHES
+                          if s.trains and not s.colour_only), "code"]  # fmt: skip
     assert [variant for variant, _, _ in runs] == [v for v in trained for _ in range(3)]
     columns = cross_scoring.cross_proposals(config)
-    assert columns == ["paper-a0-w0.1", "code-a0-w0.1", cross_scoring.TIGHTEST]
+    assert columns == ["paper-a0-w0.1", "code-a0-w0.1", "paper-a0.1-w0.1", cross_scoring.TIGHTEST]
     cells = cross_scoring.cross_runs(config)
     assert [(v, s, t, c) for v, s, t, c, _ in cells] == [
         (variant, seed, tag, column) for variant, seed, tag in runs for column in columns

@@ -121,9 +121,9 @@ class Proposal:
 
 def own_schedule(model: ModelSettings) -> Proposal:
     """The model's own training chain as a schedule that scores any model: its rate indexing,
-    alpha0 and omega (``paper-a0-w0.1``); its rates are those of :data:`OWN` for this
-    model, and under it another model is scored by this model's chain."""
-    return Proposal(model.rate_index, model.alpha0, model.omega)
+    first rate (:func:`first_rate`) and omega (``paper-a0-w0.1``); its rates are those of
+    :data:`OWN` for this model, and under it another model is scored by this model's chain."""
+    return Proposal(model.rate_index, first_rate(model), model.omega)
 
 
 def parse_proposal(text: str, key: str = "--proposal") -> Proposal:
