@@ -263,14 +263,22 @@ def test_tiny_study_judges_every_paper_number_and_counts_the_verdicts(tiny_study
 
 
 def test_tiny_study_runs_the_convergence_study(tiny_study):
-    """Both estimators at every k of tiny.yaml, finite, IS above the bound, in the report."""
+    """Both estimators at every k of tiny.yaml under the model's own chain and under the
+    tightest proposal the search found for it, finite, IS above the bound, in the report."""
     table = pd.read_csv(tiny_study / "tables/beyond/convergence.csv")
-    assert list(zip(table.estimator, table.chains, strict=True)) == [
-        (name, k) for name in ("lower_bound", "importance") for k in (1, 4, 16)
+    search = json.loads((tiny_study / "final/digits/proposal_search.json").read_text())
+    expected = [
+        (proposal, tightest, name, k)
+        for proposal, tightest in (("own", False), (search["best"], True))
+        for name in ("lower_bound", "importance")
+        for k in (1, 4, 16)
     ]
+    assert list(zip(table.proposal, table.tightest, table.estimator, table.chains,
+                    strict=True)) == expected  # fmt: skip
     assert np.isfinite(table[["mean", "std"]]).all().all() and (table.repetitions == 2).all()
-    wide = table.pivot(index="chains", columns="estimator", values="mean")
-    assert (wide.importance >= wide.lower_bound).all()
+    for _, rows in table.groupby("tightest"):
+        wide = rows.pivot(index="chains", columns="estimator", values="mean")
+        assert (wide.importance >= wide.lower_bound).all()
     report = (tiny_study / "report.html").read_text()
     assert "convergence.png" in report and "convergence.csv" in report
 
@@ -289,6 +297,8 @@ def test_tiny_study_names_the_proposal_of_every_likelihood_estimate(tiny_study):
         table = pd.read_csv(tiny_study / "tables" / name)
         if name == "table3.1.csv":
             table = table[table.estimator != TIGHTEST]
+        if name == "beyond/convergence.csv":
+            table = table[~table.tightest]
         assert set(table.proposal.dropna()) == {"own"}, name
     card = pd.read_csv(tiny_study / "tables/scorecard.csv")
     # the rows of estimates the study made (not those it did not run, kept for their verdicts)
@@ -545,3 +555,44 @@ def test_a_config_edit_reruns_training_to_the_models_of_a_clean_run(tmp_path):
         for key in reference["state"]:
             assert torch.equal(edited["state"][key], reference["state"][key]), (overlay, key)
     assert not all(torch.equal(three["state"][k], edited["state"][k]) for k in three["state"])
+
+
+def test_tiny_study_cross_scores_every_trained_variant(tiny_study):
+    """Every trained variant (one seed) under the schedules of the variants (paper-a0-w0.1;
+    code-a0-w0.1 of rate_index and code; paper-a0.1-w0.1 of first_rate) and under its
+    tightest proposal; at tiny.yaml's sizes (cross_scoring null: evaluation's) each cell under
+    the variant's own schedule is the fidelity table's estimate of it, bit for bit, and the
+    tightest cell is under its run's search's best; table and figure in the report."""
+    cells = pd.read_csv(tiny_study / "tables/beyond/proposals.csv")
+    trained = ["paper", "rate_index", "first_rate", "layers", "dequantize_targets", "keep",
+               "statistics_dequantize", "last_batch", "code"]  # fmt: skip
+    columns = ["paper-a0-w0.1", "code-a0-w0.1", "paper-a0.1-w0.1", "tightest"]
+    assert list(zip(cells.trained_variant, cells.scored_by, strict=True)) == [
+        (variant, column) for variant in trained for column in columns
+    ]
+    assert (cells.seed == 0).all() and (cells.k == 20).all() and (cells.examples == 50).all()
+    assert np.isfinite(cells[["lower_bound", "importance"]]).all().all()
+    own = {"rate_index": "code-a0-w0.1", "code": "code-a0-w0.1", "first_rate": "paper-a0.1-w0.1"}
+    diagonal = cells[cells.own].set_index("trained_variant")
+    assert list(diagonal.index) == trained
+    fidelity = pd.read_csv(tiny_study / "tables/fidelity.csv").set_index("variant")
+    for variant in trained:
+        cell = diagonal.loc[variant]
+        assert cell.scored_by == own.get(variant, "paper-a0-w0.1"), variant
+        assert cell.lower_bound == fidelity.loc[variant, "test_lower_bound"], variant
+        assert cell.importance == fidelity.loc[variant, "importance_sampling"], variant
+    runs = {variant: tag for variant, _, tag in _fidelity_runs(tiny_study)}
+    for row in cells[cells.scored_by == "tightest"].itertuples():
+        search = tiny_study / f"final/digits{runs[row.trained_variant]}/proposal_search.json"
+        assert row.proposal == json.loads(search.read_text())["best"]
+    report = (tiny_study / "report.html").read_text()
+    assert "proposals.png" in report and "proposals.csv" in report
+
+
+def _fidelity_runs(tiny_study):
+    """(variant, seed, run tag) of the tiny study's trained ablation runs."""
+    from infusion import study as study_config
+    from infusion.beyond.cross_scoring import trained_runs
+
+    config = study_config.load(REPO / "config.yaml", [REPO / "workflow/configs/tiny.yaml"])
+    return trained_runs(config)
