@@ -163,7 +163,9 @@ def proposals_figure(table: pd.DataFrame | PathLike, out: PathLike) -> None:
             for j, column in enumerate(columns):
                 value, spread = mean.loc[variant, column], std.loc[variant, column]
                 text = f"{value:.0f}" if np.isnan(spread) else f"{value:.0f}\n±{spread:.0f}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white")
+                dark = image.norm(value) < 0.6  # viridis is light above
+                ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")  # fmt: skip
         own = table.groupby(["trained_variant", "scored_by"], sort=False)["own"].any()
         for (variant, column), is_own in own.items():
             if is_own:
