@@ -187,6 +187,12 @@ def tightest_flags(files):
     return f" --tightest {' '.join(map(shlex.quote, files))}" if files else ""
 
 
+def optional_flag(files, flag):
+    """--<flag> and the file of an optional input (a part the study may not run, [] then),
+    after a space; none without it."""
+    return f" --{flag} {shlex.quote(files[0])}" if files else ""
+
+
 def data_settings(dataset):
     """The config's `data` entry of `dataset` (urls, path), {} for datasets that need none."""
     return config["data"].get(dataset, {})
@@ -288,8 +294,11 @@ def objective_run_files(name):
 
 def convergence_files():
     """The convergence question's estimates: under convergence.proposal, then under the
-    tightest proposal on validation when convergence.tightest (and proposal_search runs)."""
-    tightest = config["convergence"]["tightest"] and config["proposal_search"]["enabled"]
+    tightest proposal on validation when convergence.tightest (and proposal_search runs).
+    """
+    tightest = (
+        config["convergence"]["tightest"] and config["proposal_search"]["enabled"]
+    )
     suffixes = ["", *(["_tightest"] if tightest else [])]
     return [f"results/final/{DATASET}/convergence{suffix}.json" for suffix in suffixes]
 
@@ -327,7 +336,15 @@ def all_outputs():
         "figA.2",
         "tableA.1",
     ]
-    tables = ["tableA.1", "table3.1", "fig3.4", "runtimes", "cost", "scorecard"]
+    tables = [
+        "tableA.1",
+        "table3.1",
+        "fig3.4",
+        "runtimes",
+        "cost",
+        "claims",
+        "scorecard",
+    ]
     return [
         *(f"results/figures/{name}.png" for name in figures),
         *(f"results/tables/{name}.csv" for name in tables),
