@@ -116,7 +116,8 @@ def test_int_and_repeated_flags_reach_the_scorecard(tmp_path):
           "--batch-size", "3", "--grid-points", "1", "--is-chains", "1234",
           "--parzen-samples", "50", "--note", "first note", "--note", "second note"])  # fmt: skip
     text = page.read_text()
-    assert "for 7 epochs, 12 hidden units" in text and "used 1,234 chains" in text
+    for setting, value in (("Epochs", "7"), ("Hidden units", "12"), ("IS chains", "1,234")):
+        assert f"   * - {setting}\n     - {value}\n" in text, setting
     assert "- first note\n- second note" in text
     card = pd.read_csv(tmp_path / "card.csv")
     assert not card.quantity.str.startswith("Table 3.2").any()

@@ -279,6 +279,15 @@ def test_tiny_study_judges_the_paper_s_claims(tiny_study):
     assert "claims.csv" in (tiny_study / "report.html").read_text()
 
 
+def test_tiny_study_front_page_opens_on_the_status_and_the_claims(tiny_study):
+    page = (tiny_study / "report/front_page.rst").read_text()
+    titles = re.findall(r"^(\S[^\n]*)\n-+\n", page, flags=re.M)
+    assert titles == ["Status", "Claims", "Verdicts", "Numbers"]
+    assert "`verdicts.png`_" in page and "shapes16" in page  # its natural-image dataset
+    report = (tiny_study / "report.html").read_text()
+    assert "infusion-beats-rate-0" in report and "Paper numbers with no run here" in report
+
+
 def test_tiny_study_runs_the_convergence_study(tiny_study):
     """Both estimators at every k of tiny.yaml under the model's own chain and under the
     tightest proposal the search found for it, finite, IS above the bound, in the report."""

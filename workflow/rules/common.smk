@@ -380,7 +380,8 @@ def beyond_outputs(artifact_id):
 
 
 def study_flags():
-    """What the report's front page says about this study's scale."""
+    """What the report's front page says about this study's scale, and the natural-image
+    datasets it trains."""
     notes = " ".join(f"--note {json.dumps(note)}" for note in config["report"]["notes"])
     return (
         f"--study {config['report']['study']} --dataset {DATASET}"
@@ -389,17 +390,20 @@ def study_flags():
         f" --grid-rows {len(panel_runs())}"
         f" --is-chains {config['evaluation']['chains']}"
         f" --parzen-samples {config['sampling']['samples']} {notes}"
+        + "".join(f" --natural {dataset}" for dataset in NATURAL_DATASETS)
     )
 
 
 def verdict_flags():
-    """The scorecard's verdict flags (config verdicts): the tolerance in stds and the
-    study's values of the settings that may explain a difference, after a space; none when
-    off (the scorecard's shell line then is the one it was before verdicts)."""
+    """The scorecard's verdict flags (config verdicts): the tolerance in stds, the study's
+    values of the settings that may explain a difference, and the verdicts figure (drawn
+    from the scorecard, which the front page links), after a space; none when off."""
     if not config["verdicts"]["enabled"]:
         return ""
     settings = "".join(f" --setting {key}={config_value(key)}" for key in SETTING_KEYS)
-    return f" --verdict-stds {config['verdicts']['stds']}{settings}"
+    _, figure = beyond_outputs("verdicts")
+    stds = config["verdicts"]["stds"]
+    return f" --verdict-stds {stds}{settings} --verdicts-figure {figure}"
 
 
 def config_value(key):

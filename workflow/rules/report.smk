@@ -212,6 +212,7 @@ rule scorecard:
         table_a_1="results/tables/tableA.1.csv",
         table_3_1="results/tables/table3.1.csv",
         fig_3_4="results/tables/fig3.4.csv",
+        claims="results/tables/claims.csv",
         # Table 3.2's Inception scores, where the study scores them
         table_3_2=["results/tables/table3.2.csv"] if output_dataset("table3.2") else [],
     output:
@@ -233,8 +234,8 @@ rule scorecard:
     shell:
         infusion_shell(
             "artifact scorecard --table-a-1 {input.table_a_1:q} --table-3-1 {input.table_3_1:q}"
-            " --fig-3-4 {input.fig_3_4:q}{params.table_3_2} --out {output.csv:q}"
-            " --page-out {output.page:q} {params.study}"
+            " --fig-3-4 {input.fig_3_4:q} --claims {input.claims:q}{params.table_3_2}"
+            " --out {output.csv:q} --page-out {output.page:q} {params.study}"
         )
 
 
