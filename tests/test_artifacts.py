@@ -21,8 +21,8 @@ PAPER_IDS = {
     "figA.4", "table3.1", "table3.2", "tableA.1", "tableA.1-images",
 }  # fmt: skip
 REPORT_IDS = {
-    "grid", "runtimes", "scorecard", "fidelity-table", "fidelity-figure", "convergence",
-    "lower-bound-training", "verdicts", "sampling-steps", "parzen-trust",
+    "grid", "runtimes", "claims", "scorecard", "fidelity-table", "fidelity-figure", "proposals",
+    "convergence", "lower-bound-training", "verdicts", "sampling-steps", "parzen-trust",
 }  # fmt: skip
 
 
@@ -53,8 +53,9 @@ def test_every_artifact_is_registered_under_its_snake_case_function():
 
 
 def test_each_artifact_s_rule_has_its_name_and_passes_its_inputs_as_flags():
-    """Rule fig_3_2 calls `infusion artifact fig3.2`, each named input X as --X {input.X:q} (the
-    grid's run records are read from the run folders that --runs names)."""
+    """Rule fig_3_2 calls `infusion artifact fig3.2`, each named input X as --X {input.X:q} or
+    quoted by a helper (the grid's run records are read from the run folders that --runs
+    names)."""
     rules = rule_blocks()
     for artifact_id, function in registered().items():
         block = rules[snake_case(artifact_id)]
@@ -65,7 +66,9 @@ def test_each_artifact_s_rule_has_its_name_and_passes_its_inputs_as_flags():
         assert input_names(block) <= set(inspect.signature(function).parameters), artifact_id
         for name in input_names(block):
             flag = name.replace("_", "-")
+            # as {input.X:q}, or quoted by shlex.quote or a helper of common.smk that does
             quoted = rf"--{flag} \{{(input\.{name}:q\}}|shlex\.quote\(input\.{name}\b)"
+            quoted += rf"|\w+_flags?\(input\.{name}\b"
             assert re.search(quoted, block), (artifact_id, name)  # quoted (paths with spaces)
 
 
@@ -113,7 +116,8 @@ def test_int_and_repeated_flags_reach_the_scorecard(tmp_path):
           "--batch-size", "3", "--grid-points", "1", "--is-chains", "1234",
           "--parzen-samples", "50", "--note", "first note", "--note", "second note"])  # fmt: skip
     text = page.read_text()
-    assert "for 7 epochs, 12 hidden units" in text and "used 1,234 chains" in text
+    for setting, value in (("Epochs", "7"), ("Hidden units", "12"), ("IS chains", "1,234")):
+        assert f"   * - {setting}\n     - {value}\n" in text, setting
     assert "- first note\n- second note" in text
     card = pd.read_csv(tmp_path / "card.csv")
     assert not card.quantity.str.startswith("Table 3.2").any()

@@ -31,6 +31,8 @@ PAPER_SETTINGS = {
     "final.steps": 15, "final.alpha0": 0.0, "final.omega": 0.01,
     "sampling.sampling_steps": 30, "model.rate_index": "code", "model.layers": 1,
     "training.dequantize_targets": "true", "parzen.chain_steps": "training",
+    "model.first_rate": "growth", "training.keep": "last", "training.statistics_dequantize": "true",
+    "training.last_batch": "keep", "model.channel_mask": "pixel", "parzen.dequantize_test": "false",
 }  # fmt: skip
 
 

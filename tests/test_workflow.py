@@ -262,6 +262,32 @@ def test_tiny_study_judges_every_paper_number_and_counts_the_verdicts(tiny_study
     assert "verdicts.png" in report and "verdicts.csv" in report
 
 
+def test_tiny_study_judges_the_paper_s_claims(tiny_study):
+    """claims.csv holds every claim, with a verdict each; those whose table the tiny study
+    does not make (Table 3.2) or that the text leaves qualitative are not run."""
+    from infusion.paper.claims import CLAIM_COLUMNS, CLAIMS
+
+    claims = pd.read_csv(tiny_study / "tables/claims.csv", keep_default_na=False)
+    assert list(claims.columns) == CLAIM_COLUMNS
+    assert list(claims.id) == [claim.id for claim in CLAIMS]
+    assert set(claims.verdict) <= {"holds", "fails", "not run"}
+    verdicts = claims.set_index("id").verdict
+    assert verdicts["inception-above-gan"] == verdicts["increasing-beats-constant"] == "not run"
+    # two seeds and the lower-bound-training table: "similar" is judged
+    assert verdicts["lower-bound-training-similar"] in ("holds", "fails")
+    assert (claims.ours != "").all() and (claims.test != "").all()
+    assert "claims.csv" in (tiny_study / "report.html").read_text()
+
+
+def test_tiny_study_front_page_opens_on_the_status_and_the_claims(tiny_study):
+    page = (tiny_study / "report/front_page.rst").read_text()
+    titles = re.findall(r"^(\S[^\n]*)\n-+\n", page, flags=re.M)
+    assert titles == ["Status", "Claims", "Verdicts", "Numbers"]
+    assert "`verdicts.png`_" in page and "shapes16" in page  # its natural-image dataset
+    report = (tiny_study / "report.html").read_text()
+    assert "infusion-beats-rate-0" in report and "Paper numbers with no run here" in report
+
+
 def test_tiny_study_runs_the_convergence_study(tiny_study):
     """Both estimators at every k of tiny.yaml under the model's own chain and under the
     tightest proposal the search found for it, finite, IS above the bound, in the report."""

@@ -8,7 +8,8 @@ where every registering module is imported). The ids:
   dataset), fig3.6, figA.1 ... figA.4, table3.1, table3.2, tableA.1, and tableA.1-images
   (Table A.1's sample means);
 - the report's own: grid (grid.csv and curves.csv, which the tables and Fig A.1 read),
-  runtimes, scorecard (with the report's front page), fidelity-table and fidelity-figure;
+  runtimes, claims (the paper's claims as computed checks), scorecard (with the report's
+  front page), fidelity-table and fidelity-figure;
 - beyond the paper (infusion/beyond/), each a table and its figure: convergence,
   lower-bound-training, sampling-steps, parzen-trust, verdicts (the scorecard's
   verdicts counted and drawn).

@@ -17,7 +17,7 @@ from infusion.beyond import (  # noqa: F401 (each registers its artifacts)
     sampling_steps,
     verdicts,
 )
-from infusion.paper import figures, grid, runtimes, scorecard, tables  # noqa: F401
+from infusion.paper import claims, figures, grid, runtimes, scorecard, tables  # noqa: F401
 from infusion.paper.artifacts import ARTIFACTS, argument_parser
 
 

@@ -1,5 +1,6 @@
 """Artifact ``scorecard``: every paper number the study reproduced beside ours
-(``scorecard.csv``), and the report's front page (``front_page.rst``) around it.
+(``scorecard.csv``), and the report's front page (``front_page.rst``,
+:mod:`infusion.paper.front_page`) around it and the paper's claims.
 
 It reads the tables of :mod:`infusion.paper.tables`: Table A.1, Table 3.1, Fig 3.4's Parzen
 table and, where the study scored Inception, Table 3.2.
@@ -13,8 +14,11 @@ import pandas as pd
 import yaml
 
 from infusion.beyond import verdicts
+from infusion.paper import front_page
 from infusion.paper import published as paper
 from infusion.paper.artifacts import artifact
+from infusion.paper.claims import CLAIM_COLUMNS
+from infusion.paper.front_page import fmt
 from infusion.paper.grid import rate_name, same_rate
 from infusion.paper.tables import (
     OURS,
@@ -26,8 +30,8 @@ from infusion.paper.tables import (
 )
 from infusion.paper.tidy import SEED_COLUMNS, PathLike, read_table, write_csv
 from infusion.runtime.atomic import write_text
-from infusion.runtime.reading import CorruptFile, expect_rows
-from infusion.settings import InceptionSettings, ModelSettings, ParzenSettings, TrainSettings
+from infusion.runtime.reading import CorruptFile, expect_rows, read_csv
+from infusion.settings import InceptionSettings, ParzenSettings
 
 SCORECARD_COLUMNS = [
     "quantity", "paper", "ours", "difference", *SEED_COLUMNS, "within_seed_spread", "note",
@@ -43,18 +47,8 @@ SPREAD_STDS = 2  # a paper number lies within our seed spread: |paper - seed mea
 # the verdict and why.
 VERDICT_COLUMNS = ["estimate_error", "tolerance", "verdict", "explanation"]
 SIGMA = ParzenSettings().sigma  # the paper's Parzen kernel width
-
-
-def _fmt(value: float, signed: bool = False) -> str:
-    """A number with 2 decimals (with its sign when ``signed``); NaN as an em dash."""
-    if pd.isna(value):
-        return "—"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
-
-
-def _rst_escape(text: str) -> str:
-    """Plain text that docutils shows verbatim (no emphasis, references or substitutions)."""
-    return "".join("\\" + c if c in "\\`*_|[]" else c for c in str(text))
+SYMBOLS = {"alpha0": "α0", "omega": "ω"}  # a Table A.1 panel's rate, in its short label
+ESTIMATORS = {"IS": "IS", "lower bound": "bound"}  # Table 3.1's, in the short labels
 
 
 def _seed_cells(seeds, mean: float, std: float) -> dict:
@@ -104,6 +98,7 @@ def _table_a_1_rows(a1: pd.DataFrame) -> list[dict]:
             {
                 "quantity": f"Table A.1 ({r.panel}), test lower bound: T = {r.steps}, "
                 f"{rate_name(r.panel)} = {r.rate:g} ({r.schedule})",
+                "label": f"A.1 ({r.panel}) T={r.steps} {SYMBOLS[rate_name(r.panel)]}={r.rate:g}",
                 "paper": r.paper_test_lower_bound,
                 "ours": r.test_lower_bound,
                 "difference": r.difference,
@@ -135,12 +130,14 @@ def _table_3_1_rows(t31: pd.DataFrame) -> list[dict]:
             rows.append(
                 {
                     "quantity": f"Table 3.1 {r['model']}, {r['estimator']} ({split})",
+                    "label": f"3.1 {'iso ' * ('isotropic' in r['model'])}"
+                    f"{ESTIMATORS[r['estimator']]} {split}",
                     "paper": r[f"paper_{split}_mean"],
                     "ours": r[f"{split}_mean"],
                     "difference": r[f"{split}_difference"],
                     **_seed_cells(r["seeds"], r[f"{split}_seed_mean"], r[f"{split}_seed_std"]),
-                    "note": f"std {_fmt(r[f'paper_{split}_std'])} (paper), "
-                    f"{_fmt(r[f'{split}_std'])} (ours); "
+                    "note": f"std {fmt(r[f'paper_{split}_std'])} (paper), "
+                    f"{fmt(r[f'{split}_std'])} (ours); "
                     f"{r[f'examples_{split}']} examples, {r['chains']} chains",
                     "proposal": r["proposal"],
                     **_tightest_cells(tightest, r, split),
@@ -167,11 +164,12 @@ def _fig_3_4_rows(f34: pd.DataFrame) -> list[dict]:
     return [
         {
             "quantity": f"Fig 3.4 Parzen estimate, {r.model} (test)",
+            "label": "3.4 Parzen",
             "paper": r.paper_mean,
             "ours": r.mean,
             "difference": r.difference,
             **_seed_cells(r.seeds, r.seed_mean, r.seed_std),
-            "note": f"stderr {_fmt(r.paper_stderr)} (paper), {_fmt(r.stderr)} (ours); "
+            "note": f"stderr {fmt(r.paper_stderr)} (paper), {fmt(r.stderr)} (ours); "
             f"sigma = {r.sigma:g}, {r.samples} samples",
             **_verdict_cells(
                 r.stderr, "the study has no Parzen estimate", {"parzen.sigma": (r.sigma, SIGMA)}
@@ -191,12 +189,13 @@ def _table_3_2_rows(t32: pd.DataFrame | None) -> list[dict]:
     return [
         {
             "quantity": f"Table 3.2 Inception score, {r.model}",
+            "label": f"3.2 {'ours' if r.model == OURS else r.model.lower()}",
             "paper": r.paper_inception_score,
             "ours": r.inception_score,
             "difference": r.difference,
             **_seed_cells(pd.NA, float("nan"), float("nan")),
-            "note": f"error {_fmt(r.paper_inception_score_error)} (paper), std "
-            f"{_fmt(r.inception_score_std)} over {r.splits} splits (ours); {r.images} images"
+            "note": f"error {fmt(r.paper_inception_score_error)} (paper), std "
+            f"{fmt(r.inception_score_std)} over {r.splits} splits (ours); {r.images} images"
             if pd.notna(r.inception_score)
             else "",
             **_verdict_cells(
@@ -257,117 +256,6 @@ def _study_settings(summary: dict, setting: list[str]) -> dict:
     return values
 
 
-def _rst_table(card: pd.DataFrame) -> str:
-    """The scorecard as an rst ``list-table``, numbers with 2 decimals (and its verdicts,
-    and where the study searched for it, the estimate under the tightest proposal)."""
-    judged = "verdict" in card.columns
-    searched = card["tightest"].notna().any()
-    header = ["Quantity", "Paper", "Ours", "Difference", *(["Verdict"] if judged else []),
-              *(["Tightest proposal"] if searched else []), "Note"]  # fmt: skip
-    body = [
-        [r.quantity, _fmt(r.paper), _fmt(r.ours), _fmt(r.difference, signed=True),
-         *([r.verdict or "—"] if judged else []),
-         *([_fmt(r.tightest) + (f" ({r.tightest_proposal})" if pd.notna(r.tightest) else "")]
-           if searched else []),
-         r.note]
-        for r in card.fillna({"verdict": ""}).itertuples()
-    ]  # fmt: skip
-    widths = {
-        (True, False): "36 9 9 9 13 24",
-        (False, False): "40 10 10 10 30",
-        (True, True): "30 8 8 8 12 14 20",
-        (False, True): "34 9 9 9 14 25",
-    }[judged, searched]
-    lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
-    for cells in [header, *body]:
-        first, *rest = (_rst_escape(c) for c in cells)
-        lines += [f"   * - {first}", *(f"     - {c}" for c in rest)]
-    return "\n".join(lines)
-
-
-def _verdict_section(card: pd.DataFrame, stds: int, study: dict) -> list[str]:
-    """The front page's account of the verdicts: the rule, the counts, and per table the
-    study's settings that differ from the paper's."""
-    total = verdicts.verdict_counts(card).set_index("table").loc["all"]
-    tables = [t for t in verdicts.TABLES if card["quantity"].str.startswith(t).any()]
-    settings = [
-        f"- {t}: {_rst_escape('; '.join(verdicts.scale_differences(t, study, {})) or 'none')}"
-        for t in tables
-    ]
-    return [
-        "Verdicts",
-        "--------",
-        "",
-        f"{total['reproduced']} reproduced, {total['differs']} differ, "
-        f"{total['not_run_at_this_scale']} not run at this scale, of {total['rows']} paper "
-        f"numbers. Reproduced: abs(paper - ours) <= {stds} x sqrt(seed std^2 + error^2), ours "
-        "being the seed mean and error our estimate's own (Table 3.1: std over repetitions; "
-        "Fig 3.4: standard error; Table 3.2: std over splits; Table A.1: none); with one "
-        "seed, the estimate's error alone. Differs by X: X = ours - paper. The study's "
-        "settings that differ from the paper's, by table (scorecard.csv's explanation "
-        "column gives each row's):",
-        "",
-        *settings,
-        "",
-    ]
-
-
-def _summary_paragraph(study: str, scale: dict) -> str:
-    """What the study ``study`` ran (``scale``: the scorecard's parameters dataset ...
-    parzen_samples), against the paper's setting (its defaults in infusion.settings)."""
-    model, train = ModelSettings(), TrainSettings()
-    paper_grid = sum(len(rows) for rows in paper.TABLE_A1.values())
-    return (
-        f"This page compares the *{_rst_escape(study)}* study with Bordes, Honari and "
-        'Vincent, "Learning to Generate Samples from Noise through Infusion Training" (ICLR 2017). '
-        f"The study trained on {_rst_escape(scale['dataset'])} for {scale['epochs']} epochs, "
-        f"{scale['hidden']} hidden units per layer, batch size {scale['batch_size']}, over "
-        f"{scale['grid_points']} grid points; importance sampling used {scale['is_chains']:,} "
-        f"chains per example and the Parzen estimate {scale['parzen_samples']:,} samples. "
-        f"The paper trained on full MNIST ({paper.MNIST_TRAIN_EXAMPLES:,} training images) "
-        f"for up to {train.epochs:,} epochs, {model.hidden:,} hidden units, batch size "
-        f"{train.batch_size:,}, over the {paper_grid} grid points of Table A.1 plus the "
-        f"constant-rate grids of Fig A.1, with {paper.IS_CHAINS:,} importance-sampling chains "
-        f"and {paper.PARZEN_SAMPLES:,} Parzen samples."
-    )
-
-
-def _rst_page(
-    card: pd.DataFrame, study: str, summary: str, notes: list[str], verdict_lines: list[str]
-) -> str:
-    title = f"Infusion training: reproduction scorecard ({study} study)"
-    units = "Difference = ours - paper, in nats"
-    if card["quantity"].str.startswith("Table 3.2").any():
-        units += " (Table 3.2's Inception scores have no unit)"
-    if card["tightest"].notna().any():
-        units += (
-            "; Tightest proposal: our test IS under the proposal q of the highest validation IS"
-            " (named), beside ours under the paper's procedure, which the verdict judges"
-        )
-    sections = [
-        "=" * len(title),
-        title,
-        "=" * len(title),
-        "",
-        summary,
-        "",
-        "Scorecard",
-        "---------",
-        "",
-        f"{units}; — marks a value the paper does not list.",
-        "",
-        _rst_table(card),
-        "",
-        *verdict_lines,
-        "What only the full study can show",
-        "---------------------------------",
-        "",
-        *([f"- {_rst_escape(note)}" for note in notes] or ["- (none)"]),
-        "",
-    ]
-    return "\n".join(sections)
-
-
 @artifact("scorecard")
 def scorecard(
     table_a_1: PathLike,
@@ -385,24 +273,31 @@ def scorecard(
     is_chains: int,
     parzen_samples: int,
     note: list[str] = (),
+    natural: list[str] = (),
+    claims: PathLike | None = None,
     table_3_2: PathLike | None = None,
     verdict_stds: int | None = None,
     setting: list[str] = (),
+    verdicts_figure: str | None = None,
     grid_rows: int | None = None,
 ) -> pd.DataFrame:
     """The report's front page: every reproduced paper number beside ours.
 
     Writes ``out`` (:data:`SCORECARD_COLUMNS`; the Table A.1 rows the study ran, the
     reproduced Table 3.1 rows on test then train, the Parzen row, and with ``table_3_2`` its
-    Inception-score rows) and ``page_out``, a reStructuredText page: a summary of the study
-    (``study`` is its name, then its dataset and scale) against the paper, the scorecard,
-    and the notes ``note`` (effects only the full study can show). Returns the scorecard.
+    Inception-score rows) and ``page_out``, the front page (:mod:`infusion.paper.front_page`):
+    the status (``study`` is the study's name, then its dataset and scale, ``natural`` the
+    natural-image datasets it trains, ``note`` its notes, its training seeds those of the
+    tables), the paper's claims where ``claims`` (``claims.csv``) is given, the verdicts,
+    and the numbers the run produced. Returns the scorecard.
 
     With ``verdict_stds`` (config verdicts.stds), every paper number of those tables gets a
     verdict (:mod:`infusion.beyond.verdicts`): the rows the study did not run join the card
     (Table A.1's skipped points, a skipped isotropic estimate, Table 3.2 without
     ``table_3_2``), with :data:`VERDICT_COLUMNS`; ``setting`` gives the study's values of
-    the keys ``verdicts.SETTING_KEYS`` (``KEY=VALUE``) that the summary does not.
+    the keys ``verdicts.SETTING_KEYS`` (``KEY=VALUE``) that the summary does not;
+    ``verdicts_figure`` is the verdicts figure's path from the repository root, which the
+    page embeds (rule verdicts draws it from ``out``, after this page).
     ``grid_rows`` (the grid's rows: a point in two panels is two) is checked against Table
     A.1 (:func:`read_table_a_1`).
     """
@@ -416,14 +311,22 @@ def scorecard(
         *_table_3_2_rows(read_table(table_3_2) if table_3_2 is not None else None),
     ]
     card = _scorecard_rows(rows)
+    scale = front_page.Scale(study=study, **summary, seeds=int(card["seeds"].max()),
+                             natural=tuple(natural))  # fmt: skip
+    sections = [front_page.status(scale, card, note)]
+    if claims is not None:
+        sections.append(
+            front_page.claims_section(read_csv(claims, CLAIM_COLUMNS, keep_default_na=False))
+        )
     if verdict_stds is None:
-        card = card[card["ours"].notna()].reset_index(drop=True)[SCORECARD_COLUMNS]
-        verdict_lines = []
+        card = card[card["ours"].notna()].reset_index(drop=True)
+        columns = SCORECARD_COLUMNS
     else:
         settings = _study_settings(summary, setting)
-        card = _with_verdicts(card, verdict_stds, settings)[SCORECARD_COLUMNS + VERDICT_COLUMNS]
-        verdict_lines = _verdict_section(card, verdict_stds, settings)
-    page = _rst_page(card, study, _summary_paragraph(study, summary), note, verdict_lines)
-    write_csv(card, out)
-    write_text(page_out, page)
-    return card
+        card = _with_verdicts(card, verdict_stds, settings)
+        columns = SCORECARD_COLUMNS + VERDICT_COLUMNS
+        sections.append(front_page.verdict_section(card, verdict_stds, settings, verdicts_figure))
+    sections.append(front_page.numbers_section(card))
+    write_csv(card[columns], out)
+    write_text(page_out, front_page.page(study, sections))
+    return card[columns]

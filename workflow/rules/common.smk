@@ -187,6 +187,12 @@ def tightest_flags(files):
     return f" --tightest {' '.join(map(shlex.quote, files))}" if files else ""
 
 
+def optional_flag(files, flag):
+    """--<flag> and the file of an optional input (a part the study may not run, [] then),
+    after a space; none without it."""
+    return f" --{flag} {shlex.quote(files[0])}" if files else ""
+
+
 def data_settings(dataset):
     """The config's `data` entry of `dataset` (urls, path), {} for datasets that need none."""
     return config["data"].get(dataset, {})
@@ -288,8 +294,11 @@ def objective_run_files(name):
 
 def convergence_files():
     """The convergence question's estimates: under convergence.proposal, then under the
-    tightest proposal on validation when convergence.tightest (and proposal_search runs)."""
-    tightest = config["convergence"]["tightest"] and config["proposal_search"]["enabled"]
+    tightest proposal on validation when convergence.tightest (and proposal_search runs).
+    """
+    tightest = (
+        config["convergence"]["tightest"] and config["proposal_search"]["enabled"]
+    )
     suffixes = ["", *(["_tightest"] if tightest else [])]
     return [f"results/final/{DATASET}/convergence{suffix}.json" for suffix in suffixes]
 
@@ -327,7 +336,15 @@ def all_outputs():
         "figA.2",
         "tableA.1",
     ]
-    tables = ["tableA.1", "table3.1", "fig3.4", "runtimes", "cost", "scorecard"]
+    tables = [
+        "tableA.1",
+        "table3.1",
+        "fig3.4",
+        "runtimes",
+        "cost",
+        "claims",
+        "scorecard",
+    ]
     return [
         *(f"results/figures/{name}.png" for name in figures),
         *(f"results/tables/{name}.csv" for name in tables),
@@ -363,7 +380,8 @@ def beyond_outputs(artifact_id):
 
 
 def study_flags():
-    """What the report's front page says about this study's scale."""
+    """What the report's front page says about this study's scale, and the natural-image
+    datasets it trains."""
     notes = " ".join(f"--note {json.dumps(note)}" for note in config["report"]["notes"])
     return (
         f"--study {config['report']['study']} --dataset {DATASET}"
@@ -372,17 +390,20 @@ def study_flags():
         f" --grid-rows {len(panel_runs())}"
         f" --is-chains {config['evaluation']['chains']}"
         f" --parzen-samples {config['sampling']['samples']} {notes}"
+        + "".join(f" --natural {dataset}" for dataset in NATURAL_DATASETS)
     )
 
 
 def verdict_flags():
-    """The scorecard's verdict flags (config verdicts): the tolerance in stds and the
-    study's values of the settings that may explain a difference, after a space; none when
-    off (the scorecard's shell line then is the one it was before verdicts)."""
+    """The scorecard's verdict flags (config verdicts): the tolerance in stds, the study's
+    values of the settings that may explain a difference, and the verdicts figure (drawn
+    from the scorecard, which the front page links), after a space; none when off."""
     if not config["verdicts"]["enabled"]:
         return ""
     settings = "".join(f" --setting {key}={config_value(key)}" for key in SETTING_KEYS)
-    return f" --verdict-stds {config['verdicts']['stds']}{settings}"
+    _, figure = beyond_outputs("verdicts")
+    stds = config["verdicts"]["stds"]
+    return f" --verdict-stds {stds}{settings} --verdicts-figure {figure}"
 
 
 def config_value(key):

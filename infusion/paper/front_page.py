@@ -1,0 +1,218 @@
+"""The report's front page (``front_page.rst``), reStructuredText that answers first:
+
+1. the status: what the study ran, at which scale, beside the paper's setting, and what it
+   has no run for (from its own config and tables);
+2. the paper's claims, one line each (``claims.csv``, :mod:`infusion.paper.claims`);
+3. the verdicts on the paper's numbers: their rule, counts and a link to their figure
+   (:mod:`infusion.beyond.verdicts`);
+4. the numbers this run produced beside the paper's, under short labels; every row,
+   with its note, stays in ``scorecard.csv`` (:mod:`infusion.paper.scorecard`).
+
+Snakemake's report renders the page (its workflow description) and defines a link target
+for each of its results, named by its file name: the page links the verdicts figure so.
+It cannot embed it: the page is written before the figure (drawn from ``scorecard.csv``),
+and the report's ``embeddedimage`` directive keeps the image's path (Snakemake 9).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from infusion.beyond import verdicts
+from infusion.paper import published as paper
+from infusion.settings import ModelSettings, TrainSettings
+
+LABEL_WIDTH = 22  # the numbers' labels, in characters: none wraps in the report's column
+NATURAL = "CIFAR-10, CelebA, TFD (Fig 3.5 beyond MNIST, Fig 3.6, A.3, A.4, Table 3.2)"
+CLAIM_VERDICTS = ("holds", "fails", "not run")  # infusion.paper.claims' verdicts
+
+
+def fmt(value: float, signed: bool = False) -> str:
+    """A number with 2 decimals (with its sign when ``signed``); NaN as an em dash."""
+    if pd.isna(value):
+        return "—"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def rst_escape(text: str) -> str:
+    """Plain text that docutils shows verbatim (no emphasis, references or substitutions)."""
+    return "".join("\\" + c if c in "\\`*_|[]" else c for c in str(text))
+
+
+def _list_table(rows: list[list[str]], widths: str, escaped: bool = False) -> list[str]:
+    """An rst ``list-table`` with a header row (``rows[0]``), cells escaped unless
+    ``escaped`` says they are already."""
+    lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
+    for cells in rows:
+        first, *rest = (c if escaped else rst_escape(c) for c in cells)
+        lines += [f"   * - {first}", *(f"     - {c}" for c in rest)]
+    return [*lines, ""]
+
+
+def _section(title: str) -> list[str]:
+    return [title, "-" * len(title), ""]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What the study ran (the scorecard's parameters): its name, dataset, epochs, hidden
+    units, batch size, grid points, training seeds, importance-sampling chains, Parzen
+    samples, and the natural-image datasets it trains."""
+
+    study: str
+    dataset: str
+    epochs: int
+    hidden: int
+    batch_size: int
+    grid_points: int
+    seeds: int
+    is_chains: int
+    parzen_samples: int
+    natural: tuple[str, ...] = ()
+
+
+def _not_run(card: pd.DataFrame) -> str:
+    """Per table, the paper numbers the card has no run for (every row of ``card``, run or
+    not), as "Table A.1: 26 of 35"; "none" when it ran them all."""
+    listed = card[card["paper"].notna()]
+    tables = listed["quantity"].map(verdicts.table_of)
+    missing = listed["ours"].isna().groupby(tables, sort=False).agg(["sum", "size"])
+    parts = [f"{t} {int(n)} of {int(of)}" for t, (n, of) in missing.iterrows() if n]
+    return ", ".join(parts) or "none"
+
+
+def status(scale: Scale, card: pd.DataFrame, notes: list[str]) -> list[str]:
+    """The status box: the study's scale beside the paper's, the paper numbers it has no
+    run for (``card``: every row, run or not), and the study's ``notes``."""
+    model, train = ModelSettings(), TrainSettings()
+    paper_grid = sum(len(rows) for rows in paper.TABLE_A1.values())
+    rows = [
+        ["Setting", f"This study ({scale.study})", "The paper"],
+        ["Training data", scale.dataset, f"MNIST, {paper.MNIST_TRAIN_EXAMPLES:,} images"],
+        ["Epochs", f"{scale.epochs:,}", f"up to {train.epochs:,}"],
+        ["Hidden units", f"{scale.hidden:,}", f"{model.hidden:,}"],
+        ["Batch size", f"{scale.batch_size:,}", f"{train.batch_size:,}"],
+        ["Grid points", f"{scale.grid_points:,}", f"{paper_grid} + Fig A.1 (e), (f)"],
+        ["Training seeds", f"{scale.seeds}", "1 (single runs)"],
+        ["IS chains", f"{scale.is_chains:,}", f"{paper.IS_CHAINS:,}"],
+        ["Parzen samples", f"{scale.parzen_samples:,}", f"{paper.PARZEN_SAMPLES:,}"],
+        ["Natural images", ", ".join(scale.natural) or "not run", NATURAL],
+    ]
+    return [
+        *_section("Status"),
+        f"The *{rst_escape(scale.study)}* study against Bordes, Honari and Vincent, "
+        '"Learning to Generate Samples from Noise through Infusion Training" (ICLR 2017).',
+        "",
+        *_list_table(rows, "22 30 48"),
+        f"Paper numbers with no run here: {_not_run(card)}.",
+        "",
+        *[f"- {rst_escape(note)}" for note in notes],
+        "",
+    ]
+
+
+def claims_section(claims: pd.DataFrame) -> list[str]:
+    """The paper's claims, one line each: id and claim, verdict, ours."""
+    counts = claims["verdict"].value_counts()
+    tally = ", ".join(f"{counts.get(v, 0)} {v}" for v in CLAIM_VERDICTS)
+    rows = [
+        ["Claim", "Verdict", "Ours"],
+        *(
+            [f"**{rst_escape(r.id)}**: {rst_escape(r.claim)}", r.verdict, rst_escape(r.ours)]
+            for r in claims.itertuples()
+        ),
+    ]
+    return [
+        *_section("Claims"),
+        f"The paper's claims about its results, each a computed check on this run's tables: "
+        f"{tally}. claims.csv gives each one's source (with a quote), its test and tolerance.",
+        "",
+        *_list_table(rows, "40 10 50", escaped=True),
+    ]
+
+
+def verdict_section(
+    card: pd.DataFrame, stds: int, study: dict, figure: str | None = None
+) -> list[str]:
+    """The account of the verdicts: the rule, the counts, per table the study's settings
+    that differ from the paper's, and a link to the verdicts figure at ``figure`` (its
+    path, a result of the report) when given."""
+    total = verdicts.verdict_counts(card).set_index("table").loc["all"]
+    tables = [t for t in verdicts.TABLES if card["quantity"].str.startswith(t).any()]
+    settings = [
+        f"- {t}: {rst_escape('; '.join(verdicts.scale_differences(t, study, {})) or 'none')}"
+        for t in tables
+    ]
+    link = (
+        [f"The figure: `{os.path.basename(figure)}`_ (paper against ours per number; "
+         f"{rst_escape(figure)}).", ""]
+        if figure
+        else []
+    )  # fmt: skip
+    return [
+        *_section("Verdicts"),
+        f"{total['reproduced']} reproduced, {total['differs']} differ, "
+        f"{total['not_run_at_this_scale']} not run at this scale, of {total['rows']} paper "
+        f"numbers. Reproduced: abs(paper - ours) <= {stds} x sqrt(seed std^2 + error^2), ours "
+        "being the seed mean and error our estimate's own (Table 3.1: std over repetitions; "
+        "Fig 3.4: standard error; Table 3.2: std over splits; Table A.1: none); with one "
+        "seed, the estimate's error alone. Differs by X: X = ours - paper.",
+        "",
+        *link,
+        "The study's settings that differ from the paper's, by table (scorecard.csv's "
+        "explanation column gives each row's):",
+        "",
+        *settings,
+        "",
+    ]
+
+
+def numbers_section(card: pd.DataFrame) -> list[str]:
+    """The rows of ``card`` this run produced (ours not NaN) under their ``label``, numbers
+    with 2 decimals (and their verdicts, and where the study searched for it, the estimate
+    under the tightest proposal)."""
+    ran = card[card["ours"].notna()].fillna({"verdict": ""})
+    judged, searched = "verdict" in card.columns, card["tightest"].notna().any()
+    header = ["Quantity", "Paper", "Ours", "Difference", *(["Verdict"] if judged else []),
+              *(["Tightest proposal"] if searched else [])]  # fmt: skip
+    body = [
+        [r.label, fmt(r.paper), fmt(r.ours), fmt(r.difference, signed=True),
+         *([r.verdict or "—"] if judged else []),
+         *([fmt(r.tightest) + (f" ({r.tightest_proposal})" if pd.notna(r.tightest) else "")]
+           if searched else [])]
+        for r in ran.itertuples()
+    ]  # fmt: skip
+    widths = {
+        (True, False): "26 14 14 16 30",
+        (False, False): "34 22 22 22",
+        (True, True): "22 11 11 13 20 23",
+        (False, True): "26 14 14 16 30",
+    }[judged, searched]
+    units = "Difference = ours - paper, in nats"
+    if ran["quantity"].str.startswith("Table 3.2").any():
+        units += " (Table 3.2's Inception scores have no unit)"
+    if searched:
+        units += (
+            "; Tightest proposal: our test IS under the proposal q of the highest validation IS"
+            " (named), beside ours under the paper's procedure, which the verdict judges"
+        )
+    return [
+        *_section("Numbers"),
+        f"The numbers this run produced. {units}; — marks a value the paper does not list. "
+        "scorecard.csv holds every row, with its note (seeds, errors, best epoch), and the "
+        "paper's numbers not run here.",
+        "",
+        *_list_table([header, *body], widths),
+    ]
+
+
+def page(study: str, sections: list[list[str]]) -> str:
+    """The front page: its title, then ``sections`` (lists of lines) in order."""
+    title = f"Infusion training: reproduction scorecard ({study} study)"
+    lines = ["=" * len(title), title, "=" * len(title), ""]
+    for section in sections:
+        lines += section
+    return "\n".join(lines)

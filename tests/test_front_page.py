@@ -1,0 +1,130 @@
+"""The report's front page (infusion.paper.front_page, written by the scorecard artifact):
+its sections in order (status, claims, verdicts, numbers), the status from the study's
+scale and tables, the numbers table holding only the rows the run produced under short
+labels, and the page rendered as Snakemake's report renders it."""
+
+from __future__ import annotations
+
+import re
+
+import docutils.core
+import pandas as pd
+from test_verdicts import PAPER_SETTINGS, SUMMARY, write_tables
+
+from infusion.paper import claims as C
+from infusion.paper.front_page import LABEL_WIDTH
+from infusion.paper.scorecard import SCORECARD_COLUMNS, VERDICT_COLUMNS, scorecard
+
+FIGURE = "results/figures/beyond/verdicts.png"
+
+
+def front_page(folder, with_3_2=False, verdicts=True, claims=True, **extra):
+    """The scorecard and its page on test_verdicts' hand-built tables."""
+    paths = write_tables(folder, with_3_2)
+    if claims:
+        C.claims(paths["a1"], paths["t31"], paths["f34"], folder / "claims.csv", stds=2)
+    judged = {"verdict_stds": 2, "verdicts_figure": FIGURE,
+              "setting": [f"{key}={value}" for key, value in PAPER_SETTINGS.items()]}  # fmt: skip
+    card = scorecard(
+        paths["a1"], paths["t31"], paths["f34"], folder / "card.csv", folder / "card.rst",
+        **SUMMARY, table_3_2=paths.get("t32"), claims=folder / "claims.csv" if claims else None,
+        **(judged if verdicts else {}), **extra,
+    )  # fmt: skip
+    return card, (folder / "card.rst").read_text()
+
+
+def sections(page: str) -> dict[str, str]:
+    """Each section's title -> its text, in the page's order."""
+    parts = re.split(r"^(\S[^\n]*)\n-+\n", page, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The rows of the first list-table of ``text``, header first, as their cells."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("   * - "):
+            rows.append([line.removeprefix("   * - ")])
+        elif line.startswith("     - "):
+            rows[-1].append(line.removeprefix("     - "))
+    return rows
+
+
+def test_the_page_opens_on_the_status_then_the_claims_the_verdicts_and_the_numbers(tmp_path):
+    _, page = front_page(tmp_path)
+    assert list(sections(page)) == ["Status", "Claims", "Verdicts", "Numbers"]
+    status = sections(page)["Status"]
+    settings = {row[0]: row[1:] for row in table_rows(status)}
+    assert settings["Epochs"] == ["30", "up to 1,500"]  # SUMMARY's, and the paper's
+    assert settings["Grid points"][0] == "5" and settings["IS chains"] == ["20,000", "20,000"]
+    assert settings["Training seeds"][0] == "3"  # the most seeds of the tables' rows
+    assert settings["Natural images"][0] == "not run"
+    # by hand from the tables: (a) 0.3 not run of Table A.1's 5 paper numbers; the
+    # isotropic estimate on test and train of Table 3.1's 6; no Table 3.2; Fig 3.4 ran
+    assert "no run here: Table A.1 1 of 5, Table 3.1 2 of 6, Table 3.2 2 of 2." in status
+    _, page = front_page(tmp_path, with_3_2=True, natural=["cifar10", "celeba"])
+    status = sections(page)["Status"]
+    assert {row[0]: row[1] for row in table_rows(status)}["Natural images"] == "cifar10, celeba"
+    assert "no run here: Table A.1 1 of 5, Table 3.1 2 of 6." in status
+
+
+def test_the_claims_table_has_one_line_per_claim_with_its_verdict(tmp_path):
+    _, page = front_page(tmp_path)
+    claims = pd.read_csv(tmp_path / "claims.csv", keep_default_na=False)
+    header, *rows = table_rows(sections(page)["Claims"])
+    assert header == ["Claim", "Verdict", "Ours"]
+    assert [row[0].split("**")[1] for row in rows] == list(claims.id)
+    assert [row[1] for row in rows] == list(claims.verdict)
+    counts = claims.verdict.value_counts()
+    tally = f"{counts['holds']} holds, {counts.get('fails', 0)} fails, {counts['not run']} not run"
+    assert tally in sections(page)["Claims"]
+    _, page = front_page(tmp_path, claims=False)
+    assert list(sections(page)) == ["Status", "Verdicts", "Numbers"]
+
+
+def test_the_numbers_are_the_rows_the_run_produced_under_short_labels(tmp_path):
+    card, page = front_page(tmp_path)
+    header, *rows = table_rows(sections(page)["Numbers"])
+    assert header == ["Quantity", "Paper", "Ours", "Difference", "Verdict"]
+    ran = card[card.ours.notna()]
+    assert len(rows) == len(ran) < len(card)  # the rows not run stay in the CSV only
+    assert [row[2] for row in rows] == [f"{value:.2f}" for value in ran.ours]
+    labels = [row[0] for row in rows]
+    assert len(set(labels)) == len(labels)
+    assert max(map(len, labels)) <= LABEL_WIDTH
+    assert labels[:2] == ["A.1 (a) T=1 α0=0", "A.1 (a) T=1 α0=0.2"]
+    assert labels[-5:] == ["3.1 IS test", "3.1 bound test", "3.1 IS train", "3.1 bound train",
+                           "3.4 Parzen"]  # fmt: skip
+    assert "not run at this scale" not in "\n".join(map(str, rows))
+    # the CSV keeps its columns and every row, run or not
+    written = pd.read_csv(tmp_path / "card.csv")
+    assert list(written.columns) == SCORECARD_COLUMNS + VERDICT_COLUMNS
+    assert list(written.quantity) == list(card.quantity)
+    assert written.ours.isna().sum() == len(card) - len(ran) > 0
+    # Table 3.2's rows, when scored
+    card, page = front_page(tmp_path, with_3_2=True)
+    labels = [row[0] for row in table_rows(sections(page)["Numbers"])[1:]]
+    assert labels[-2:] == ["3.2 real data", "3.2 ours"]
+
+
+def test_without_verdicts_the_numbers_have_no_verdict_and_the_page_no_verdicts(tmp_path):
+    card, page = front_page(tmp_path, verdicts=False)
+    assert list(sections(page)) == ["Status", "Claims", "Numbers"]
+    header, *rows = table_rows(sections(page)["Numbers"])
+    assert header == ["Quantity", "Paper", "Ours", "Difference"]
+    assert len(rows) == len(card) and list(card.columns) == SCORECARD_COLUMNS
+
+
+def test_the_page_renders_as_the_report_renders_it_and_links_the_verdicts_figure(tmp_path):
+    """Snakemake's report appends a link target per result, named by its file name."""
+    _, page = front_page(tmp_path)
+    assert "`verdicts.png`_" in sections(page)["Verdicts"]
+    target = "\n\n.. _verdicts.png: javascript:app.showResultInfo('verdicts.png')\n"
+    html = docutils.core.publish_parts(
+        page + target, writer="html", settings_overrides={"halt_level": 2}
+    )["html_body"]
+    assert "javascript:app.showResultInfo(&#x27;verdicts.png&#x27;)" in html or (
+        "javascript:app.showResultInfo('verdicts.png')" in html
+    )
+    assert html.count("<table") == 3  # status, claims, numbers
+    assert "<strong>infusion-beats-rate-0</strong>" in html
