@@ -282,10 +282,11 @@ def test_the_cross_scoring_prices_every_cell_at_its_sizes():
     table = estimate_cost(config, RATES).set_index("stage")
     runs = 3 * (2 + sum(s.trains and not s.colour_only for s in fidelity_switches.SWITCHES))
     # and the search of every run but the study's own (the paper's first seed): 100
-    # validation images x 100 chains x 20 candidates (test_proposal_search) x 5 steps
+    # validation images x 100 chains x 28 candidates (own, then both indexings x alpha0 0 or
+    # 0.1 x 7 scales, less paper-a0-w0.1 at scale 1, which is own) x 5 steps
     assert table.loc["cross_scoring", "jobs"] == runs * 4 + runs - 1
     per_cell = (6 * 8 * 2 + 3 * 10) * 5 / 10000 / 3600
-    search = 100 * 100 * 20 * 5 / 10000 / 3600
+    search = 100 * 100 * 28 * 5 / 10000 / 3600
     expected = runs * 4 * per_cell + (runs - 1) * search
     assert table.loc["cross_scoring", "hours"] == pytest.approx(expected)
     config["cross_scoring"]["enabled"] = False
