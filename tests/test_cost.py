@@ -120,13 +120,14 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
     assert lines[-1].split()[0] == "total"
     # tiny: 5 points under 2 seeds; train, grid evaluation, Table 3.1 (test and train),
     # samples (+ final); + the natural-image dataset shapes16: its training and its samples;
-    # + the fidelity ablation's 8 runs beyond the study's (train, test estimates, samples)
+    # + the fidelity ablation's 3 runs beyond the study's (rate_index, first_rate, code of
+    #   tiny.yaml's variants: train, test estimates, samples)
     # + the objectives' 6, the convergence question's 2 (own and tightest proposal)
     # + each seed's proposal search and test estimates under its best
-    # + the cross-scoring: 9 trained runs x 4 columns (paper-a0-w0.1, code-a0-w0.1,
-    #   paper-a0.1-w0.1 of first_rate, tightest) and the 8 searches beyond the study's own
+    # + the cross-scoring: 4 trained runs x 4 columns (paper-a0-w0.1, code-a0-w0.1,
+    #   paper-a0.1-w0.1 of first_rate, tightest) and the 3 searches beyond the study's own
     assert lines[-1].split()[1] == str(
-        2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 8 + 6 + 2 + 2 * 2 + 2 * 2 + 9 * 4 + 8
+        2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 3 + 6 + 2 + 2 * 2 + 2 * 2 + 4 * 4 + 3
     )
     assert "shapes16 train" in out and "shapes16 sampling" in out
     assert "train" in out and "sampling" in out

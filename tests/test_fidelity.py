@@ -431,3 +431,19 @@ def test_fidelity_table_needs_one_of_each_input_a_run(tmp_path):
     with pytest.raises(ValueError, match="one likelihood, parzen, variant and seed a run"):
         fidelity_table([likelihood], [parzen], ["paper", "code"], [0], tmp_path / "f.csv")
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_fidelity_variants_keep_the_named_ones_in_table_order_and_code_whole():
+    config = study(variants=["code", "paper", "first_rate"])
+    runs = fidelity.ablation_runs(config)
+    assert [v for v, _, _ in runs] == [v for v in ("paper", "first_rate", "code") for _ in range(3)]
+    code_tag = dict(((v, s), t) for v, s, t in runs)[("code", 0)]
+    assert code_tag == dict(((v, s), t) for v, s, t in fidelity.ablation_runs(study()))[("code", 0)]
+
+
+def test_an_unknown_fidelity_variant_stops_naming_the_key():
+    from infusion import study as study_config
+
+    config = study(variants=["paper", "no_such_switch"])
+    with pytest.raises(study_config.ConfigError, match=r"fidelity\.variants"):
+        study_config.validate_config(config)

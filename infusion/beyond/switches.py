@@ -113,8 +113,11 @@ def study_switches(config: dict) -> tuple[Switch, ...]:
 
 
 def study_variants(config: dict) -> tuple[str, ...]:
-    """The ablation's variants for the study (:func:`study_switches`), in table order."""
-    return ("paper", *(s.name for s in study_switches(config)), "code")
+    """The ablation's variants for the study (:func:`study_switches`), in table order: those
+    of config ``fidelity.variants`` only, where it names some (null: all)."""
+    variants = ("paper", *(s.name for s in study_switches(config)), "code")
+    chosen = config["fidelity"].get("variants")
+    return tuple(v for v in variants if v in chosen) if chosen else variants
 
 
 def variant_values(
