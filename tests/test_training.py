@@ -331,9 +331,8 @@ def trained_parameters(folder) -> dict:
     return {k: v for k, v in state.items() if "population" not in k}
 
 
-def test_the_model_kept_is_the_best_validation_epoch(digits_npz, tmp_path, monkeypatch):
-    """Appendix A.1: valid bounds scripted to peak at epoch 2 of 4; model.pt must hold the
-    weights of a separate run stopped after 2 epochs, not those of epoch 4."""
+def scripted_valid_bounds(monkeypatch) -> list[float]:
+    """Make every epoch's valid lower bound a scripted value peaking at epoch 2 of 4."""
     valid_by_epoch = [0.0, 1.0, 5.0, 2.0, 3.0]
     real_score = Trainer.score
 
@@ -341,6 +340,13 @@ def test_the_model_kept_is_the_best_validation_epoch(digits_npz, tmp_path, monke
         return real_score(self, loss, seconds) | {"valid_lower_bound": valid_by_epoch[self.epoch]}
 
     monkeypatch.setattr(Trainer, "score", scripted_score)
+    return valid_by_epoch
+
+
+def test_the_model_kept_is_the_best_validation_epoch(digits_npz, tmp_path, monkeypatch):
+    """Appendix A.1: valid bounds scripted to peak at epoch 2 of 4; model.pt must hold the
+    weights of a separate run stopped after 2 epochs, not those of epoch 4."""
+    valid_by_epoch = scripted_valid_bounds(monkeypatch)
     data = load(digits_npz)
     small_run(data, tmp_path / "four", 4)
     small_run(data, tmp_path / "two", 2)
@@ -359,13 +365,7 @@ def test_keep_last_keeps_the_last_epochs_model(digits_npz, tmp_path, monkeypatch
     """training.keep: last (the authors' run.py): valid bounds scripted to peak at epoch 2 of
     4, model.pt holds the weights of epoch 4, those of the checkpoint written after it (and
     not the best run's), and summary.json says which epoch was kept."""
-    valid_by_epoch = [0.0, 1.0, 5.0, 2.0, 3.0]
-    real_score = Trainer.score
-
-    def scripted_score(self, loss, seconds):
-        return real_score(self, loss, seconds) | {"valid_lower_bound": valid_by_epoch[self.epoch]}
-
-    monkeypatch.setattr(Trainer, "score", scripted_score)
+    scripted_valid_bounds(monkeypatch)
     data = load(digits_npz)
     small_run(data, tmp_path / "last", 4, keep="last")
     small_run(data, tmp_path / "best", 4)
