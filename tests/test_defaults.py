@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from infusion import settings, study
+from infusion.beyond import switches
 from infusion.nets import networks
 from infusion.process import proposals
 from infusion.training import objectives
@@ -85,6 +86,8 @@ def test_choice_names_are_defined_once_in_settings():
     assert tuple(tree["properties"]["parzen"]["properties"]["chain_steps"]["enum"]) == (
         settings.PARZEN_CENTRES
     )
+    variants = tree["properties"]["fidelity"]["properties"]["variants"]["oneOf"][1]
+    assert tuple(variants["items"]["enum"]) == switches.VARIANTS
 
 
 def test_the_command_flags_default_to_the_same_values(tmp_path):

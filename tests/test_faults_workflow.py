@@ -46,6 +46,11 @@ JOB_TYPES = {
 }
 KILL_WITHIN_S = 3.0  # a kill lands at U(0, 3 s) after the job's process appears
 RUN = ["--cores", "2", "--configfile", TINY]
+# The kill test's targets: the scorecard and Table A.1's images need a job of every type in
+# JOB_TYPES (55 of the tiny study's jobs, not its 123), and every table and model they make
+# is compared with the undisturbed run's
+KILL_TARGETS = ["results/tables/scorecard.csv", "results/figures/tableA.1.png"]
+KILL_RUN = [*KILL_TARGETS, *RUN]
 TIMED_COLUMNS = ("seconds", "train_seconds")  # wall-clock times, which differ between runs
 TIMED_TABLES = ("runtimes.csv", "cost.csv")  # measured times and rates only
 
@@ -81,11 +86,12 @@ def job_processes(snakemake_pid: int, subcommands: set[str]) -> list[int]:
 
 
 def kill_one_job(folder: Path, subcommands: set[str], delay: float, *flags: str) -> bool:
-    """Run the tiny study; ``delay`` s after a job of ``subcommands`` starts, SIGKILL it.
+    """Run the kill test's targets; ``delay`` s after a job of ``subcommands`` starts,
+    SIGKILL it.
     Returns whether a kill landed before the workflow ended (a job that ends first is
     missed, and the next one of its type is tried)."""
     with open(folder / "snakemake.log", "w") as log:
-        process = subprocess.Popen(["snakemake", *RUN, *flags], cwd=folder, stdout=log,
+        process = subprocess.Popen(["snakemake", *KILL_RUN, *flags], cwd=folder, stdout=log,
                                    stderr=log)  # fmt: skip
     landed = False
     deadline = time.time() + 600
@@ -131,30 +137,32 @@ def damaged_outputs(results: Path) -> list[str]:
 
 
 def differences(results: Path, reference: Path) -> list[str]:
-    """Tables and models of ``results`` that differ from the undisturbed run's."""
+    """Tables and models of ``results`` that differ from the undisturbed run's, or that it
+    lacks: every one that ``results`` holds is compared."""
     found = []
-    for table in sorted((reference / "tables").glob("*.csv")):
+    for table in sorted((results / "tables").glob("*.csv")):
         if table.name in TIMED_TABLES:
             continue
-        ours = pd.read_csv(results / "tables" / table.name)
-        theirs = pd.read_csv(table)
+        ours = pd.read_csv(table)
+        theirs = pd.read_csv(reference / "tables" / table.name)
         drop = [c for c in theirs.columns if c in TIMED_COLUMNS]
         try:
             pd.testing.assert_frame_equal(ours.drop(columns=drop), theirs.drop(columns=drop))
         except AssertionError as error:
             found.append(f"tables/{table.name} differs: {str(error)[:300]}")
-    for model in sorted(reference.rglob("model.pt")):
-        relative = model.relative_to(reference)
-        a = torch.load(model, weights_only=False)["state"]
-        b = torch.load(results / relative, weights_only=False)["state"]
+    for model in sorted(results.rglob("model.pt")):
+        relative = model.relative_to(results)
+        a = torch.load(reference / relative, weights_only=False)["state"]
+        b = torch.load(model, weights_only=False)["state"]
         if a.keys() != b.keys() or not all(torch.equal(a[k], b[k]) for k in a):
             found.append(f"{relative}: state dict differs")
     return found
 
 
 def test_jobs_killed_with_sigkill_rerun_to_the_undisturbed_results(tmp_path, tiny_study):
-    """Each round runs the tiny study and kills one job of every type in turn, rerunning the
-    same command after each kill; the finished round must match the undisturbed run."""
+    """Each round runs the kill test's targets in the tiny study and kills one job of every
+    type in turn, rerunning the same command after each kill; the finished round must match
+    the undisturbed run."""
     rounds, random_points = trials(full=3, ci=1), rng("kill -9")
     failures = []
     for round_ in range(rounds):
@@ -168,14 +176,16 @@ def test_jobs_killed_with_sigkill_rerun_to_the_undisturbed_results(tmp_path, tin
             ):
                 said = (folder / "snakemake.log").read_text()[-1500:]
                 failures.append(f"round {round_}: no {kind} job was running to kill:\n{said}")
-        rerun = snakemake(folder, *RUN, check=False)
+        rerun = snakemake(folder, *KILL_RUN, check=False)
         if rerun.returncode != 0:
             failures.append(f"round {round_}: the rerun failed:\n{rerun.stderr[-2000:]}")
             continue
-        left = snakemake(folder, *RUN, "-n").stdout
+        left = snakemake(folder, *KILL_RUN, "-n").stdout
         if "Nothing to be done" not in left:
             failures.append(f"round {round_}: jobs left after the rerun:\n{left[-1000:]}")
         failures += damaged_outputs(folder / "results")
+        missing = [t for t in KILL_TARGETS if not (folder / t).is_file()]
+        failures += [f"round {round_}: {t} was not made" for t in missing]
         failures += differences(folder / "results", tiny_study)
     record("kill -9 of each job type", failures, rounds * len(JOB_TYPES))
 
