@@ -6,13 +6,16 @@
     infusion convergence --model RUN_DIR/model.pt --data D.npz --out estimates.json [flags]
     infusion search-proposal --model RUN_DIR/model.pt --data D.npz --out search.json [flags]
     infusion sample --model RUN_DIR/model.pt --out samples.npz [flags]
+    infusion inpaint --model RUN_DIR/model.pt --data D.npz --out inpainting.npz [flags]
     infusion parzen --samples samples.npz --data D.npz --out parzen.json [flags]
     infusion parzen --real-centres N --data D.npz --out parzen.json [flags]   (real images)
     infusion inception --samples samples.npz --reference D.npz --out inception.json [flags]
+    infusion fetch-inception-weights [--out PATH]   (checksummed)
     infusion artifact ID --INPUT PATH ... --out PATH   (a table or figure: fig3.2, tableA.1, ...)
     infusion cost --config config.yaml [--configfile OVERLAY ...]   (hours, before running)
 
-``infusion COMMAND --help`` lists each command's flags with their defaults.
+``infusion COMMAND --help`` lists each command's flags: what each is (the comment of its
+settings field, :mod:`infusion.flags`), its default and its choices.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from infusion import settings as S
 from infusion.data.download import DownloadError
+from infusion.flags import HelpFormatter, add_arguments, from_arguments
 from infusion.runtime.allocator import keep_freed_memory
 from infusion.runtime.atomic import DiskFullError, UnwritableError
 from infusion.runtime.gpu_slots import gpu_slot
@@ -76,47 +80,57 @@ def _file_checksums(pairs: list[str], flag: str) -> dict[str, str]:
 def cmd_train(args) -> None:
     from infusion.training.trainer import train_file
 
-    model_settings = S.from_arguments(S.ModelSettings, args)
-    train_settings = S.from_arguments(S.TrainSettings, args)
+    model_settings = from_arguments(S.ModelSettings, args)
+    train_settings = from_arguments(S.TrainSettings, args)
     train_file(args.data, model_settings, train_settings, args.out, args.checkpoint)
+
+
+def scoring_settings(cls, args):
+    """The settings of a command that scores under a proposal, its ``--proposal`` checked
+    before any file is read."""
+    from infusion.process.proposals import parse_proposal
+
+    settings = from_arguments(cls, args)
+    parse_proposal(settings.proposal)
+    return settings
 
 
 def cmd_evaluate(args) -> None:
     from infusion.estimation.evaluation import evaluate_file
 
-    settings = S.from_arguments(S.EvalSettings, args)
+    settings = scoring_settings(S.EvalSettings, args)
     evaluate_file(args.model, args.data, settings, args.out, args.proposal_from)
 
 
 def cmd_convergence(args) -> None:
-    from infusion.estimation.convergence import convergence_file
+    from infusion.estimation.against_k import convergence_file
 
-    settings = S.from_arguments(S.ConvergenceSettings, args)
+    settings = scoring_settings(S.ConvergenceSettings, args)
     convergence_file(args.model, args.data, settings, args.out, args.proposal_from)
 
 
 def cmd_search_proposal(args) -> None:
     from infusion.estimation.proposal_search import search_file
 
-    search_file(args.model, args.data, S.from_arguments(S.SearchSettings, args), args.out)
+    search_file(args.model, args.data, from_arguments(S.SearchSettings, args), args.out)
 
 
 def cmd_sample(args) -> None:
     from infusion.sampling.samples import sample_file
 
-    sample_file(args.model, args.data, S.from_arguments(S.SampleSettings, args), args.out)
+    sample_file(args.model, args.data, from_arguments(S.SampleSettings, args), args.out)
 
 
 def cmd_inpaint(args) -> None:
     from infusion.sampling.inpainting import inpaint_file
 
-    inpaint_file(args.model, args.data, S.from_arguments(S.InpaintSettings, args), args.out)
+    inpaint_file(args.model, args.data, from_arguments(S.InpaintSettings, args), args.out)
 
 
 def cmd_parzen(args) -> None:
     from infusion.estimation.parzen import estimate_file, estimate_real_file
 
-    settings = S.from_arguments(S.ParzenSettings, args)
+    settings = from_arguments(S.ParzenSettings, args)
     if args.samples:
         estimate_file(args.samples, args.data, args.split, settings, args.out)
     else:
@@ -128,7 +142,7 @@ def cmd_inception(args) -> None:
 
     score_file(
         args.out,
-        S.from_arguments(S.InceptionSettings, args),
+        from_arguments(S.InceptionSettings, args),
         samples=args.samples,
         data=args.data,
         data_splits=args.data_splits,
@@ -151,8 +165,18 @@ def add_proposal_from(parser: argparse.ArgumentParser) -> None:
         "--proposal-from",
         metavar="SEARCH.json",
         help="score under the best proposal of this output of `infusion search-proposal`"
-        " (instead of --proposal)",
+        " (instead of --proposal; default: none, --proposal scores)",
     )
+
+
+def add_files(parser: argparse.ArgumentParser, **files: str) -> None:
+    """Required path flags: ``--NAME`` -> its help."""
+    for name, text in files.items():
+        parser.add_argument(f"--{name}", required=True, help=text)
+
+
+MODEL = "a model.pt of `infusion train`"
+DATA = "a prepared dataset (.npz of `infusion prepare`)"
 
 
 def add_compute_commands(commands, defaults) -> None:
@@ -160,8 +184,8 @@ def add_compute_commands(commands, defaults) -> None:
     p = commands.add_parser(
         "prepare", help="prepare a dataset into an npz", formatter_class=defaults
     )
-    p.add_argument("dataset")
-    p.add_argument("--out", required=True)
+    p.add_argument("dataset", help="the dataset's name (infusion/data/registry.py)")
+    add_files(p, out="the prepared .npz")
     p.add_argument("--cache", default="results/downloads", help="where downloads are kept")
     p.add_argument(
         "--url",
@@ -172,7 +196,7 @@ def add_compute_commands(commands, defaults) -> None:
     p.add_argument(
         "--path",
         help="a local file or folder to read instead (celeba, mnist, fashionmnist: a folder;"
-        " tfd: the .mat)",
+        " tfd: the .mat; default: none, downloaded)",
     )
     p.add_argument(
         "--md5",
@@ -192,20 +216,17 @@ def add_compute_commands(commands, defaults) -> None:
     p.set_defaults(func=cmd_prepare)
 
     p = commands.add_parser("train", help="train one grid point", formatter_class=defaults)
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True, help="run folder for model.pt, metrics.csv, ...")
-    p.add_argument("--checkpoint", required=True, help="checkpoint file (resumed if present)")
-    S.add_arguments(p, S.ModelSettings)
-    S.add_arguments(p, S.TrainSettings)
+    add_files(p, data=DATA, out="run folder for model.pt, metrics.csv, ...",
+              checkpoint="checkpoint file (resumed if present)")  # fmt: skip
+    add_arguments(p, S.ModelSettings)
+    add_arguments(p, S.TrainSettings)
     p.set_defaults(func=cmd_train)
 
     p = commands.add_parser(
         "evaluate", help="lower bound and IS estimates (Table 3.1)", formatter_class=defaults
     )
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.EvalSettings)
+    add_files(p, model=MODEL, data=DATA, out="the estimates (JSON)")
+    add_arguments(p, S.EvalSettings)
     add_proposal_from(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -214,10 +235,9 @@ def add_compute_commands(commands, defaults) -> None:
         help="lower bound and IS estimate against the number of chains",
         formatter_class=defaults,
     )
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True, help="dataset whose test images are scored")
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.ConvergenceSettings)
+    add_files(p, model=MODEL, data=f"{DATA}, whose test images are scored",
+              out="the estimates against k (JSON)")  # fmt: skip
+    add_arguments(p, S.ConvergenceSettings)
     add_proposal_from(p)
     p.set_defaults(func=cmd_convergence)
 
@@ -226,43 +246,42 @@ def add_compute_commands(commands, defaults) -> None:
         help="the tightest proposal q of a model, found on validation data",
         formatter_class=defaults,
     )
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True, help="dataset whose validation images are scored")
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.SearchSettings)
+    add_files(p, model=MODEL, data=f"{DATA}, whose validation images are scored",
+              out="every candidate's estimate and the best (JSON)")  # fmt: skip
+    add_arguments(p, S.SearchSettings)
     p.set_defaults(func=cmd_search_proposal)
 
     p = commands.add_parser("sample", help="model sampling chains", formatter_class=defaults)
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", help="dataset whose test images seed the kept infusion chains")
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.SampleSettings)
+    add_files(p, model=MODEL, out="the samples and kept chains (.npz)")
+    p.add_argument("--data", help=f"{DATA}, whose test images seed the kept infusion chains"
+                   " (default: none, no infusion chains kept)")  # fmt: skip
+    add_arguments(p, S.SampleSettings)
     p.set_defaults(func=cmd_sample)
 
     p = commands.add_parser(
         "inpaint", help="complete test images' bottom halves (Fig 3.6)", formatter_class=defaults
     )
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True, help="dataset whose test images are completed")
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.InpaintSettings)
+    add_files(p, model=MODEL, data=f"{DATA}, whose test images are completed",
+              out="the completions (.npz)")  # fmt: skip
+    add_arguments(p, S.InpaintSettings)
     p.set_defaults(func=cmd_inpaint)
 
     p = commands.add_parser(
         "parzen", help="Parzen-window estimate (Fig 3.4)", formatter_class=defaults
     )
     centres = p.add_mutually_exclusive_group(required=True)
-    centres.add_argument("--samples", help="samples.npz of `infusion sample`: kernel centres")
+    centres.add_argument("--samples", help="samples.npz of `infusion sample`: kernel centres"
+                         " (this or --real-centres required)")  # fmt: skip
     centres.add_argument(
         "--real-centres",
         type=int,
         metavar="N",
-        help="the first N training images of --data as kernel centres (real data's estimate)",
+        help="the first N training images of --data as kernel centres (real data's estimate;"
+        " this or --samples required)",
     )
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", default="test")
-    p.add_argument("--out", required=True)
-    S.add_arguments(p, S.ParzenSettings)
+    add_files(p, data=DATA, out="the estimate (JSON)")
+    p.add_argument("--split", default="test", help="the split of --data scored")
+    add_arguments(p, S.ParzenSettings)
     p.set_defaults(func=cmd_parzen)
 
 
@@ -280,12 +299,18 @@ def add_inception_commands(commands, defaults) -> None:
         formatter_class=defaults,
     )
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--samples", help="samples.npz of `infusion sample` (last-step means)")
-    source.add_argument("--data", help="a prepared dataset whose real images are scored")
+    source.add_argument(
+        "--samples",
+        help="samples.npz of `infusion sample` (last-step means; this or --data required)",
+    )
+    source.add_argument(
+        "--data",
+        help="a prepared dataset whose real images are scored (this or --samples required)",
+    )
     p.add_argument(
         "--data-splits", nargs="+", default=["train"], help="with --data: splits, concatenated"
     )
-    p.add_argument("--reference", help="a prepared dataset: FID against it (none: no FID)")
+    p.add_argument("--reference", help="a prepared dataset: FID against it (default: none, no FID)")
     p.add_argument("--reference-splits", nargs="+", default=["train"], help="its splits")
     p.add_argument(
         "--weights",
@@ -294,7 +319,7 @@ def add_inception_commands(commands, defaults) -> None:
     )
     p.add_argument("--weights-sha256", default=WEIGHTS_SHA256_PREFIX, help=sha256_help)
     p.add_argument("--out", required=True, help="metrics JSON")
-    S.add_arguments(p, S.InceptionSettings)
+    add_arguments(p, S.InceptionSettings)
     p.set_defaults(func=cmd_inception)
 
     p = commands.add_parser(
@@ -315,7 +340,7 @@ def add_inception_commands(commands, defaults) -> None:
 
 
 def cmd_artifact(args) -> None:
-    from infusion.paper.catalogue import make
+    from infusion.catalogue import make
 
     make(args.id, args.flags)
 
@@ -382,9 +407,11 @@ def add_cost_command(commands, defaults) -> None:
         metavar="N",
         help="also print the wall clock on N devices: the total hours over N x "
         "resources.jobs_per_gpu jobs at a time, each at the timed rate, but no less than the "
-        "longest job (a lower bound: a job waiting for the model it scores is left out)",
+        "longest job (a lower bound: a job waiting for the model it scores is left out;"
+        " default: none, core-hours only)",
     )
-    p.add_argument("--out", help="also write the table, with the rates, to this CSV")
+    p.add_argument("--out", help="also write the table, with the rates, to this CSV (default:"
+                   " none, printed only)")  # fmt: skip
     p.set_defaults(func=cmd_cost)
 
 
@@ -406,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
         "CUDA_VISIBLE_DEVICES to its device (0: off; see infusion/runtime/gpu_slots.py)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    defaults = argparse.ArgumentDefaultsHelpFormatter
+    defaults = HelpFormatter
 
     add_compute_commands(commands, defaults)
     add_inception_commands(commands, defaults)

@@ -76,8 +76,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from infusion import study
-from infusion.beyond import switches as fidelity
+from infusion import runs, study
 from infusion.beyond.cross_scoring import TIGHTEST, cross_runs
 from infusion.runtime.atomic import atomic_path, write_json
 from infusion.runtime.device import describe_device
@@ -214,7 +213,7 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float, float
         ("sampling", seeds + len(points), seeds * final_samples + sum(sheets),
          max(final_samples, *sheets)),
     ]  # fmt: skip
-    ablation = len(fidelity.ablation_tags(config))  # its extra runs: train, test estimates, samples
+    ablation = len(runs.ablation_tags(config))  # its extra runs: train, test estimates, samples
     if ablation:
         run = (train_hours(final_steps), split_hours("test", final_steps), final_samples)
         stages.append(("fidelity", 3 * ablation, ablation * sum(run), max(run)))
@@ -225,7 +224,7 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float, float
         cross = study.cross_scoring_sizes(config)
         chains = cross["examples"] * cross["chains"] * cross["repetitions"]
         cell = hours(chain_steps=(chains + isotropic(evaluation)) * final_steps)
-        own = set(fidelity.seed_tags(config))
+        own = set(runs.seed_tags(config))
         searched = {tag for *_, tag, column, _ in cells if column == TIGHTEST} - own
         search = search_hours(config, sizes["valid"], hours) if searched else 0.0
         stages.append(("cross_scoring", len(cells) + len(searched),
@@ -272,7 +271,7 @@ def objective_stage(
     trainings are costed at the denoising rate, which the lower bound's gradient (one more
     term per step) slightly exceeds."""
     final = study.final_point(config)
-    own_tags = fidelity.seed_tags(config)
+    own_tags = runs.seed_tags(config)
     own = {(point, tag) for point in study.grid_points(config) for tag in own_tags}
     job_hours = []
     for _, point, _, _, tag in study.objective_runs(config):

@@ -1,4 +1,5 @@
-"""Settings of each command, as commented dataclasses; their fields are the command-line flags.
+"""Settings of each command, as commented dataclasses; their fields are the command-line flags
+(:mod:`infusion.flags`), whose help is each field's comment here.
 
 These are the one source of defaults: of the flags, and of the study config's keys of the
 same names (:func:`infusion.study.defaults` writes them into the config's schema and fills
@@ -14,13 +15,10 @@ the modules that implement them key their tables by these names.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 from dataclasses import dataclass, field
 
-from infusion.process.proposals import OWN, parse_proposal
-from infusion.runtime.compilation import check_compile_mode
-from infusion.runtime.precision import check_precision
+from infusion.runtime.compilation import COMPILE_MODES, check_compile_mode
+from infusion.runtime.precision import PRECISIONS, check_precision
 
 OBJECTIVES = ("denoising", "lower_bound")  # keys of infusion.training.objectives.OBJECTIVES
 RATE_INDEXINGS = ("paper", "code")  # see ModelSettings.rate_index
@@ -28,10 +26,21 @@ PARZEN_CENTRES = ("sampling", "training")  # see ParzenSettings.chain_steps
 # ParzenSettings.dequantize_test -> the name of its test points (parzen.json's by_test_points)
 PARZEN_TEST_POINTS = {True: "dequantized", False: "raw"}
 FIRST_RATES = ("alpha0", "growth")  # see ModelSettings.first_rate
+# The proposal that is the model's own training chain: the paper's procedure, the default
+# (the proposals' names: infusion.process.proposals, which checks them where they are read)
+OWN = "own"
 CHANNEL_MASKS = ("element", "pixel")  # see ModelSettings.channel_mask
 KEPT_MODELS = ("best", "last")  # see TrainSettings.keep
 LAST_BATCHES = ("drop", "keep")  # see TrainSettings.last_batch
 NETWORKS = ("mlp", "conv")  # keys of infusion.nets.networks.NETWORKS
+# The choices of each field that has some (a field's name means the same in every dataclass):
+# its flag lists them (infusion.flags), its __post_init__ checks them
+CHOICES = {
+    "rate_index": RATE_INDEXINGS, "first_rate": FIRST_RATES, "channel_mask": CHANNEL_MASKS,
+    "network": NETWORKS, "objective": OBJECTIVES, "keep": KEPT_MODELS,
+    "last_batch": LAST_BATCHES, "chain_steps": PARZEN_CENTRES, "precision": PRECISIONS,
+    "compile": COMPILE_MODES,
+}  # fmt: skip
 # `infusion cost`: the rates measured before, by device, torch version and network
 COST_RATES_CACHE = "results/cost/rates.json"
 
@@ -106,9 +115,11 @@ class ModelSettings:
 class TrainSettings:
     """The training loop (authors' code: Adam with default settings, batch 512)."""
 
-    objective: str = "denoising"  # one of OBJECTIVES: section 3.3.3.2 (paper) or 3.3.4.1
-    epochs: int = 1500  # paper: up to 1500 epochs
-    batch_size: int = 512  # authors' code
+    # the training objective: denoising (section 3.3.3.2, the paper's) or lower_bound
+    # (section 3.3.4.1, its variant)
+    objective: str = "denoising"
+    epochs: int = 1500  # training epochs (paper: up to 1500)
+    batch_size: int = 512  # training examples per minibatch (authors' code)
     lr: float = 1e-3  # Adam learning rate (authors' code: Adam defaults)
     seed: int = 0  # seeds parameters, data order and every chain
     # Add U(0, 1/256) to each training target, redrawn every batch (the authors' run.py does,
@@ -128,8 +139,8 @@ class TrainSettings:
     chain_targets: int = 4  # fixed training targets whose infusion chain is kept (Fig 3.2)
     chain_epochs: int = 10  # keep those chains after init and the first N epochs
     parzen_every: int = 0  # Fig 3.3's Parzen estimate on valid every N epochs (ours; 0: never)
-    parzen_samples: int = 1000  # samples drawn for it (minibatch batch norm over them)
-    parzen_sigma: float = 0.17  # its kernel width (paper: 0.17 for MNIST)
+    parzen_samples: int = 1000  # samples drawn for Fig 3.3's estimate (batch norm over them)
+    parzen_sigma: float = 0.17  # Fig 3.3's kernel width (paper: 0.17 for MNIST)
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
     compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
@@ -153,18 +164,19 @@ class EvalSettings:
     """The likelihood estimators of Table 3.1 (footnote 4)."""
 
     split: str = "test"  # which split to score
-    examples: int = 1000  # paper: 1000 test and 100 train examples
+    examples: int = 1000  # examples scored, the first ones (paper: 1000 test, 100 train)
     chains: int = 20000  # k infusion chains per example (paper: 20,000 for IS)
-    repetitions: int = 10  # paper: mean and std over 10 repetitions
+    # repetitions, fresh dequantization and chains each (paper: mean and std over 10)
+    repetitions: int = 10
     isotropic_examples: int = 1000  # validation examples fixing the isotropic variance; 0: skip
-    isotropic_chains: int = 10  # chains per validation example for it
+    isotropic_chains: int = 10  # chains per validation example fixing the isotropic variance
     # The infusion chain q that draws and scores the chains (infusion.process.proposals): own
     # (the model's own training chain: the paper's procedure), own-x<scale> (its rates times
     # scale) or the schedule <paper|code>-a<alpha0>-w<omega>[-x<scale>]
     proposal: str = OWN
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
-    seed: int = 1
-    device: str = "auto"
+    seed: int = 1  # seeds the dequantization and the chains (ours)
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
     compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
@@ -174,7 +186,6 @@ class EvalSettings:
         check_counts(self, 1, "examples", "chains", "repetitions", "isotropic_chains")
         check_counts(self, 1, "chain_batch")
         check_counts(self, 0, "isotropic_examples", "seed")
-        parse_proposal(self.proposal)
 
 
 @dataclass
@@ -187,11 +198,11 @@ class ConvergenceSettings:
 
     chains: list[int] = field(default_factory=lambda: [1, 10, 100, 1000, 10000])  # k (ours)
     examples: int = 100  # test images scored, the first ones (ours)
-    repetitions: int = 10  # fresh dequantization and chains each (Table 3.1's 10)
+    repetitions: int = 10  # repetitions, fresh dequantization and chains each (Table 3.1's 10)
     proposal: str = OWN  # the infusion chain q of the chains, as EvalSettings.proposal
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1  # Table 3.1's evaluation seed
-    device: str = "auto"
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
     compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
@@ -202,7 +213,6 @@ class ConvergenceSettings:
             raise ValueError(f"chains must be a non-empty list of counts >= 1, got {self.chains}")
         check_counts(self, 1, "examples", "repetitions", "chain_batch")
         check_counts(self, 0, "seed")
-        parse_proposal(self.proposal)
 
 
 @dataclass
@@ -225,7 +235,7 @@ class SearchSettings:
     scales: list[float] = field(default_factory=lambda: [0.03, 0.06, 0.12, 0.25, 0.5, 1.0, 1.5])
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 5  # dequantization and chains (ours; distinct from the other seeds)
-    device: str = "auto"
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
     compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
@@ -244,14 +254,14 @@ class SearchSettings:
 class SampleSettings:
     """Model sampling chains (Fig 3.1, 3.5) and the samples scored by Parzen (Fig 3.4)."""
 
-    samples: int = 10000  # paper: 10,000 samples for Parzen
-    sampling_steps: int = 30  # paper: 30 steps for a 15-step MNIST model
+    samples: int = 10000  # samples drawn (paper: 10,000 for Parzen)
+    sampling_steps: int = 30  # steps of each sampling chain (paper: 30 for a 15-step MNIST model)
     figure_chains: int = 20  # chains kept step by step for figures
     infusion_targets: int = 10  # test images whose infusion chain is kept (Fig A.2), with --data
     sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
     batch: int = 2500  # chains per forward pass
-    seed: int = 2
-    device: str = "auto"
+    seed: int = 2  # seeds the sampling chains (ours)
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
     compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
@@ -270,8 +280,8 @@ class InpaintSettings:
     completions: int = 8  # sampling chains per image (ours)
     sampling_steps: int = 15  # the CelebA model's training steps (ours)
     sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
-    seed: int = 4
-    device: str = "auto"
+    seed: int = 4  # seeds the completions (ours)
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
 
     def __post_init__(self):
@@ -293,10 +303,12 @@ class ParzenSettings:
     # pixels / 256 as they are (false: the authors' run.py). Both are estimated; this one is
     # Fig 3.4's number
     dequantize_test: bool = True
+    # the widths tried when sigma is 0, the best log-likelihood of the validation points
+    # chosen (Breuleux et al.'s protocol; ours: 10 widths from 0.1 to 1, log-spaced)
     sigma_grid: list[float] = field(default_factory=lambda: [10 ** (-1 + i / 9) for i in range(10)])
     examples: int = 10000  # test points scored
     batch: int = 1000  # test points per block (memory bound, never N x M x d)
-    seed: int = 3
+    seed: int = 3  # seeds the test points' dequantization (ours)
 
     def __post_init__(self):
         if self.chain_steps not in PARZEN_CENTRES:
@@ -326,30 +338,3 @@ class InceptionSettings:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
         if self.device != "auto" and not self.device.startswith(("cpu", "cuda")):
             raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
-
-
-def parse_bool(text: str) -> bool:
-    """'true' / 'false' (any case, as YAML and Python spell them) -> bool."""
-    value = {"true": True, "false": False}.get(text.lower())
-    if value is None:
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    return value
-
-
-def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
-    """Add one ``--flag`` per dataclass field, typed and defaulted from the field."""
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        flag = "--" + f.name.replace("_", "-")
-        if isinstance(default, list):  # of the type of its items (floats when empty)
-            item = type(default[0]) if default else float
-            parser.add_argument(flag, type=item, nargs="+", default=default)
-        elif isinstance(default, bool):
-            parser.add_argument(flag, type=parse_bool, default=default, metavar="true|false")
-        else:
-            parser.add_argument(flag, type=type(default), default=default)
-
-
-def from_arguments(cls, args: argparse.Namespace):
-    """Build a settings dataclass from parsed arguments (validates in ``__post_init__``)."""
-    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})

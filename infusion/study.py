@@ -25,7 +25,7 @@ from infusion.data.registry import dataset_spec
 from infusion.process.proposals import parse_proposal
 
 SCHEMA_FILE = Path(__file__).with_name("config.schema.yaml")
-# A training run's folder: its dataset, grid point and run tag (infusion.beyond.switches).
+# A training run's folder: its dataset, grid point and run tag (infusion.runs).
 RUN = "results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}"
 
 Point = tuple[int, float, float]  # (steps, alpha0, omega)
@@ -282,7 +282,7 @@ def objective_points(config: dict) -> list[tuple[str, Point]]:
 def objective_runs(config: dict) -> list[tuple[str, Point, str, int, str]]:
     """(label, point, objective, seed, run tag) of every run of the objectives' comparison:
     each point of :func:`objective_points` under each objective and training seed."""
-    from infusion.beyond.switches import objective_tag
+    from infusion.runs import objective_tag  # runs reads the study's dataset spec
 
     return [
         (label, point, objective, seed, objective_tag(config, objective, seed))

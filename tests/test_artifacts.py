@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from workflow_runs import REPO
 
+from infusion.catalogue import registered
 from infusion.cli import main
 from infusion.paper.artifacts import artifact
-from infusion.paper.catalogue import registered
 
 # The paper's artifacts and the report's own, as the naming scheme lists them.
 PAPER_IDS = {

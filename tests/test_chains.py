@@ -21,28 +21,12 @@ from infusion.process.chains import (
 )
 from infusion.process.densities import (
     gaussian_log_density,
-    infusion_log_density,
     infusion_log_ratio_sum,
 )
 from infusion.process.log_weights import chain_log_weights
 from infusion.process.proposals import infusion_rate
 from infusion.sampling.samples import sample_chains
 from infusion.settings import ModelSettings, SampleSettings
-
-
-@pytest.mark.parametrize("alpha", [0.0, 0.03, 0.5, 1.0])
-def test_infusion_log_density_matches_brute_force(alpha):
-    rng = np.random.default_rng(1)
-    z, mean, x = rng.uniform(-0.2, 1.2, (3, 50))
-    var = rng.uniform(1e-4, 0.1, 50)
-    got = infusion_log_density(*(torch.tensor(a) for a in (z, mean, var, x)), alpha, 1e-4)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log([1 - alpha, alpha])
-    for i in range(50):
-        model_term = log_weights[0] + stats.norm.logpdf(z[i], mean[i], math.sqrt(var[i]))
-        target_term = log_weights[1] + stats.norm.logpdf(z[i], x[i], 0.01)
-        expected = np.logaddexp(model_term, target_term)
-        assert got[i].item() == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.03, 0.5, 1.0])

@@ -15,11 +15,12 @@ import yaml
 from infusion import settings
 from infusion.cli import build_parser
 from infusion.estimation.evaluation import fit_population_statistics
+from infusion.flags import from_arguments
 from infusion.nets import networks
 from infusion.nets.model import InfusionModel, load_model, save_model
 from infusion.nets.networks import BATCH, POPULATION, StepBatchNorm, set_batch_norm_mode
 from infusion.process.chains import sampling_chain
-from infusion.settings import ModelSettings, TrainSettings, from_arguments
+from infusion.settings import ModelSettings, TrainSettings
 from infusion.training.objectives import denoising_loss
 from infusion.training.trainer import Trainer
 

@@ -16,7 +16,7 @@ from scipy.special import logsumexp
 from test_figures import assert_legends_outside_data
 
 from infusion.beyond.convergence import convergence
-from infusion.estimation.convergence import chain_convergence, prefix_estimates
+from infusion.estimation.against_k import chain_convergence, prefix_estimates
 from infusion.estimation.evaluation import fit_population_statistics, table_estimates
 from infusion.settings import ConvergenceSettings, EvalSettings
 

@@ -16,7 +16,7 @@ import torch
 import yaml
 from conftest import FakeClock
 
-from infusion.beyond import switches as fidelity_switches
+from infusion import switches as fidelity_switches
 from infusion.cli import main
 from infusion.cost import (
     Rates,

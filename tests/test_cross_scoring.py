@@ -14,7 +14,8 @@ from conftest import tiny_model
 from test_proposals import scored_model, table
 
 from infusion import study as study_config
-from infusion.beyond import cross_scoring, switches
+from infusion import switches
+from infusion.beyond import cross_scoring
 from infusion.process.proposals import own_schedule, schedule_rates
 
 REPO = Path(__file__).resolve().parents[1]

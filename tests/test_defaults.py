@@ -9,8 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from infusion import settings, study
-from infusion.beyond import switches
+from infusion import settings, study, switches
 from infusion.nets import networks
 from infusion.process import proposals
 from infusion.training import objectives

@@ -14,8 +14,8 @@ from scipy import stats
 from scipy.special import logsumexp
 from workflow_runs import REPO
 
+from infusion import runs, switches
 from infusion import study as study_module
-from infusion.beyond import switches as fidelity
 from infusion.beyond.fidelity import fidelity_summary, fidelity_table
 from infusion.process.chains import infusion_rates, sampling_chain, walk_infusion_chain
 from infusion.process.log_weights import chain_log_weights
@@ -259,14 +259,14 @@ CODE = {
 
 def test_variants_flip_one_switch_each_and_code_flips_all_but_the_first_rate():
     """The first rate is another reading of run.py: a variant of its own, not the code's."""
-    assert fidelity.variant_values("paper") == PAPER
-    assert fidelity.variant_values("code") == CODE
-    for name in fidelity.SWITCH_NAMES:
-        changed = {k for k, v in fidelity.variant_values(name).items() if v != PAPER[k]}
+    assert switches.variant_values("paper") == PAPER
+    assert switches.variant_values("code") == CODE
+    for name in switches.SWITCH_NAMES:
+        changed = {k for k, v in switches.variant_values(name).items() if v != PAPER[k]}
         assert len(changed) == 1, name
-    assert fidelity.variant_values("first_rate")[("model", "first_rate")] == "growth"
+    assert switches.variant_values("first_rate")[("model", "first_rate")] == "growth"
     with pytest.raises(ValueError, match="unknown fidelity variant"):
-        fidelity.variant_values("papers")
+        switches.variant_values("papers")
 
 
 def test_switch_defaults_are_the_papers_text_and_the_overlay_the_code():
@@ -275,7 +275,7 @@ def test_switch_defaults_are_the_papers_text_and_the_overlay_the_code():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     overlay = yaml.safe_load((REPO / "workflow/configs/authors-code.yaml").read_text())
     defaults = study_module.defaults()
-    for switch in fidelity.SWITCHES:
+    for switch in switches.SWITCHES:
         assert defaults[switch.section][switch.key] == PAPER[switch.section, switch.key]
         assert config[switch.section][switch.key] == switch.paper, switch.name
         if switch.in_code:
@@ -308,7 +308,7 @@ def test_run_tags_name_what_differs_from_the_study():
     """MNIST (1 channel): the channel mask is left out; the two Parzen switches train
     nothing, so their rows are the paper variant's runs."""
     config = study()
-    tags = fidelity.run_tags(config)
+    tags = runs.run_tags(config)
     assert "" in tags and tags[""] == {("training", "seed"): 0}
     assert tags["_layers-1_seed2"] == {("model", "layers"): 1, ("training", "seed"): 2}
     assert tags["_first_rate-growth"] == {("model", "first_rate"): "growth",
@@ -318,33 +318,33 @@ def test_run_tags_name_what_differs_from_the_study():
     assert tags[CODE_TAG + "_seed1"] == CODE_TRAINED | {("training", "seed"): 1}
     # 9 trained variants (paper, 7 training switches, code) x 3 seeds
     assert len(tags) == 27 and not any("channel_mask" in tag for tag in tags)
-    assert len(fidelity.ablation_tags(config)) == 26  # the paper variant's seed 0 is the study's
-    runs = fidelity.ablation_runs(config)
-    assert [v for v, seed, _ in runs if seed == 0] == [
+    assert len(runs.ablation_tags(config)) == 26  # the paper variant's seed 0 is the study's
+    rows = runs.ablation_runs(config)
+    assert [v for v, seed, _ in rows if seed == 0] == [
         "paper", "rate_index", "first_rate", "layers", "dequantize_targets", "parzen_centres",
         "keep", "statistics_dequantize", "last_batch", "parzen_test_points", "code"]  # fmt: skip
-    assert len(runs) == 11 * 3
+    assert len(rows) == 11 * 3
     for scoring_only in ("parzen_centres", "parzen_test_points"):
-        assert {tag for v, _, tag in runs if v == scoring_only} == {"", "_seed1", "_seed2"}
+        assert {tag for v, _, tag in rows if v == scoring_only} == {"", "_seed1", "_seed2"}
 
 
 def test_a_colour_study_trains_the_channel_mask_too():
     config = study()
     config["dataset"] = "shapes16"
-    tags = fidelity.run_tags(config)
+    tags = runs.run_tags(config)
     assert tags["_channel_mask-pixel_seed2"] == {("model", "channel_mask"): "pixel",
                                                 ("training", "seed"): 2}  # fmt: skip
     code = CODE_TRAINED | {("model", "channel_mask"): "pixel", ("training", "seed"): 0}
     assert tags[CODE_TAG + "_channel_mask-pixel"] == code
-    assert len(tags) == 30 and len(fidelity.ablation_runs(config)) == 12 * 3
+    assert len(tags) == 30 and len(runs.ablation_runs(config)) == 12 * 3
 
 
 def test_run_tags_under_the_authors_code_overlay_flip_back_to_the_text():
     config = study()
-    for switch in fidelity.SWITCHES:
+    for switch in switches.SWITCHES:
         if switch.in_code:
             config[switch.section][switch.key] = switch.code
-    tags = fidelity.run_tags(config)
+    tags = runs.run_tags(config)
     back = ("_rate_index-paper_layers-2_dequantize_targets-false_keep-best"
             "_statistics_dequantize-false_last_batch-drop")  # fmt: skip
     assert tags[back] == {
@@ -353,15 +353,15 @@ def test_run_tags_under_the_authors_code_overlay_flip_back_to_the_text():
         ("training", "statistics_dequantize"): False, ("training", "last_batch"): "drop",
         ("training", "seed"): 0,
     }  # fmt: skip
-    assert ("code", 0, "") in fidelity.ablation_runs(config)
+    assert ("code", 0, "") in runs.ablation_runs(config)
     growth = back.replace("paper", "paper_first_rate-growth")  # the text's, and omega first
-    assert ("first_rate", 0, growth) in fidelity.ablation_runs(config)
+    assert ("first_rate", 0, growth) in runs.ablation_runs(config)
 
 
 def test_study_seeds_get_tags_and_the_disabled_ablation_none():
     config = study(enabled=False)
     config["training"]["seeds"] = [3, 0]
-    assert fidelity.run_tags(config) == {
+    assert runs.run_tags(config) == {
         "": {("training", "seed"): 3},
         "_seed0": {("training", "seed"): 0},
     }
@@ -387,7 +387,7 @@ CELLS = [(p, c) for p in ("dequantized", "raw") for c in ("sampling", "training"
 
 def test_fidelity_table_takes_each_variants_parzen_centres_and_test_points(tmp_path):
     runs, values = {"likelihood": [], "parzen": [], "variant": [], "seed": []}, {}
-    for i, variant in enumerate(fidelity.VARIANTS):
+    for i, variant in enumerate(switches.VARIANTS):
         for seed in (0, 1):
             cells = {cell: 50.0 + 10 * j + seed for j, cell in enumerate(CELLS)}
             values[variant, seed] = (100.0 + i + seed, 110.0 + i, cells)
@@ -410,8 +410,8 @@ def test_fidelity_table_takes_each_variants_parzen_centres_and_test_points(tmp_p
     assert "model.layers: 1" in read.loc[("layers", 0), "changes"]
     assert read.loc[("paper", 0), "changes"].startswith("none")
     summary = fidelity_summary(table)
-    assert list(summary.index) == list(fidelity.VARIANTS)
-    code = 100.0 + fidelity.VARIANTS.index("code")  # its seed-0 bound; seed 1's is one more
+    assert list(summary.index) == list(switches.VARIANTS)
+    code = 100.0 + switches.VARIANTS.index("code")  # its seed-0 bound; seed 1's is one more
     assert summary.loc["code", ("test_lower_bound", "mean")] == pytest.approx(code + 0.5)
     assert summary.loc["code", ("test_lower_bound", "std")] == pytest.approx(
         np.std([code, code + 1], ddof=1)
@@ -421,7 +421,7 @@ def test_fidelity_table_takes_each_variants_parzen_centres_and_test_points(tmp_p
 
 def test_fidelity_caption_names_every_switch():
     caption = (REPO / "workflow/report/fidelity.rst").read_text()
-    for switch in fidelity.SWITCHES:
+    for switch in switches.SWITCHES:
         assert f"{switch.section}.{switch.key}" in caption, switch.name
         assert f"**{switch.name}**" in caption
 
@@ -435,10 +435,10 @@ def test_fidelity_table_needs_one_of_each_input_a_run(tmp_path):
 
 def test_fidelity_variants_keep_the_named_ones_in_table_order_and_code_whole():
     config = study(variants=["code", "paper", "first_rate"])
-    runs = fidelity.ablation_runs(config)
-    assert [v for v, _, _ in runs] == [v for v in ("paper", "first_rate", "code") for _ in range(3)]
-    code_tag = dict(((v, s), t) for v, s, t in runs)[("code", 0)]
-    assert code_tag == dict(((v, s), t) for v, s, t in fidelity.ablation_runs(study()))[("code", 0)]
+    rows = runs.ablation_runs(config)
+    assert [v for v, _, _ in rows] == [v for v in ("paper", "first_rate", "code") for _ in range(3)]
+    code_tag = dict(((v, s), t) for v, s, t in rows)[("code", 0)]
+    assert code_tag == dict(((v, s), t) for v, s, t in runs.ablation_runs(study()))[("code", 0)]
 
 
 def test_an_unknown_fidelity_variant_stops_naming_the_key():

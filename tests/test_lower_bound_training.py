@@ -14,8 +14,7 @@ from matplotlib.collections import PathCollection
 from test_figures import assert_legends_outside_data
 from workflow_runs import REPO
 
-from infusion import study
-from infusion.beyond import switches
+from infusion import runs, study
 from infusion.beyond.lower_bound_training import lower_bound_training
 from infusion.paper.drawing import tile
 from infusion.paper.published import TABLE_A1
@@ -55,16 +54,16 @@ def test_the_points_are_the_final_model_and_each_panel_s_nearest_grid_point():
 def test_each_objective_and_seed_is_a_run_tag_that_sets_the_objective():
     config = with_section(enabled=True)
     config["training"]["seeds"] = [0, 4]
-    tags = switches.run_tags(config)
+    tags = runs.run_tags(config)
     assert tags["_objective-lower_bound"] == {
         ("training", "objective"): "lower_bound",
         ("training", "seed"): 0,
     }
     assert tags["_objective-lower_bound_seed4"][("training", "seed")] == 4
     assert tags[""] == {("training", "seed"): 0}  # denoising, the study's own: no new run
-    assert switches.objective_tag(config, "denoising", 4) == "_seed4"
+    assert runs.objective_tag(config, "denoising", 4) == "_seed4"
     off = with_section(enabled=False)
-    assert not any("objective" in tag for tag in switches.run_tags(off))
+    assert not any("objective" in tag for tag in runs.run_tags(off))
 
 
 def test_sampling_steps_keep_the_final_model_s_proportion():

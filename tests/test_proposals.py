@@ -19,7 +19,7 @@ from infusion import study
 from infusion.cli import main
 from infusion.data.registry import to_unit_interval
 from infusion.estimation import evaluation
-from infusion.estimation.convergence import chain_convergence
+from infusion.estimation.against_k import chain_convergence
 from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.nets.model import save_model
 from infusion.process.proposals import Proposal, parse_proposal
@@ -242,7 +242,7 @@ def test_convergence_records_name_their_proposal():
 )
 @pytest.mark.parametrize("command", ["evaluate", "convergence"])
 def test_a_bad_proposal_flag_stops_before_the_model_is_read(command, text, problem, caplog):
-    """The flag is checked with the settings: the model file does not even exist."""
+    """The flag is checked with the command's settings: the model file does not even exist."""
     with pytest.raises(SystemExit) as stopped, caplog.at_level(logging.ERROR):
         main([command, "--model", "absent.pt", "--data", "absent.npz", "--out", "o.json",
               "--proposal", text])  # fmt: skip

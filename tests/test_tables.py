@@ -10,12 +10,12 @@ import docutils.core
 import pandas as pd
 import pytest
 
-from infusion.beyond.verdicts import SETTING_KEYS
 from infusion.paper import published as paper
 from infusion.paper import tables
 from infusion.paper.grid import aggregate_grid
 from infusion.paper.runtimes import runtimes
 from infusion.paper.scorecard import scorecard
+from infusion.paper.verdicts import SETTING_KEYS
 
 EPOCHS = 3  # fake training runs: epochs 0 (initialisation) .. EPOCHS
 

@@ -3,7 +3,7 @@ of the final model against the number of chains k (issue 15, question 3).
 
 Artifact ``convergence``: ``results/tables/beyond/convergence.csv`` and
 ``results/figures/beyond/convergence.png`` from ``infusion convergence``'s JSON files
-(:mod:`infusion.estimation.convergence`), one per proposal: the configured one
+(:mod:`infusion.estimation.against_k`), one per proposal: the configured one
 (``convergence.proposal``, the paper's procedure by default) and the tightest found on
 validation (``convergence.tightest``, issue 21).
 """
@@ -16,7 +16,7 @@ import pandas as pd
 
 from infusion.paper.artifacts import artifact
 from infusion.paper.published import IS_CHAINS
-from infusion.runtime.atomic import atomic_path
+from infusion.paper.tidy import write_csv
 from infusion.runtime.reading import read_json
 
 PathLike = str | os.PathLike
@@ -66,9 +66,7 @@ def convergence(
         examples.add(payload["examples"])
     if len(examples) != 1:
         raise ValueError(f"{', '.join(map(str, estimates))} score different test images")
-    table = convergence_summary(pd.DataFrame(records))
-    with atomic_path(out) as tmp:
-        table.to_csv(tmp, index=False)
+    table = write_csv(convergence_summary(pd.DataFrame(records)), out)
     convergence_figure(table, examples.pop(), study_chains, paper_chains, figure_out)
     return table
 
@@ -83,12 +81,7 @@ def convergence_figure(
 ) -> None:
     """One panel per estimator: each proposal's mean over repetitions against k (log axis),
     +- std as error bars, with vertical lines at the study's k and the paper's."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from infusion.paper.drawing import legend_outside
+    from infusion.paper.drawing import legend_outside, plt, save  # pyplot with Agg
 
     fig, axes = plt.subplots(1, len(LABELS), figsize=(12.6, 4.4), layout="constrained")
     proposals = list(dict.fromkeys(zip(table["proposal"], table["tightest"], strict=True)))
@@ -107,8 +100,4 @@ def convergence_figure(
         ax.set_title(f"{label} against k, {examples} test images (bars: std over repetitions)")
         ax.grid(alpha=0.3)
     legend_outside(axes[-1], fontsize=9)
-    try:
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
+    save(fig, out)

@@ -4,7 +4,7 @@ variant's infusion schedule and under its own tightest proposal (issue 21).
 A likelihood estimate weighs chains drawn from a proposal q (:mod:`infusion.process.proposals`):
 under its own training chain (the paper's procedure) a variant is scored by another q than
 its neighbour, so their difference mixes the model and the estimator. Here each trained
-variant (:func:`infusion.beyond.switches.ablation_runs`, one run per training tag) is scored
+variant (:func:`infusion.runs.ablation_runs`, one run per training tag) is scored
 under each distinct schedule its variants trained with (the columns of a matrix: a common
 proposal per column) and under the proposal with the highest validation IS among those the
 search tried for that model (:mod:`infusion.estimation.proposal_search`): its best estimate.
@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from infusion import study
-from infusion.beyond.switches import VARIANTS, ablation_runs, variant_values
 from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import write_csv
 from infusion.process.proposals import own_schedule
+from infusion.runs import ablation_runs
 from infusion.runtime.reading import read_csv, read_json
 from infusion.settings import ModelSettings
+from infusion.switches import VARIANTS, variant_values
 
 PathLike = str | os.PathLike
 
@@ -64,7 +65,7 @@ def trained_runs(config: dict) -> list[tuple[str, int, str]]:
 
 def cross_proposals(config: dict) -> list[str]:
     """The columns of the matrix: each distinct schedule of the trained variants, in
-    :data:`~infusion.beyond.switches.VARIANTS` order, then :data:`TIGHTEST` when the
+    :data:`~infusion.switches.VARIANTS` order, then :data:`TIGHTEST` when the
     validation search runs (config ``proposal_search.enabled``)."""
     variants = dict.fromkeys(variant for variant, _, _ in trained_runs(config))
     schedules = dict.fromkeys(variant_schedule(config, variant) for variant in variants)

@@ -1,5 +1,5 @@
 """The fidelity ablation's table and figure: the paper's text against the authors' code,
-switch by switch, over training seeds (the variants of :mod:`infusion.beyond.switches`).
+switch by switch, over training seeds (the variants of :mod:`infusion.switches`).
 
 Artifacts ``fidelity-table`` (``fidelity.csv``) and ``fidelity-figure`` (``fidelity.png``).
 """
@@ -10,11 +10,11 @@ import os
 
 import pandas as pd
 
-from infusion.beyond.switches import SWITCHES, VARIANTS, variant_values
 from infusion.paper.artifacts import artifact
-from infusion.runtime.atomic import atomic_path
+from infusion.paper.tidy import write_csv
 from infusion.runtime.reading import read_csv, read_json
 from infusion.settings import PARZEN_TEST_POINTS
+from infusion.switches import SWITCHES, VARIANTS, variant_values
 
 PathLike = str | os.PathLike
 
@@ -84,15 +84,12 @@ def fidelity_table(
                 "changes": variant_changes(run_variant),
             }
         )
-    table = pd.DataFrame(records, columns=FIDELITY_COLUMNS)
-    with atomic_path(out) as tmp:
-        table.to_csv(tmp, index=False)
-    return table
+    return write_csv(pd.DataFrame(records, columns=FIDELITY_COLUMNS), out)
 
 
 def fidelity_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Mean and std (ddof 1) over seeds of every quantity, one row per variant, in
-    :data:`~infusion.beyond.switches.VARIANTS` order."""
+    :data:`~infusion.switches.VARIANTS` order."""
     grouped = table.groupby("variant", sort=False)[list(QUANTITIES)]
     summary = grouped.agg(["mean", "std"])
     order = [v for v in VARIANTS if v in summary.index]

@@ -25,16 +25,13 @@ from infusion.paper.drawing import (
     save,
     show,
 )
-from infusion.runtime.atomic import atomic_path
+from infusion.paper.tables import OBJECTIVE_COLUMNS
+from infusion.paper.tidy import write_csv
 from infusion.runtime.reading import read_csv, read_json
 from infusion.settings import OBJECTIVES
 
 PathLike = str | os.PathLike
 
-OBJECTIVE_COLUMNS = [
-    "point", "grid_point", "objective", "seed", "test_lower_bound", "importance_sampling",
-    "proposal", "parzen", "best_epoch",
-]  # fmt: skip
 QUANTITIES = {  # column -> axis label
     "test_lower_bound": "test lower bound (nats)",
     "importance_sampling": "IS estimate (nats)",
@@ -89,9 +86,7 @@ def lower_bound_training(
                 "best_epoch": int(curves.loc[curves["valid_lower_bound"].idxmax(), "epoch"]),
             }
         )
-    table = pd.DataFrame(records, columns=OBJECTIVE_COLUMNS).astype({"seed": int})
-    with atomic_path(out) as tmp:
-        table.to_csv(tmp, index=False)
+    table = write_csv(pd.DataFrame(records, columns=OBJECTIVE_COLUMNS).astype({"seed": int}), out)
     lower_bound_training_figure(table, metrics, samples, figure_out)
     return table
 

@@ -15,7 +15,7 @@ Tolerances add the noises of the compared numbers in quadrature, times ``stds`` 
 unknown) and the estimate's own error where its table carries one (Table 3.1: std over
 repetitions; Fig 3.4: standard error; Table 3.2: std over splits; Table A.1 and the
 lower-bound-training table: none). A number is the seed mean with two or more seeds, the
-first seed's otherwise, as the verdicts (:mod:`infusion.beyond.verdicts`) take them.
+first seed's otherwise, as the verdicts (:mod:`infusion.paper.verdicts`) take them.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from infusion.beyond.lower_bound_training import OBJECTIVE_COLUMNS
 from infusion.paper.artifacts import artifact
 from infusion.paper.tables import (
     FIG_3_4_COLUMNS,
+    OBJECTIVE_COLUMNS,
     OURS,
     TABLE_3_1_COLUMNS,
     TABLE_3_2_COLUMNS,

@@ -4,7 +4,7 @@
    has no run for (from its own config and tables);
 2. the paper's claims, one line each (``claims.csv``, :mod:`infusion.paper.claims`);
 3. the verdicts on the paper's numbers: their rule, counts and a link to their figure
-   (:mod:`infusion.beyond.verdicts`);
+   (:mod:`infusion.paper.verdicts`);
 4. the numbers this run produced beside the paper's, under short labels; every row,
    with its note, stays in ``scorecard.csv`` (:mod:`infusion.paper.scorecard`).
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from infusion.beyond import verdicts
 from infusion.paper import published as paper
+from infusion.paper import verdicts
 from infusion.settings import ModelSettings, TrainSettings
 
 LABEL_WIDTH = 22  # the numbers' labels, in characters: none wraps in the report's column

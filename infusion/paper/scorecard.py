@@ -13,8 +13,7 @@ import math
 import pandas as pd
 import yaml
 
-from infusion.beyond import verdicts
-from infusion.paper import front_page
+from infusion.paper import front_page, verdicts
 from infusion.paper import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.claims import CLAIM_COLUMNS
@@ -43,7 +42,7 @@ SCORECARD_COLUMNS = [
 # the first seed's test IS under the tightest proposal found on validation and its name
 # (Table 3.1's row TIGHTEST_ROW, where the study searched for it); empty elsewhere.
 SPREAD_STDS = 2  # a paper number lies within our seed spread: |paper - seed mean| <= 2 std
-# With verdicts (infusion.beyond.verdicts): our estimate's error, the verdict's tolerance,
+# With verdicts (infusion.paper.verdicts): our estimate's error, the verdict's tolerance,
 # the verdict and why.
 VERDICT_COLUMNS = ["estimate_error", "tolerance", "verdict", "explanation"]
 SIGMA = ParzenSettings().sigma  # the paper's Parzen kernel width
@@ -56,7 +55,7 @@ def _seed_cells(seeds, mean: float, std: float) -> dict:
 
 
 def _verdict_cells(estimate_error: float, not_run: str, row_settings: dict | None = None) -> dict:
-    """What a row's verdict needs beyond the scorecard's columns (infusion.beyond.verdicts):
+    """What a row's verdict needs beyond the scorecard's columns (infusion.paper.verdicts):
     our estimate's error, why the study has no run for it, its own settings against the
     paper's (key -> (ours, paper))."""
     return {
@@ -226,7 +225,7 @@ def _scorecard_rows(rows: list[dict]) -> pd.DataFrame:
 
 
 def _with_verdicts(card: pd.DataFrame, stds: int, study: dict) -> pd.DataFrame:
-    """The card with :data:`VERDICT_COLUMNS` (infusion.beyond.verdicts)."""
+    """The card with :data:`VERDICT_COLUMNS` (infusion.paper.verdicts)."""
     judged = verdicts.judge(card, stds)
     records = card.assign(table=card["quantity"].map(verdicts.table_of)).to_dict("records")
     explained = [
@@ -292,7 +291,7 @@ def scorecard(
     and the numbers the run produced. Returns the scorecard.
 
     With ``verdict_stds`` (config verdicts.stds), every paper number of those tables gets a
-    verdict (:mod:`infusion.beyond.verdicts`): the rows the study did not run join the card
+    verdict (:mod:`infusion.paper.verdicts`): the rows the study did not run join the card
     (Table A.1's skipped points, a skipped isotropic estimate, Table 3.2 without
     ``table_3_2``), with :data:`VERDICT_COLUMNS`; ``setting`` gives the study's values of
     the keys ``verdicts.SETTING_KEYS`` (``KEY=VALUE``) that the summary does not;

@@ -1,7 +1,8 @@
-"""Per-pixel log densities in nats: the model's Gaussians and the infusion mixture.
+"""Per-pixel log densities in nats: the model's Gaussians and the infusion mixture's ratio
+to them.
 
-All functions are elementwise: they take tensors of one shape (or broadcastable ones) and
-return the log density (or log density ratio) of every element; callers sum over pixels.
+They take tensors of one shape (or broadcastable ones): the Gaussian's log density is
+elementwise, the ratio is summed over each row's pixels.
 """
 
 from __future__ import annotations
@@ -20,29 +21,6 @@ def gaussian_log_density(z: torch.Tensor, mean: torch.Tensor, var: torch.Tensor)
     return -0.5 * (LOG_2PI + torch.log(var) + (z - mean) ** 2 / var)
 
 
-def infusion_log_density(
-    z: torch.Tensor,
-    mean: torch.Tensor,
-    var: torch.Tensor,
-    x: torch.Tensor,
-    alpha: float,
-    infusion_var: float,
-) -> torch.Tensor:
-    """log q(z | ., x) of the infusion mixture, elementwise (paper section 3.3.3.1).
-
-    q = (1 - alpha) N(z; mean, var) + alpha N(z; x, infusion_var), where ``N(x, infusion_var)``
-    is the paper's "delta" (a Gaussian with small variance, 1e-4 in the authors' code).
-    ``alpha`` may be 0 or 1; the absent component then contributes nothing.
-    """
-    log_model = gaussian_log_density(z, mean, var)
-    if alpha <= 0.0:
-        return log_model
-    log_target = gaussian_log_density(z, x, infusion_var)
-    if alpha >= 1.0:
-        return log_target
-    return torch.logaddexp(log_model + math.log1p(-alpha), log_target + math.log(alpha))
-
-
 def infusion_log_ratio_sum(
     z: torch.Tensor,
     mean: torch.Tensor,
@@ -52,8 +30,11 @@ def infusion_log_ratio_sum(
     infusion_var: float,
     channels: int = 1,
 ) -> torch.Tensor:
-    """sum over the last dimension of log N(z; mean, var) - log q(z | ., x), q as in
-    :func:`infusion_log_density`: one number per row (the inner loop of the lower bound).
+    """sum over the last dimension of log N(z; mean, var) - log q(z | ., x): one number per
+    row (the inner loop of the lower bound). q is the infusion mixture of section 3.3.3.1,
+    (1 - alpha) N(z; mean, var) + alpha N(z; x, infusion_var), whose ``N(x, infusion_var)``
+    is the paper's "delta" (a Gaussian of small variance, 1e-4 in the authors' code);
+    ``alpha`` may be 0 or 1.
 
     The difference of the two densities in a third of their passes over memory. With
     d = (z - mean)^2 / var + log var - (z - x)^2 / infusion_var,

@@ -8,25 +8,22 @@ infusion_var), so it covers p's support, also at alpha = 1) and an unbiased IS e
 p(x). A :class:`Proposal` names such a q by its rates; its ``name`` is how it is spelled in
 configs, on the command line and in every output that holds an estimate.
 
-Torch-free, so that settings and the study config can check a proposal before any work.
+Torch-free, so that the study config can check a proposal before any work.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from infusion.settings import ModelSettings
+from infusion.settings import OWN, ModelSettings
 
 # Which alpha^(t) draws z~^(t), by rate indexing (keys are settings.RATE_INDEXINGS): paper
 # alpha^(t); code alpha^(max(t - 1, 0)) (the authors' run.py draws each step before adding
 # omega)
 INDEX_SHIFTS = {"paper": 0, "code": 1}
-OWN = "own"  # the model's own training chain: the paper's procedure, the default
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
 _NAME = re.compile(rf"(?:(own)|(paper|code)-a{_NUMBER}-w{_NUMBER})(?:-x{_NUMBER})?")
 FORMS = "own, own-x<scale>, paper-a<alpha0>-w<omega> or code-a<alpha0>-w<omega>[-x<scale>]"

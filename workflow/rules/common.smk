@@ -8,8 +8,8 @@ import shlex
 
 from infusion import study
 from infusion.beyond.cross_scoring import TIGHTEST, cross_runs
-from infusion.beyond.switches import ablation_runs, run_tags, seed_tags
-from infusion.beyond.verdicts import SETTING_KEYS
+from infusion.runs import ablation_runs, run_tags, seed_tags
+from infusion.paper.verdicts import SETTING_KEYS
 from infusion.estimation.inception import (
     WEIGHTS_FILE,
     WEIGHTS_SHA256_PREFIX,
@@ -24,7 +24,7 @@ DOWNLOADS = "results/downloads"
 # The natural-image datasets the study runs: enabled in `data`, not the study's own.
 NATURAL_DATASETS = study.natural_datasets(config)
 # A run folder's tag: empty for the study's settings and first seed, else the training seed
-# and fidelity switches it changes (infusion/beyond/switches.py); each tag -> the values it changes.
+# and fidelity switches it changes (infusion/runs.py, infusion/switches.py); each tag -> the values it changes.
 RUN_TAGS = run_tags(config)
 SEED_TAGS = seed_tags(config)
 RUN = study.RUN

@@ -1,6 +1,6 @@
 # Beyond the paper: how far the estimates are from converged (config section convergence).
 # The final model's lower bound and IS estimate against the number of chains k, on the first
-# convergence.examples test images (infusion/estimation/convergence.py), under
+# convergence.examples test images (infusion/estimation/against_k.py), under
 # convergence.proposal and, with convergence.tightest, under the tightest proposal the
 # validation search found (convergence_tightest.json); its table and figure are the artifact
 # convergence (infusion/beyond/convergence.py).

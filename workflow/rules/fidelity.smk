@@ -1,4 +1,4 @@
-# Beyond the paper: the fidelity ablation (config section fidelity, infusion/beyond/switches.py).
+# Beyond the paper: the fidelity ablation (config section fidelity, infusion/switches.py).
 # Its runs are the final model's under run tags, trained, scored and sampled by the same
 # rules as the study's (train, evaluate_likelihood, sample_final, parzen); its table and
 # figure are the artifacts fidelity-table and fidelity-figure (infusion/beyond/fidelity.py).

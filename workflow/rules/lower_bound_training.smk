@@ -1,6 +1,6 @@
 # Beyond the paper: denoising against lower-bound training (config section
 # lower_bound_training). Each run of study.objective_runs is trained by the train rule under
-# its objective's run tag (infusion/beyond/switches.py). The final model's runs are scored
+# its objective's run tag (infusion/runs.py). The final model's runs are scored
 # by the rules of Table 3.1 and Fig 3.4 (results/final/<dataset><tag>/); the other points'
 # by the same rules into OBJECTIVE_RUN (common.smk). Their table and figure are the artifact
 # lower-bound-training (infusion/beyond/lower_bound_training.py).

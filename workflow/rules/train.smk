@@ -1,5 +1,5 @@
 # One training run per grid point (dataset, steps, alpha0, omega) and run tag (training seed,
-# fidelity variant: infusion/beyond/switches.py), and per natural-image dataset's final model
+# fidelity variant: infusion/switches.py), and per natural-image dataset's final model
 # (config natural_images, whose model and training keys it takes). The checkpoint lives
 # outside the declared outputs, so a killed job that runs again resumes where it stopped.
 

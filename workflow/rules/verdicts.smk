@@ -1,5 +1,5 @@
 # Beyond the paper: the verdicts on every paper number (config section verdicts,
-# infusion/beyond/verdicts.py). The scorecard rule (report.smk) judges each row; this rule
+# infusion/paper/verdicts.py). The scorecard rule (report.smk) judges each row; this rule
 # counts the verdicts per table and draws paper against ours (artifact verdicts).
 
 

@@ -15,9 +15,16 @@ from infusion.beyond import (  # noqa: F401 (each registers its artifacts)
     lower_bound_training,
     parzen_trust,
     sampling_steps,
+)
+from infusion.paper import (  # noqa: F401
+    claims,
+    figures,
+    grid,
+    runtimes,
+    scorecard,
+    tables,
     verdicts,
 )
-from infusion.paper import claims, figures, grid, runtimes, scorecard, tables  # noqa: F401
 from infusion.paper.artifacts import ARTIFACTS, argument_parser
 
 

@@ -34,12 +34,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from infusion.beyond.switches import SWITCHES
 from infusion.paper import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import PathLike, read_table, write_csv
-from infusion.runtime.atomic import atomic_path
 from infusion.settings import ModelSettings, SampleSettings, TrainSettings
+from infusion.switches import SWITCHES
 
 REPRODUCED = "reproduced"
 DIFFERS = "differs"  # the verdict reads "differs by X"
@@ -216,10 +215,7 @@ def verdicts_figure(card: pd.DataFrame, out: PathLike) -> None:
     """One panel per table, one line per paper number: the paper's value (black ring) and
     our centre (seed mean) with its tolerance as an error bar, coloured by verdict; a row
     not run shows the paper's value alone."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from infusion.paper.drawing import plt, save  # pyplot with the Agg backend
 
     judged = card[card["verdict"].fillna("") != ""]
     judged = judged.assign(
@@ -273,8 +269,4 @@ def verdicts_figure(card: pd.DataFrame, out: PathLike) -> None:
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, top), ncol=4,
                fontsize=9, frameon=False)  # fmt: skip
     fig.tight_layout(rect=(0, 0, 1, top))
-    try:
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=110)
-    finally:
-        plt.close(fig)
+    save(fig, out)
