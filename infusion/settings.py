@@ -5,7 +5,8 @@ These are the one source of defaults: of the flags, and of the study config's ke
 same names (:func:`infusion.study.defaults` writes them into the config's schema and fills
 them in where a config leaves a key out). Each default is the paper's MNIST setting
 (sections 3.5 and A.1) where the paper gives one, else the authors' released code's, else
-ours, as its comment says. ``config.yaml`` states every key; where it departs from a default
+ours, as its comment says; the paper's and the code's values are stated once, in
+:mod:`infusion.published`. ``config.yaml`` states every key; where it departs from a default
 (e.g. the Parzen curve every 25 epochs), its comment gives the reason, and
 ``tests/test_defaults.py`` lists each departure.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infusion import published as paper
 from infusion.runtime.compilation import COMPILE_MODES, check_compile_mode
 from infusion.runtime.precision import PRECISIONS, check_precision
 
@@ -66,9 +68,9 @@ def check_counts(settings, minimum: int, *names: str) -> None:
 class ModelSettings:
     """The transition operator and the infusion process (a grid point is steps, alpha0, omega)."""
 
-    steps: int = 15  # T: transitions of the training chain (paper: 15 for the final MNIST model)
-    alpha0: float = 0.0  # infusion rate at step 0
-    omega: float = 0.01  # increment: alpha_t = alpha0 + t * omega, clipped to [0, 1]
+    steps: int = paper.STEPS  # T: transitions of the training chain (the paper's final model)
+    alpha0: float = paper.ALPHA0  # infusion rate at step 0
+    omega: float = paper.OMEGA  # increment: alpha_t = alpha0 + t * omega, clipped to [0, 1]
     # Which rate draws z~^(t): paper (alpha0 + t omega, section 3.3.2's alpha^(t) =
     # alpha^(t-1) + omega) or code (alpha0 for z~^(0) and z~^(1), alpha0 + (t-1) omega after:
     # run_chaine_train_for in the authors' run.py adds omega after each step's draw)
@@ -83,16 +85,17 @@ class ModelSettings:
     # draws on 1-channel images
     channel_mask: str = "element"
     network: str = "mlp"  # transition operator: mlp (MNIST, TFD) or conv (CIFAR-10, CelebA)
-    hidden: int = 1200  # mlp: units per hidden layer (paper: 1200)
-    layers: int = 2  # mlp: hidden layers (paper: 2)
+    hidden: int = paper.HIDDEN  # mlp: units per hidden layer (the paper's)
+    layers: int = paper.LAYERS  # mlp: hidden layers (the paper's)
     # conv: channels of the 4x4 map after the fully connected layer, halved by each hidden
     # transposed convolution (our choice, the paper gives no sizes: Salimans et al.'s CIFAR-10
     # generator, 512-256-128 for 32x32 images)
     conv_channels: int = 512
     conv_kernel: int = 5  # conv: transposed-convolution kernel side (our choice: Salimans' 5)
-    beta: float = 0.1  # variance head: beta * sigmoid(h) + eps (paper: beta = 0.1)
-    variance_eps: float = 1e-4  # eps of the variance head (paper: 1e-4)
-    infusion_var: float = 1e-4  # variance of the infusion "delta" around x (authors' code)
+    beta: float = paper.BETA  # variance head: beta * sigmoid(h) + eps (the paper's beta)
+    variance_eps: float = paper.VARIANCE_EPS  # eps of the variance head (the paper's)
+    # variance of the infusion "delta" around x (authors' code)
+    infusion_var: float = paper.INFUSION_VAR
     bn_eps: float = 1e-4  # batch-norm epsilon (authors' code)
 
     def __post_init__(self):
@@ -113,13 +116,13 @@ class ModelSettings:
 
 @dataclass
 class TrainSettings:
-    """The training loop (authors' code: Adam with default settings, batch 512)."""
+    """The training loop (authors' code: Adam with default settings)."""
 
     # the training objective: denoising (section 3.3.3.2, the paper's) or lower_bound
     # (section 3.3.4.1, its variant)
     objective: str = "denoising"
-    epochs: int = 1500  # training epochs (paper: up to 1500)
-    batch_size: int = 512  # training examples per minibatch (authors' code)
+    epochs: int = paper.EPOCHS  # training epochs (the authors' code's)
+    batch_size: int = paper.BATCH_SIZE  # training examples per minibatch (authors' code)
     lr: float = 1e-3  # Adam learning rate (authors' code: Adam defaults)
     seed: int = 0  # seeds parameters, data order and every chain
     # Add U(0, 1/256) to each training target, redrawn every batch (the authors' run.py does,
@@ -140,7 +143,7 @@ class TrainSettings:
     chain_epochs: int = 10  # keep those chains after init and the first N epochs
     parzen_every: int = 0  # Fig 3.3's Parzen estimate on valid every N epochs (ours; 0: never)
     parzen_samples: int = 1000  # samples drawn for Fig 3.3's estimate (batch norm over them)
-    parzen_sigma: float = 0.17  # Fig 3.3's kernel width (paper: 0.17 for MNIST)
+    parzen_sigma: float = paper.PARZEN_SIGMA  # Fig 3.3's kernel width (the paper's, MNIST)
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
     precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
     compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
@@ -164,10 +167,10 @@ class EvalSettings:
     """The likelihood estimators of Table 3.1 (footnote 4)."""
 
     split: str = "test"  # which split to score
-    examples: int = 1000  # examples scored, the first ones (paper: 1000 test, 100 train)
-    chains: int = 20000  # k infusion chains per example (paper: 20,000 for IS)
-    # repetitions, fresh dequantization and chains each (paper: mean and std over 10)
-    repetitions: int = 10
+    examples: int = paper.TABLE_3_1_EXAMPLES["test"]  # examples scored, the first ones (paper's)
+    chains: int = paper.IS_CHAINS  # k infusion chains per example (the paper's for IS)
+    # repetitions, fresh dequantization and chains each (the paper's mean and std over them)
+    repetitions: int = paper.REPETITIONS
     isotropic_examples: int = 1000  # validation examples fixing the isotropic variance; 0: skip
     isotropic_chains: int = 10  # chains per validation example fixing the isotropic variance
     # The infusion chain q that draws and scores the chains (infusion.process.proposals): own
@@ -254,8 +257,9 @@ class SearchSettings:
 class SampleSettings:
     """Model sampling chains (Fig 3.1, 3.5) and the samples scored by Parzen (Fig 3.4)."""
 
-    samples: int = 10000  # samples drawn (paper: 10,000 for Parzen)
-    sampling_steps: int = 30  # steps of each sampling chain (paper: 30 for a 15-step MNIST model)
+    samples: int = paper.PARZEN_SAMPLES  # samples drawn (the paper's for Parzen)
+    # steps of each sampling chain (the paper's for its 15-step model)
+    sampling_steps: int = paper.SAMPLING_STEPS
     figure_chains: int = 20  # chains kept step by step for figures
     infusion_targets: int = 10  # test images whose infusion chain is kept (Fig A.2), with --data
     sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
@@ -294,7 +298,8 @@ class InpaintSettings:
 class ParzenSettings:
     """Parzen-window estimate (Fig 3.4; Breuleux et al. / Goodfellow et al. protocol)."""
 
-    sigma: float = 0.17  # paper: 0.17 for MNIST; 0 chooses sigma on validation data
+    # the kernel width (the paper's, MNIST); 0 chooses it on validation data from sigma_grid
+    sigma: float = paper.PARZEN_SIGMA
     # Kernel centres: the means of the last sampling step (sampling, sampling_steps of the
     # samples file) or of step T, the model's training steps (training: the authors' run.py,
     # run_chaine_samples_for(num_steps)). Both are estimated; this one is Fig 3.4's number.
@@ -325,7 +330,7 @@ class ParzenSettings:
 class InceptionSettings:
     """Inception score (Table 3.2; Salimans et al. 2016) and FID, through torch-fidelity."""
 
-    images: int = 50000  # images scored, the first ones of the file (paper: 50,000 samples)
+    images: int = paper.INCEPTION_SAMPLES  # images scored, the first ones of the file (the paper's)
     splits: int = 10  # consecutive splits the score is averaged over (Salimans et al.: 10)
     batch: int = 100  # images per Inception forward pass (memory bound)
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from test_paper import thesis_text
 
+from infusion import published as paper
 from infusion.paper import claims as C
-from infusion.paper import published as paper
 from infusion.paper import tables as T
 
 NAN = math.nan

@@ -17,7 +17,7 @@ from workflow_runs import REPO
 from infusion import runs, study
 from infusion.beyond.lower_bound_training import lower_bound_training
 from infusion.paper.drawing import tile
-from infusion.paper.published import TABLE_A1
+from infusion.published import TABLE_A1
 
 CONFIG = study.load(REPO / "config.yaml")
 

@@ -1,4 +1,4 @@
-"""The paper's numbers in infusion.paper.published against the thesis text itself (the shared
+"""The paper's numbers in infusion.published against the thesis text itself (the shared
 ``paper/infusion-thesis.txt`` beside the checkout, as CI lays it), parsed here."""
 
 import re
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infusion.paper import published as paper
+from infusion import published as paper
 
 THESIS = Path(__file__).resolve().parents[2] / "shared" / "paper" / "infusion-thesis.txt"
 NUMBER = r"-?\d*\.\d+|-?\d+"
@@ -68,3 +68,38 @@ def test_table_a1_is_the_thesis_table_read_as_the_design_brief_says():
     assert [rate for rate, _ in c].count(0.05) == 2
     c[6] = (0.06, c[6][1])
     assert {panel: dict(rows) for panel, rows in panels.items()} == paper.TABLE_A1
+
+
+def test_section_3_5_settings_are_the_thesis_s_and_the_settings_defaults():
+    """Each setting of the published MNIST model, read from the thesis's sentences here, is
+    ``published``'s and the default of the settings field that uses it."""
+    from infusion.settings import EvalSettings, ModelSettings, ParzenSettings, SampleSettings
+
+    text = " ".join(thesis_text().split())
+
+    def number(pattern: str) -> float:
+        (found,) = set(re.findall(pattern, text))
+        return float(found.replace(" ", ""))
+
+    read = {
+        "STEPS": number(r"trained the network on (\d+) steps of denoising"),
+        "OMEGA": number(r"infusion rate of 1%\(\$\\omega = ([\d.]+), \\alpha\^\{\(0\)\} = 0"),
+        "ALPHA0": number(r"\\omega = 0\.01, \\alpha\^\{\(0\)\} = ([\d.]+)\$"),
+        "HIDDEN": number(r"MLP composed of two fully connected layers with (\d+) units"),
+        "BETA": number(r"scaled by a scalar β \(In our case we chose \$\\beta = ([\d.]+)\$"),
+        "VARIANCE_EPS": number(r"\\epsilon = (1e - 4)\$ to avoid"),
+        "PARZEN_SAMPLES": number(r"we use (\d+ \d+) generated samples"),
+        "PARZEN_SIGMA": number(r"generated samples and \$\\sigma = ([\d.]+)\$"),
+        "IS_CHAINS": number(r"we used (\d+ \d+) intermediates samples"),
+    }
+    defaults = {
+        "STEPS": ModelSettings().steps, "OMEGA": ModelSettings().omega,
+        "ALPHA0": ModelSettings().alpha0, "HIDDEN": ModelSettings().hidden,
+        "BETA": ModelSettings().beta, "VARIANCE_EPS": ModelSettings().variance_eps,
+        "PARZEN_SAMPLES": SampleSettings().samples, "PARZEN_SIGMA": ParzenSettings().sigma,
+        "IS_CHAINS": EvalSettings().chains,
+    }  # fmt: skip
+    for name, value in read.items():
+        assert getattr(paper, name) == pytest.approx(value), name
+        assert defaults[name] == pytest.approx(value), name
+    assert "two fully connected layers" in text and paper.LAYERS == ModelSettings().layers == 2

@@ -14,10 +14,10 @@ import torch
 from scipy.special import logsumexp
 from test_figures import check_png
 
+from infusion import published
 from infusion.cli import main
 from infusion.data.registry import dequantize
 from infusion.estimation import parzen
-from infusion.paper import published
 
 SHAPE = (1, 4, 4)
 GRID = [0.05, 0.1, 0.2, 0.4, 0.8]

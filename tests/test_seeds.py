@@ -10,8 +10,8 @@ import yaml
 from test_tables import STUDY, evaluation, make_run, write_json
 from workflow_runs import REPO
 
+from infusion import published as paper
 from infusion.cost import Rates, estimate_cost
-from infusion.paper import published as paper
 from infusion.paper import tables
 from infusion.paper.grid import aggregate_grid
 from infusion.paper.scorecard import scorecard

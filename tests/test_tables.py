@@ -10,7 +10,7 @@ import docutils.core
 import pandas as pd
 import pytest
 
-from infusion.paper import published as paper
+from infusion import published as paper
 from infusion.paper import tables
 from infusion.paper.grid import aggregate_grid
 from infusion.paper.runtimes import runtimes

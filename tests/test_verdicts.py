@@ -14,7 +14,7 @@ from matplotlib.collections import PathCollection
 from test_figures import check_png
 from workflow_runs import REPO
 
-from infusion.paper import published as paper
+from infusion import published as paper
 from infusion.paper import tables
 from infusion.paper import verdicts as V
 from infusion.paper.scorecard import SCORECARD_COLUMNS, VERDICT_COLUMNS, scorecard

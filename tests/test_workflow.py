@@ -15,7 +15,7 @@ import pytest
 import yaml
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
-from infusion.paper import published as paper
+from infusion import published as paper
 
 RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s")  # of cost.csv (+ device)
 MNIST_FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]

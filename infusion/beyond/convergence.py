@@ -15,8 +15,8 @@ import os
 import pandas as pd
 
 from infusion.paper.artifacts import artifact
-from infusion.paper.published import IS_CHAINS
 from infusion.paper.tidy import write_csv
+from infusion.published import IS_CHAINS
 from infusion.runtime.reading import read_json
 
 PathLike = str | os.PathLike

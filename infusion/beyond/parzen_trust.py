@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from infusion.paper import published as paper
+from infusion import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.drawing import FONT, save
 from infusion.paper.tables import OURS
@@ -28,7 +28,6 @@ PARZEN_TRUST_COLUMNS = [
 ]  # fmt: skip
 THIS_STUDY = "Infusion training (this study)"
 REAL_DATA = "Real data"
-PAPER_SIGMA = 0.17  # the sigma of the paper's own row of Fig 3.4 (section 3.5.1)
 COLOURS = {"published": "0.55", "model samples": "C0", "training images": "C3"}
 
 
@@ -56,7 +55,7 @@ def parzen_trust(
         raise ValueError("parzen-trust needs one fixed and one chosen estimate a training seed")
     rows = [
         {"model": name, "kernel_centres": "published", "sigma_choice": "published",
-         "sigma": PAPER_SIGMA if name == OURS else math.nan, "mean": mean, "stderr": stderr}
+         "sigma": paper.PARZEN_SIGMA if name == OURS else math.nan, "mean": mean, "stderr": stderr}
         for name, mean, stderr in paper.FIG_3_4
     ]  # fmt: skip
     for path, run_seed in [*zip(fixed, seed, strict=True), *zip(chosen, seed, strict=True)]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from infusion.paper import published as paper
+from infusion import published as paper
 from infusion.paper import verdicts
 from infusion.settings import ModelSettings, TrainSettings
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from infusion.paper import published as paper
+from infusion import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import (
     SEED_COLUMNS,

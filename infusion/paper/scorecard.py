@@ -13,8 +13,8 @@ import math
 import pandas as pd
 import yaml
 
+from infusion import published as paper
 from infusion.paper import front_page, verdicts
-from infusion.paper import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.claims import CLAIM_COLUMNS
 from infusion.paper.front_page import fmt

@@ -2,7 +2,7 @@
 Fig 3.4's Parzen table (``fig_3_4``) and Table 3.2 (``table_3_2``), one tidy CSV each.
 
 Each reads the grid's CSV (:mod:`infusion.paper.grid`) or the final model's estimates; the
-published numbers come from :mod:`infusion.paper.published`.
+published numbers come from :mod:`infusion.published`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from infusion.paper import published as paper
+from infusion import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.grid import same_rate
 from infusion.paper.tidy import (

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from infusion.paper import published as paper
+from infusion import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import PathLike, read_table, write_csv
 from infusion.settings import ModelSettings, SampleSettings, TrainSettings
