@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -109,9 +110,16 @@ def defaults() -> dict[str, dict[str, object]]:
     }
 
 
+@functools.cache
+def packaged_schema() -> dict:
+    """The packaged schema file as read, parsed once per process (parsing it is nine tenths
+    of a validation); callers copy it before writing into it."""
+    return yaml.safe_load(SCHEMA_FILE.read_text())
+
+
 def schema() -> dict:
     """The packaged schema with each key's ``default`` (:func:`defaults`) written in."""
-    tree = yaml.safe_load(SCHEMA_FILE.read_text())
+    tree = copy.deepcopy(packaged_schema())
     for section, values in defaults().items():
         properties = tree["properties"][section].setdefault("properties", {})
         for key, value in values.items():
