@@ -24,6 +24,7 @@ include: "workflow/rules/proposal_search.smk"
 include: "workflow/rules/lower_bound_training.smk"
 include: "workflow/rules/sampling_steps.smk"
 include: "workflow/rules/parzen_trust.smk"
+include: "workflow/rules/ladder.smk"
 
 
 rule all:

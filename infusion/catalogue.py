@@ -12,6 +12,7 @@ from infusion.beyond import (  # noqa: F401 (each registers its artifacts)
     convergence,
     cross_scoring,
     fidelity,
+    ladder,
     lower_bound_training,
     parzen_trust,
     sampling_steps,

@@ -118,10 +118,14 @@ def natural_datasets(config: dict) -> list[str]:
 
 
 def estimate_cost(
-    config: dict, rates: Rates, natural_rates: dict[str, Rates] | None = None
+    config: dict,
+    rates: Rates,
+    natural_rates: dict[str, Rates] | None = None,
+    ladder_rates: dict[str, Rates] | None = None,
 ) -> pd.DataFrame:
-    """Hours of each stage of the study ``config`` (config.yaml's structure) at ``rates``, and
-    of each natural-image dataset in ``natural_rates`` at its own; see the module doc.
+    """Hours of each stage of the study ``config`` (config.yaml's structure) at ``rates``, of
+    each natural-image dataset in ``natural_rates`` at its own, and of the ladder's runs at
+    ``ladder_rates`` (by run folder: :func:`ladder_hours`); see the module doc.
     Columns ``stage, jobs, hours`` and each row's rates; the last row is the total."""
     for r in (rates, *(natural_rates or {}).values()):
         if r.examples_per_s <= 0 or r.chain_steps_per_s <= 0 or r.startup_s < 0:
@@ -130,6 +134,8 @@ def estimate_cost(
     for dataset, r in (natural_rates or {}).items():
         view = study.natural_view(config, dataset)
         rows += [(f"{dataset} {stage}", *row, r) for stage, *row in study_hours(view, r)]
+    if ladder_rates:
+        rows.append((*ladder_hours(config, ladder_rates), rates))
     table = pd.DataFrame(
         [
             (stage, jobs, h + jobs * r.startup_s / 3600, longest + r.startup_s / 3600,
@@ -162,13 +168,14 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float, float
         seconds = example_steps / rates.examples_per_s + chain_steps / rates.chain_steps_per_s
         return seconds / 3600
 
-    curves = min(training["curve_examples"], sizes["train"]) + min(
+    examples = training.get("train_size") or sizes["train"]  # training.train_size; 0: all
+    curves = min(training["curve_examples"], examples) + min(
         training["curve_examples"], sizes["valid"]
     )
     seeds = len(training["seeds"])  # every run is trained once per seed
 
     def train_hours(t: int) -> float:
-        return hours(training["epochs"] * sizes["train"] * t, training["epochs"] * curves * t)
+        return hours(training["epochs"] * examples * t, training["epochs"] * curves * t)
 
     train = seeds * sum(train_hours(t) for t, _, _ in points)
     longest_train = max(train_hours(t) for t, _, _ in points)
@@ -247,6 +254,33 @@ def study_hours(config: dict, rates: Rates) -> list[tuple[str, int, float, float
     return stages
 
 
+def ladder_hours(config: dict, ladder_rates: dict[str, Rates]) -> tuple[str, int, float, float]:
+    """(stage, jobs, hours, longest job's hours) of the ladder (config ``ladder``): each of
+    its runs that the study does not train anyway (its own seeds' grid, the ablation's runs)
+    trained, each scored on test under its own
+    and the common proposal at the cross-scoring's sizes and sampled, at the rates of its
+    own network (``ladder_rates``, by run folder) and with its own settings
+    (:func:`infusion.runs.ladder_view`)."""
+    trained = [*runs.seed_tags(config), *runs.ablation_tags(config)]  # priced elsewhere
+    own = {study.run_folder(config["dataset"], *point, tag) for point in study.grid_points(config)
+           for tag in trained}  # fmt: skip
+    cross = study.cross_scoring_sizes(config)
+    cell = cross["examples"] * cross["chains"] * cross["repetitions"]
+    cell += config["evaluation"].get("isotropic_examples", 0) * config["evaluation"].get(
+        "isotropic_chains", 10
+    )
+    job_hours = []
+    for run in runs.ladder_runs(config):
+        r = ladder_rates[run.folder]
+        view = runs.ladder_view(config, run)
+        (_, _, train, _), (_, _, samples, _) = study_hours(view, r)
+        if run.folder not in own:
+            job_hours.append(train)
+        scores = 2 * cell * run.point[0] / r.chain_steps_per_s / 3600
+        job_hours += [scores / 2, scores / 2, samples]
+    return ("ladder", len(job_hours), sum(job_hours), max(job_hours, default=0.0))
+
+
 def search_hours(config: dict, valid: int, hours) -> float:
     """Hours of the final model's proposal search (config ``proposal_search``) on ``valid``
     validation images at most: every candidate's chains through every step."""
@@ -274,7 +308,7 @@ def objective_stage(
     own_tags = runs.seed_tags(config)
     own = {(point, tag) for point in study.grid_points(config) for tag in own_tags}
     job_hours = []
-    for _, point, _, _, tag in study.objective_runs(config):
+    for _, point, _, _, tag in runs.objective_runs(config):
         steps = point[0]
         if (point, tag) not in own:
             job_hours.append(train_hours(steps))
@@ -497,15 +531,17 @@ def study_rates(
     cache: Path | None = None,
 ) -> dict[str, Rates]:
     """{dataset: rates} of the study's network, then of each natural-image dataset's
-    (:func:`natural_datasets`). Given rates stand for every network; with either of the
-    first two left out, each network is timed on ``device`` once per shape
+    (:func:`natural_datasets`), then {run folder: rates} of each ladder run's network.
+    Given rates stand for every network; with either of the first two left out, each
+    network is timed on ``device`` once per shape
     (:func:`known_rates`), or read from the JSON file ``cache`` and added to it, and the
     given ones replace the measured."""
     natural = natural_datasets(config)
     if examples_per_s is not None and chain_steps_per_s is not None:
         startup = measure_startup() if startup_s is None else startup_s
         rates = Rates(examples_per_s, chain_steps_per_s, startup)
-        return {config["dataset"]: rates} | dict.fromkeys(natural, rates)
+        ladder = [run.folder for run in runs.ladder_runs(config)]
+        return {config["dataset"]: rates} | dict.fromkeys([*natural, *ladder], rates)
     known = read_cache(cache)
     measured = known_rates(config, device, known, startup_s)
     rates = {
@@ -518,6 +554,9 @@ def study_rates(
     for dataset in natural:
         view = study.natural_view(config, dataset)
         rates[dataset] = known_rates(view, device, known, measured.startup_s)
+    for run in runs.ladder_runs(config):  # each network timed once (known_rates)
+        view = runs.ladder_view(config, run)
+        rates[run.folder] = known_rates(view, device, known, measured.startup_s)
     if cache is not None:
         write_json(cache, known)
     return rates
@@ -563,10 +602,17 @@ def report_cost(
         where = resolve_device(device)
         clock = "one thread's CPU time: " if where.type == "cpu" else ""
         print(f"timed on {describe_device(where)} ({clock}{hours_unit(own.device)})")
+    ladder = {run.folder: rates.pop(run.folder) for run in runs.ladder_runs(config)}
     for name, r in rates.items():
         print(rates_text(name, r))
+    shown = {dataclasses.astuple(own): None}  # a network's rates once, named by its first run
+    for folder, r in ladder.items():
+        shown.setdefault(dataclasses.astuple(r), folder)
+    del shown[dataclasses.astuple(own)]
+    for r, folder in shown.items():
+        print(rates_text(f"ladder's {folder.removeprefix('results/runs/')}", Rates(*r)))
     del rates[config["dataset"]]
-    table = estimate_cost(config, own, rates)
+    table = estimate_cost(config, own, rates, ladder)
     print(table_text(table, own.device))
     if gpus is not None:
         slots = int(config["resources"]["jobs_per_gpu"])

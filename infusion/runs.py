@@ -9,7 +9,10 @@ for the lower-bound objective, issue 15's question 1), then ``_seed<N>`` for ano
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from infusion.settings import OBJECTIVES
+from infusion.study import objective_points, objective_sampling_steps, run_folder, rung_settings
 from infusion.switches import TRAINED_SECTIONS, study_switches, study_variants, variant_values
 
 
@@ -33,6 +36,18 @@ def objective_tag(config: dict, objective: str, seed: int) -> str:
     return run_tag(config, {("training", "objective"): objective}, seed)
 
 
+def objective_runs(config: dict) -> list[tuple[str, tuple[int, float, float], str, int, str]]:
+    """(label, point, objective, seed, run tag) of every run of the objectives' comparison:
+    each point of :func:`~infusion.study.objective_points` under each objective and
+    training seed."""
+    return [
+        (label, point, objective, seed, objective_tag(config, objective, seed))
+        for label, point in objective_points(config)
+        for objective in OBJECTIVES
+        for seed in config["training"]["seeds"]
+    ]
+
+
 def seed_tags(config: dict) -> list[str]:
     """The tags of the study's own runs, one per training seed (first: "")."""
     return [run_tag(config, {}, seed) for seed in config["training"]["seeds"]]
@@ -41,8 +56,8 @@ def seed_tags(config: dict) -> list[str]:
 def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
     """Every run tag the study trains -> the config values it changes (its seed under
     ``("training", "seed")``): the study's own seeds, the ablation's runs when
-    ``fidelity.enabled``, and each objective's runs over the study's seeds when
-    ``lower_bound_training.enabled``."""
+    ``fidelity.enabled``, the ladder's when ``ladder.enabled``, and each objective's runs over
+    the study's seeds when ``lower_bound_training.enabled``."""
     tags = {
         tag: {("training", "seed"): seed}
         for tag, seed in zip(seed_tags(config), config["training"]["seeds"], strict=True)
@@ -60,6 +75,8 @@ def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
                 tags.setdefault(
                     run_tag(config, values, seed), trained | {("training", "seed"): seed}
                 )
+    for run in ladder_runs(config):
+        tags.setdefault(run.tag, run.changes | {("training", "seed"): run.seed})
     if config["lower_bound_training"]["enabled"]:
         for objective in OBJECTIVES:
             for seed in config["training"]["seeds"]:
@@ -86,3 +103,85 @@ def ablation_tags(config: dict) -> list[str]:
         return []
     own = seed_tags(config)
     return list(dict.fromkeys(tag for *_, tag in ablation_runs(config) if tag not in own))
+
+
+# --- the ladder toward the paper's scale (config section ladder, issue 22) -------------
+
+# Where the ladder's runs are scored: results/beyond/ladder/<dataset>/<point><tag>/
+LADDER_SCORES = "results/beyond/ladder"
+
+
+@dataclass(frozen=True)
+class LadderRun:
+    """One training run of the ladder: its rung (name, factor, value), the semantics it
+    trains under (a fidelity variant: paper, the text's; code, the released code's), its
+    seed, and where it lives (dataset, grid point, run tag)."""
+
+    rung: str
+    factor: str
+    value: object
+    semantics: str
+    seed: int
+    dataset: str
+    point: tuple[int, float, float]
+    tag: str
+    # {(section, key): value} of the model and training keys it changes from the study's
+    changes: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def folder(self) -> str:
+        """The run's training folder (results/runs/...)."""
+        return run_folder(self.dataset, *self.point, self.tag)
+
+    @property
+    def scores(self) -> str:
+        """The folder of the run's scores (under :data:`LADDER_SCORES`)."""
+        return self.folder.replace("results/runs", LADDER_SCORES, 1)
+
+
+def ladder_view(config: dict, run: LadderRun) -> dict:
+    """The study as a ladder run's training sees it: its dataset, its grid point as
+    ``final``, no grid, its model and training sections with its changes and its seed (what
+    ``infusion cost`` prices for it), and its sampling steps (as many per training step as
+    the final model's)."""
+    steps, alpha0, omega = run.point
+    view = {**config, "dataset": run.dataset, "grid": []}
+    view["final"] = {"steps": steps, "alpha0": alpha0, "omega": omega}
+    for name in TRAINED_SECTIONS:
+        view[name] = {**config[name], **{k: v for (s, k), v in run.changes.items() if s == name}}
+    view["training"]["seeds"] = [run.seed]
+    view["sampling"] = {
+        **config["sampling"],
+        "sampling_steps": objective_sampling_steps(config, steps),
+    }
+    return view
+
+
+def ladder_runs(config: dict) -> list[LadderRun]:
+    """Every run of the ladder (config ``ladder``; [] when it is off), rung by rung in config
+    order, then by semantics and seed (a rung's own ``seeds`` and ``semantics`` where it
+    gives them, else the ladder's)."""
+    ladder = config.get("ladder", {})
+    if not ladder.get("enabled"):
+        return []
+    result, switches = [], study_switches(config)
+    for rung in ladder["rungs"]:
+        dataset, point, values = rung_settings(config, rung)
+        for semantics in rung.get("semantics") or ladder["semantics"]:
+            variant = {
+                key: value
+                for key, value in variant_values(semantics, switches).items()
+                if key[0] in TRAINED_SECTIONS
+            }
+            trained = {**variant, **values}
+            for seed in rung.get("seeds") or ladder["seeds"]:
+                changed = {
+                    key: value for key, value in trained.items() if value != config[key[0]][key[1]]
+                }
+                result.append(
+                    LadderRun(
+                        rung["rung"], rung["factor"], rung["value"], semantics, int(seed),
+                        dataset, point, run_tag(config, trained, seed), changed,
+                    )
+                )  # fmt: skip
+    return result

@@ -138,6 +138,13 @@ class TrainSettings:
     # An epoch's ragged last batch (N mod batch_size examples): drop (ours) or keep it as a
     # smaller batch (the authors' run.py), except a lone example (batch norm needs two)
     last_batch: str = "drop"
+    # Training examples: the first N of the training split (0: all of it, the paper's 50,000
+    # on MNIST); the ladder's data rungs train on fewer (beyond the paper, issue 22)
+    train_size: int = 0
+    # Stop when the validation lower bound has not improved for N epochs (0: never, as in the
+    # paper and the authors' run.py, which train every epoch and keep the best); with keep:
+    # best the model kept is the same up to the stop
+    patience: int = 0
     curve_examples: int = 10000  # examples of train and valid scored per epoch (lower bound)
     chain_targets: int = 4  # fixed training targets whose infusion chain is kept (Fig 3.2)
     chain_epochs: int = 10  # keep those chains after init and the first N epochs
@@ -158,6 +165,7 @@ class TrainSettings:
         check_counts(self, 2, "batch_size")
         check_counts(self, 1, "epochs", "curve_examples", "parzen_samples")
         check_counts(self, 0, "seed", "chain_targets", "chain_epochs", "parzen_every")
+        check_counts(self, 0, "train_size", "patience")
         if not (self.lr > 0 and self.parzen_sigma > 0):
             raise ValueError(f"lr and parzen_sigma must be > 0, got {self.lr}, {self.parzen_sigma}")
 

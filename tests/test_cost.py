@@ -29,8 +29,9 @@ from infusion.cost import (
     study_rates,
     wall_clock_hours,
 )
+from infusion.runs import ladder_runs
 from infusion.runtime.timing import load_independent_clock, timed_calls
-from infusion.study import load, merged
+from infusion.study import load, merged, validate_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -126,8 +127,10 @@ def test_cli_prints_the_table_with_a_total_row(capsys):
     # + each seed's proposal search and test estimates under its best
     # + the cross-scoring: 4 trained runs x 4 columns (paper-a0-w0.1, code-a0-w0.1,
     #   paper-a0.1-w0.1 of first_rate, tightest) and the 3 searches beyond the study's own
+    # + the ladder's 6 runs: 4 trained (its start's are the study's and the ablation's),
+    #   each run's 2 test estimates and samples
     assert lines[-1].split()[1] == str(
-        2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 3 + 6 + 2 + 2 * 2 + 2 * 2 + 4 * 4 + 3
+        2 * (5 + 5 + 2 + 1) + 5 + 2 + 3 * 3 + 6 + 2 + 2 * 2 + 2 * 2 + 4 * 4 + 3 + 4 + 6 * 3
     )
     assert "shapes16 train" in out and "shapes16 sampling" in out
     assert "train" in out and "sampling" in out
@@ -141,7 +144,8 @@ def test_cli_writes_the_table_of_the_merged_config_files(tmp_path):
           "--out", str(tmp_path / "files.csv")])  # fmt: skip
     files = pd.read_csv(tmp_path / "files.csv")
     given = Rates(4000.0, 10000.0, 3.0)
-    expected = estimate_cost(merged_config, given, {"shapes16": given})
+    ladder = dict.fromkeys((run.folder for run in ladder_runs(merged_config)), given)
+    expected = estimate_cost(merged_config, given, {"shapes16": given}, ladder)
     assert files.hours.tolist() == expected.hours.tolist()
     assert files.stage.tolist() == expected.stage.tolist()
     rows = files.iloc[:-1]  # the total row has no rates
@@ -200,11 +204,11 @@ def test_natural_image_rows_cost_their_own_settings_at_their_own_rates():
 COMPUTE_RULES = ("train", "evaluate_grid_point", "evaluate_likelihood", "evaluate_objective_point",
                  "sample_final", "sample_grid_point", "sample_objective_point", "sample_steps",
                  "estimate_convergence", "search_proposal", "evaluate_tightest",
-                 "score_under_proposal")  # fmt: skip
+                 "score_under_proposal", "score_ladder_run", "sample_ladder_run")  # fmt: skip
 NO_NATURAL = {"data": {name: {"enabled": False} for name in ("cifar10", "celeba", "tfd")}}
 
 
-@pytest.mark.parametrize("overlay", ["paper", "beyond", "fidelity"])
+@pytest.mark.parametrize("overlay", ["paper", "beyond", "fidelity", "ladder"])
 def test_the_estimate_counts_the_compute_jobs_snakemake_plans(tmp_path, overlay):
     """Every training, evaluation and sampling job of the plan is one job of a stage: the
     paper's grid with the questions beyond the paper, the beyond overlay (3 seeds) and the
@@ -219,8 +223,13 @@ def test_the_estimate_counts_the_compute_jobs_snakemake_plans(tmp_path, overlay)
     out = snakemake(folder, "-n", "--configfile", *map(str, overlays)).stdout
     stats = out[out.index("Job stats:") :].splitlines()
     planned = dict(line.split() for line in stats[3:] if len(line.split()) == 2)
-    table = estimate_cost(load(ROOT / "config.yaml", overlays), RATES)
+    config = load(ROOT / "config.yaml", overlays)
+    ladder = {run.folder: RATES for run in ladder_runs(config)}
+    table = estimate_cost(config, RATES, ladder_rates=ladder)
     assert table.jobs.iloc[-1] == sum(int(planned.get(rule, 0)) for rule in COMPUTE_RULES)
+    if overlay == "ladder":  # priced at the study's rates for every network here
+        assert "ladder" in set(table.stage)
+        return
     stages = set(table.stage)
     questions = {"fidelity", "cross_scoring"} if overlay == "fidelity" else {
         "lower_bound_training", "convergence", "sampling_steps"}  # fmt: skip
@@ -447,3 +456,27 @@ def test_the_start_up_is_the_childs_cpu_time(monkeypatch):
     run = subprocess.run
     monkeypatch.setattr(subprocess, "run", lambda args, check: run(sleeper, check=check))
     assert measure_startup() < 0.5
+
+
+def test_the_ladder_prices_each_run_with_its_own_settings_and_network():
+    """A ladder of the start (its paper run is the study's final model: not trained again)
+    and one rung on 1,000 images at 1,200 units: the rung's training is 30 epochs x (1,000
+    images + 2 x 500 curve images, clipped to the split) x 5 steps at the 1,200-unit rates,
+    each run's two test estimates 200 x 100 chains (+ 200 x 10 isotropic) x 5 steps, its
+    samples 2,000 x 20 steps (+ 10 infusion targets x 5)."""
+    overlay = yaml.safe_load((ROOT / "workflow/configs/ladder.yaml").read_text())
+    overlay["ladder"] |= {"semantics": ["paper"], "seeds": [0], "rungs": [
+        {"rung": "start", "factor": "start", "value": "start"},
+        {"rung": "small-wide", "factor": "images", "value": 1000,
+         "set": {"training.train_size": 1000, "model.hidden": 1200}}]}  # fmt: skip
+    config = merged(CONFIG, overlay)
+    validate_config(config)
+    wide = Rates(examples_per_s=1000.0, chain_steps_per_s=2000.0)
+    folders = [run.folder for run in ladder_runs(config)]
+    table = estimate_cost(config, RATES, ladder_rates={folders[0]: RATES, folders[1]: wide})
+    row = table.set_index("stage").loc["ladder"]
+    train = 30 * (1000 * 5 / 1000.0 + (500 + 500) * 5 / 2000.0)
+    chain_steps = 2 * (200 * 100 + 200 * 10) * 5 + 2000 * 20 + 10 * 5  # a run's scores, samples
+    expected = train + chain_steps / wide.chain_steps_per_s + chain_steps / RATES.chain_steps_per_s
+    assert row.jobs == 7
+    assert row.hours == pytest.approx(expected / 3600)

@@ -381,6 +381,63 @@ def test_keep_last_keeps_the_last_epochs_model(digits_npz, tmp_path, monkeypatch
     assert (summaries["best"]["kept_epoch"], summaries["best"]["best_epoch"]) == (2, 2)
 
 
+def expected_stop(valid_by_epoch, epochs, patience):
+    """The epoch training.patience stops at, by brute force: the first epoch e at which no
+    epoch of the last `patience` (e - patience + 1 .. e) beat the best before them."""
+    for e in range(1, epochs + 1):
+        best = max(range(1, e + 1), key=lambda k: (valid_by_epoch[k], -k))
+        if patience and e - best >= patience:
+            return e
+    return epochs
+
+
+@pytest.mark.parametrize("patience", [0, 1, 2, 3])
+def test_patience_stops_after_epochs_without_a_better_validation_bound(
+    digits_npz, tmp_path, monkeypatch, patience
+):
+    """training.patience: valid bounds scripted to peak at epoch 2 and to come back above it
+    at epoch 6 only; the run stops where no better bound came for `patience` epochs (0:
+    all 6 epochs), its curves end there, summary.json says so, and the model kept is the
+    best epoch's (a separate 2-epoch run's weights)."""
+    valid_by_epoch = [0.0, 1.0, 5.0, 2.0, 3.0, 4.0, 6.0]
+    real_score = Trainer.score
+
+    def scripted_score(self, loss, seconds):
+        return real_score(self, loss, seconds) | {"valid_lower_bound": valid_by_epoch[self.epoch]}
+
+    monkeypatch.setattr(Trainer, "score", scripted_score)
+    data = load(digits_npz)
+    small_run(data, tmp_path / "run", 6, patience=patience)
+    stop = expected_stop(valid_by_epoch, 6, patience)
+    assert stop == {0: 6, 1: 3, 2: 4, 3: 5}[patience]
+    summary = json.loads((tmp_path / "run" / "run" / "summary.json").read_text())
+    assert summary["epochs_run"] == stop
+    metrics = pd.read_csv(tmp_path / "run" / "run" / "metrics.csv")
+    assert metrics.epoch.tolist() == list(range(stop + 1))
+    assert summary["best_epoch"] == (6 if stop == 6 else 2)
+    if stop < 6:
+        small_run(data, tmp_path / "two", 2)
+        kept, after_two = trained_parameters(tmp_path / "run"), trained_parameters(tmp_path / "two")
+        for key in kept:
+            assert torch.equal(kept[key], after_two[key]), key
+
+
+def test_train_size_trains_on_the_first_examples_of_the_training_split(digits_npz, tmp_path):
+    """training.train_size: the trainer's training set is the first N training images (as
+    read here from the npz by the test), summary.json counts them, and more
+    than the split holds stops with a message naming the key."""
+    data = load(digits_npz)
+    trainer = small_run(data, tmp_path / "subset", 1, train_size=100)
+    expected = torch.as_tensor(to_unit_interval(data["train"][:256][:100]))
+    assert torch.equal(trainer.x_train, expected)
+    summary = json.loads((tmp_path / "subset" / "run" / "summary.json").read_text())
+    assert summary["train_examples"] == 100 and summary["train_settings"]["train_size"] == 100
+    whole = small_run(data, tmp_path / "whole", 1)
+    assert whole.x_train.shape[0] == 256
+    with pytest.raises(ValueError, match="train_size 300 exceeds the 256 examples"):
+        small_run(data, tmp_path / "too-many", 1, train_size=300)
+
+
 def population_statistics(model) -> dict:
     return {k: v for k, v in model.state_dict().items() if "population" in k}
 

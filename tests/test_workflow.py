@@ -280,10 +280,43 @@ def test_tiny_study_judges_the_paper_s_claims(tiny_study):
 def test_tiny_study_front_page_opens_on_the_status_and_the_claims(tiny_study):
     page = (tiny_study / "report/front_page.rst").read_text()
     titles = re.findall(r"^(\S[^\n]*)\n-+\n", page, flags=re.M)
-    assert titles == ["Status", "Claims", "Verdicts", "Numbers"]
+    assert titles == ["Status", "Claims", "What the full study should find", "Verdicts", "Numbers"]
     assert "`verdicts.png`_" in page and "shapes16" in page  # its natural-image dataset
     report = (tiny_study / "report.html").read_text()
     assert "infusion-beats-rate-0" in report and "Paper numbers with no run here" in report
+
+
+def test_tiny_study_runs_the_ladder(tiny_study):
+    """A row per run of tiny.yaml's ladder (its rungs, read here), each row's estimates those
+    of the run's own files (read here), its settings those its summary records; gap.csv's
+    shares sum to its total for each semantics, and the front page gives the prediction."""
+    raw = yaml.safe_load((REPO / "workflow/configs/tiny.yaml").read_text())["ladder"]
+    table = pd.read_csv(tiny_study / "tables/beyond/ladder.csv")
+    expected = [(rung["rung"], semantics, 0) for rung in raw["rungs"]
+                for semantics in rung.get("semantics", raw["semantics"])]  # fmt: skip
+    assert list(zip(table.rung, table.semantics, table.seed, strict=True)) == expected
+    scores = tiny_study / "beyond/ladder/digits"
+    row = table.set_index("rung").loc["images-300"]
+    own = json.loads((scores / "T3-a0-w0.1_train_size-300/proposals/own.json").read_text())
+    common = json.loads(
+        (scores / f"T3-a0-w0.1_train_size-300/proposals/{raw['proposal']}.json").read_text()
+    )
+    assert row.test_lower_bound == own["lower_bound"]["mean"] and own["proposal"] == "own"
+    assert row.common_importance_sampling == common["importance"]["mean"]
+    assert row.common_proposal == raw["proposal"] and row.train_examples == 300
+    steps = table.set_index("rung").loc["steps-4"]
+    assert (steps.steps, steps.omega) == (4, 0.05)
+    assert table.set_index("rung").loc["width-48"].hidden == 48
+    assert np.isfinite(table[["test_lower_bound", "common_lower_bound", "parzen"]]).all().all()
+    gap = pd.read_csv(tiny_study / "tables/beyond/gap.csv")
+    for _, part in gap.groupby("semantics"):
+        shares = part[part.kind.isin(["measured", "extrapolated", "unexplained"])].nats.sum()
+        assert shares == pytest.approx(part[part.kind == "total"].nats.iloc[0])
+    paper = gap[(gap.semantics == "paper") & (gap.component == "prediction")].iloc[0]
+    assert np.isfinite(paper.nats) and paper.low <= paper.nats <= paper.high
+    page = (tiny_study / "report/front_page.rst").read_text()
+    assert "What the full study should find" in page and f"{paper.nats:.2f}" in page
+    assert "ladder.png" in (tiny_study / "report.html").read_text()
 
 
 def test_tiny_study_runs_the_convergence_study(tiny_study):

@@ -2,7 +2,9 @@
 
 1. the status: what the study ran, at which scale, beside the paper's setting, and what it
    has no run for (from its own config and tables);
-2. the paper's claims, one line each (``claims.csv``, :mod:`infusion.paper.claims`);
+2. the paper's claims, one line each (``claims.csv``, :mod:`infusion.paper.claims`), and,
+   where the ladder ran, what the full study should find (``gap.csv``,
+   :mod:`infusion.beyond.gap`);
 3. the verdicts on the paper's numbers: their rule, counts and a link to their figure
    (:mod:`infusion.paper.verdicts`);
 4. the numbers this run produced beside the paper's, under short labels; every row,
@@ -28,6 +30,8 @@ from infusion.settings import ModelSettings, TrainSettings
 LABEL_WIDTH = 22  # the numbers' labels, in characters: none wraps in the report's column
 NATURAL = "CIFAR-10, CelebA, TFD (Fig 3.5 beyond MNIST, Fig 3.6, A.3, A.4, Table 3.2)"
 CLAIM_VERDICTS = ("holds", "fails", "not run")  # infusion.paper.claims' verdicts
+# The columns of the ladder's gap.csv the page reads (infusion.beyond.gap.GAP_COLUMNS)
+GAP_READ = ("semantics", "component", "nats", "low", "high", "model")
 
 
 def fmt(value: float, signed: bool = False) -> str:
@@ -131,6 +135,36 @@ def claims_section(claims: pd.DataFrame) -> list[str]:
         f"{tally}. claims.csv gives each one's source (with a quote), its test and tolerance.",
         "",
         *_list_table(rows, "40 10 50", escaped=True),
+    ]
+
+
+def prediction_section(gap: pd.DataFrame) -> list[str]:
+    """What the full study should find: the ladder's prediction of the paper's final
+    model's test lower bound, per semantics, with its interval and model (``gap.csv``,
+    :mod:`infusion.beyond.gap`), beside the paper's."""
+    rows = [["Semantics", "Predicted test bound", "Bootstrap 95%", "Unexplained gap"]]
+    models = []
+    for semantics, part in gap.groupby("semantics", sort=False):
+        by_kind = part.set_index("component")
+        predicted = by_kind.loc["prediction"]
+        interval = (f"{fmt(predicted['low'])} to {fmt(predicted['high'])}"
+                    if pd.notna(predicted["low"]) else "none")  # fmt: skip
+        rows.append([semantics, fmt(predicted["nats"]), interval,
+                     fmt(by_kind.loc["unexplained", "nats"], signed=True)])  # fmt: skip
+        models.append(f"- {rst_escape(semantics)}: {rst_escape(str(predicted['model']))}")
+    bound = next(r[2] for r in paper.TABLE_3_1 if r[:2] == ("Infusion training", "lower bound"))
+    return [
+        *_section("What the full study should find"),
+        "The ladder (beyond/ladder.csv) moves the start toward the paper's final model one "
+        "factor at a time; gap.csv adds each factor's measured or extrapolated share to the "
+        f"start. Its prediction of the paper's setting, against the paper's {fmt(bound)} nats "
+        "(Table 3.1, test lower bound):",
+        "",
+        *_list_table(rows, "16 26 32 26"),
+        "The models fitted:",
+        "",
+        *models,
+        "",
     ]
 
 

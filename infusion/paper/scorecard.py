@@ -279,6 +279,7 @@ def scorecard(
     setting: list[str] = (),
     verdicts_figure: str | None = None,
     grid_rows: int | None = None,
+    gap: PathLike | None = None,
 ) -> pd.DataFrame:
     """The report's front page: every reproduced paper number beside ours.
 
@@ -287,8 +288,9 @@ def scorecard(
     Inception-score rows) and ``page_out``, the front page (:mod:`infusion.paper.front_page`):
     the status (``study`` is the study's name, then its dataset and scale, ``natural`` the
     natural-image datasets it trains, ``note`` its notes, its training seeds those of the
-    tables), the paper's claims where ``claims`` (``claims.csv``) is given, the verdicts,
-    and the numbers the run produced. Returns the scorecard.
+    tables), the paper's claims where ``claims`` (``claims.csv``) is given, what the full
+    study should find where ``gap`` (the ladder's ``gap.csv``) is, the verdicts, and the
+    numbers the run produced. Returns the scorecard.
 
     With ``verdict_stds`` (config verdicts.stds), every paper number of those tables gets a
     verdict (:mod:`infusion.paper.verdicts`): the rows the study did not run join the card
@@ -317,6 +319,8 @@ def scorecard(
         sections.append(
             front_page.claims_section(read_csv(claims, CLAIM_COLUMNS, keep_default_na=False))
         )
+    if gap is not None:
+        sections.append(front_page.prediction_section(read_csv(gap, front_page.GAP_READ)))
     if verdict_stds is None:
         card = card[card["ours"].notna()].reset_index(drop=True)
         columns = SCORECARD_COLUMNS

@@ -8,7 +8,9 @@ Outputs of a run (``out_dir``):
   chains.npz    ``chains`` [epochs x targets x T+1 x C x H x W] uint8: the infusion chains of
                 fixed training targets after init and each of the first epochs (Fig 3.2),
                 ``epochs`` [epochs], ``targets`` (their images)
-  summary.json  settings, best and kept epochs, bounds, timings
+  summary.json  settings, best and kept epochs, epochs run, bounds, timings
+A run trains on the first ``training.train_size`` examples of the training split (0: all) and
+stops early after ``training.patience`` epochs without a better validation bound (0: never).
 The checkpoint (``checkpoint``) lives wherever the caller says, outside the declared outputs.
 It records its run: every model and training setting and a digest of the training and
 validation splits (infusion/training/run_record.py). The same run started again resumes
@@ -75,6 +77,19 @@ def epoch_batches(order: torch.Tensor, batch_size: int, last_batch: str) -> list
     return batches
 
 
+def training_subset(data: dict, train_size: int) -> dict:
+    """``data`` with its training split cut to the first ``train_size`` examples (0: all);
+    ``ValueError`` when the split has fewer."""
+    if train_size == 0:
+        return data
+    available = data["train"].shape[0]
+    if train_size > available:
+        raise ValueError(
+            f"train_size {train_size} exceeds the {available} examples of the training split"
+        )
+    return {**data, "train": data["train"][:train_size]}
+
+
 def training_step(
     model, optimizer, objective, x, generator, precision: str = "fp32", compile: str = "none"
 ) -> float:
@@ -112,6 +127,7 @@ class Trainer:
         checkpoint: Path,
     ):
         self.settings, self.out_dir, self.checkpoint = settings, Path(out_dir), Path(checkpoint)
+        data = training_subset(data, settings.train_size)
         self.device = resolve_device(settings.device)
         self.shape = tuple(data["train"].shape[1:])
         self.run_record = run_record(model_settings, settings, data)
@@ -297,7 +313,7 @@ class Trainer:
             self.save_checkpoint()
         progress = Progress(s.epochs, "epoch", done=self.epoch)
         with stop_on_sigterm(self.checkpoint) as sigterm:
-            while self.epoch < s.epochs:
+            while self.epoch < s.epochs and not self.out_of_patience():
                 with sigterm.interruptible():  # SIGTERM abandons the epoch
                     row = self.train_and_score_epoch()
                 self.save_checkpoint()
@@ -311,7 +327,21 @@ class Trainer:
                     row["valid_lower_bound"],
                     progress.report(self.epoch),
                 )
+        if self.epoch < s.epochs:
+            log.info(
+                "stopped after epoch %d: no better validation bound for %d epochs "
+                "(training.patience; best at epoch %d)",
+                self.epoch,
+                s.patience,
+                self.best_epoch,
+            )
         return self.finish()
+
+    def out_of_patience(self) -> bool:
+        """Whether the early stop ends training: ``patience`` epochs have passed since the
+        best validation bound (never with ``patience`` 0)."""
+        patience = self.settings.patience
+        return patience > 0 and self.epoch - max(self.best_epoch, 0) >= patience
 
     def train_and_score_epoch(self) -> dict:
         """One epoch of training, its curve row, chains and best model; returns the row."""
@@ -364,6 +394,8 @@ class Trainer:
                 "best_epoch": self.best_epoch,
                 "best_valid_lower_bound": self.best_valid,
                 "kept_epoch": kept_epoch,  # model.pt's parameters: training.keep's epoch
+                "epochs_run": self.epoch,  # fewer than epochs where training.patience stopped it
+                "train_examples": int(self.x_train.shape[0]),
                 "train_seconds": float(sum(r["seconds"] for r in self.metrics)),
                 "device": str(self.device),
             },

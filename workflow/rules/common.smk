@@ -8,7 +8,14 @@ import shlex
 
 from infusion import study
 from infusion.beyond.cross_scoring import TIGHTEST, cross_runs
-from infusion.runs import ablation_runs, run_tags, seed_tags
+from infusion.runs import (
+    LADDER_SCORES,
+    ablation_runs,
+    ladder_runs,
+    objective_runs,
+    run_tags,
+    seed_tags,
+)
 from infusion.paper.verdicts import SETTING_KEYS
 from infusion.estimation.inception import (
     WEIGHTS_FILE,
@@ -137,13 +144,28 @@ def section(name, dataset=None):
     return study.section(config, name, dataset)
 
 
+# {section: {key: default}} of the keys the settings dataclasses back (infusion.study)
+DEFAULTS = study.defaults()
+
+
 def train_flags(wildcards):
-    """The model and training flags of a run: its dataset's sections, changed by its tag."""
+    """The model and training flags of a run: its dataset's sections, changed by its tag.
+    A key at its default is left to the command's default, so that a new settings field
+    does not change the params of finished trainings (snakemake would rerun them)."""
     changed = RUN_TAGS[wildcards.tag]
     return " ".join(
         flags(
             name,
-            omit=("seeds",),
+            omit=(
+                "seeds",
+                *(
+                    key
+                    for key, value in section(name, wildcards.dataset).items()
+                    if key in DEFAULTS[name]
+                    and DEFAULTS[name][key] == value
+                    and (name, key) not in changed
+                ),
+            ),
             dataset=wildcards.dataset,
             **{
                 key: value
@@ -275,7 +297,7 @@ def objective_files(name):
     final model's under results/final/<dataset><tag>/, another point's under OBJECTIVE_RUN.
     """
     files = []
-    for _, point, _, _, tag in study.objective_runs(config):
+    for _, point, _, _, tag in objective_runs(config):
         if point == study.final_point(config):
             files.append(f"results/final/{DATASET}{tag}/{name}")
         else:
@@ -288,7 +310,24 @@ def objective_run_files(name):
     """<name> of every run folder of the objectives' comparison (metrics.csv)."""
     return [
         f"{study.run_folder(DATASET, *point, tag)}/{name}"
-        for _, point, _, _, tag in study.objective_runs(config)
+        for _, point, _, _, tag in objective_runs(config)
+    ]
+
+
+def ladder_files():
+    """What the ladder's table reads of every run (infusion.runs.ladder_runs): its training
+    summary, its test estimates under its own and the common proposal, its Parzen estimate.
+    """
+    proposal = config["ladder"]["proposal"]
+    return [
+        path
+        for run in ladder_runs(config)
+        for path in (
+            f"{run.folder}/summary.json",
+            f"{run.scores}/proposals/own.json",
+            f"{run.scores}/proposals/{proposal}.json",
+            f"{run.scores}/parzen.json",
+        )
     ]
 
 
@@ -364,10 +403,12 @@ def all_outputs():
                 ("lower-bound-training", "lower_bound_training"),
                 ("sampling-steps", "sampling_steps"),
                 ("parzen-trust", "parzen_trust"),
+                ("ladder", "ladder"),
             )
             if config[section]["enabled"]
             for path in beyond_outputs(artifact_id)
         ),
+        *(["results/tables/beyond/gap.csv"] if config["ladder"]["enabled"] else []),
     ]
 
 

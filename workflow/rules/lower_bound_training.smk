@@ -1,5 +1,5 @@
 # Beyond the paper: denoising against lower-bound training (config section
-# lower_bound_training). Each run of study.objective_runs is trained by the train rule under
+# lower_bound_training). Each run of infusion.runs.objective_runs is trained by the train rule under
 # its objective's run tag (infusion/runs.py). The final model's runs are scored
 # by the rules of Table 3.1 and Fig 3.4 (results/final/<dataset><tag>/); the other points'
 # by the same rules into OBJECTIVE_RUN (common.smk). Their table and figure are the artifact
@@ -75,15 +75,15 @@ rule lower_bound_training:
     conda:
         "../envs/infusion.yaml"
     params:
-        point=" ".join(shlex.quote(label) for label, *_ in study.objective_runs(config)),
+        point=" ".join(shlex.quote(label) for label, *_ in objective_runs(config)),
         grid_point=" ".join(
             os.path.basename(study.run_folder(DATASET, *point))
-            for _, point, *_ in study.objective_runs(config)
+            for _, point, *_ in objective_runs(config)
         ),
         objective=" ".join(
-            objective for _, _, objective, _, _ in study.objective_runs(config)
+            objective for _, _, objective, _, _ in objective_runs(config)
         ),
-        seed=" ".join(str(seed) for *_, seed, _ in study.objective_runs(config)),
+        seed=" ".join(str(seed) for *_, seed, _ in objective_runs(config)),
     shell:
         infusion_shell(
             "artifact lower-bound-training --likelihood {input.likelihood:q}"

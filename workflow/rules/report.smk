@@ -215,6 +215,8 @@ rule scorecard:
         claims="results/tables/claims.csv",
         # Table 3.2's Inception scores, where the study scores them
         table_3_2=["results/tables/table3.2.csv"] if output_dataset("table3.2") else [],
+        # the ladder's prediction of the paper's setting, where the ladder runs
+        gap=["results/tables/beyond/gap.csv"] if config["ladder"]["enabled"] else [],
     output:
         csv=report(
             "results/tables/scorecard.csv",
@@ -229,12 +231,13 @@ rule scorecard:
         "../envs/infusion.yaml"
     params:
         table_3_2=lambda wildcards, input: optional_flag(input.table_3_2, "table-3-2"),
+        gap=lambda wildcards, input: optional_flag(input.gap, "gap"),
         # the study's scale, and the verdicts on every paper number (config verdicts)
         study=lambda wildcards: study_flags() + verdict_flags(),
     shell:
         infusion_shell(
             "artifact scorecard --table-a-1 {input.table_a_1:q} --table-3-1 {input.table_3_1:q}"
-            " --fig-3-4 {input.fig_3_4:q} --claims {input.claims:q}{params.table_3_2}"
+            " --fig-3-4 {input.fig_3_4:q} --claims {input.claims:q}{params.table_3_2}{params.gap}"
             " --out {output.csv:q} --page-out {output.page:q} {params.study}"
         )
 
