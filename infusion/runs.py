@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infusion.rungs import rung_settings
 from infusion.settings import OBJECTIVES
-from infusion.study import objective_points, objective_sampling_steps, run_folder, rung_settings
+from infusion.study import objective_points, objective_sampling_steps, run_folder
 from infusion.switches import TRAINED_SECTIONS, study_switches, study_variants, variant_values
 
 

@@ -223,3 +223,21 @@ def test_the_paper_values_of_the_factors_are_the_papers():
 
     assert PAPER_SETTINGS == {"epochs": 1500, "train_examples": 50000, "hidden": 1200,
                               "steps": 15}  # fmt: skip
+
+
+def test_the_figure_draws_a_panel_of_one_semantics(tmp_path):
+    """ladder.png from a table whose Fashion-MNIST panel has one semantics and one seed a
+    rung (seaborn cannot dodge one hue level): one column per factor but the start."""
+    from infusion.beyond.ladder import LADDER_COLUMNS, factor_panels, ladder_figure
+
+    table = synthetic_ladder()
+    code = synthetic_ladder("code")
+    table = pd.concat([table, code[code.factor != "fashion"]], ignore_index=True)
+    for column in LADDER_COLUMNS:
+        if column not in table:
+            table[column] = 1.0 if column not in ("common_proposal", "proposal") else "own"
+    table["common_importance_sampling"] = table["test_lower_bound"] + 400
+    table[LADDER_COLUMNS].to_csv(tmp_path / "ladder.csv", index=False)
+    ladder_figure(tmp_path / "ladder.csv", tmp_path / "ladder.png")
+    assert (tmp_path / "ladder.png").stat().st_size > 10_000
+    assert factor_panels(table) == ["images", "epochs", "width", "steps", "fashion"]

@@ -471,7 +471,7 @@ def test_statistics_dequantize_fits_batch_norm_on_the_dequantized_training_set(
 def test_epoch_batches_drop_or_keep_the_ragged_rest():
     """10 rows in batches of 4: drop gives 2 (floor), keep 3 (ceil) covering every row once;
     9 rows: keep drops the lone ninth (batch norm needs two examples)."""
-    from infusion.training.trainer import epoch_batches
+    from infusion.training.batches import epoch_batches
 
     order = torch.randperm(10, generator=torch.Generator().manual_seed(0))
     dropped, kept = (epoch_batches(order, 4, mode) for mode in ("drop", "keep"))

@@ -53,6 +53,7 @@ from infusion.runtime.device import resolve_device
 from infusion.runtime.progress import Progress
 from infusion.runtime.torch_files import one_line
 from infusion.settings import ModelSettings, TrainSettings
+from infusion.training.batches import epoch_batches, training_subset
 from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
 from infusion.training.objectives import OBJECTIVES
 from infusion.training.run_record import differences, is_run_record, run_record
@@ -65,29 +66,6 @@ def epoch_generator(device: torch.device, seed: int, epoch: int, stream: int) ->
     """A generator that depends only on (seed, epoch, stream): per-epoch scoring draws are the
     same whether or not the run was resumed."""
     return torch.Generator(device).manual_seed(seed * 1_000_003 + epoch * 101 + stream)
-
-
-def epoch_batches(order: torch.Tensor, batch_size: int, last_batch: str) -> list[torch.Tensor]:
-    """An epoch's batches of training rows, ``order`` cut into ``batch_size`` rows each; the
-    ragged rest (N mod batch_size rows) is dropped (``last_batch: drop``) or is the last,
-    smaller batch (``keep``), except a lone row: batch norm cannot normalise one example."""
-    batches = list(torch.split(order, batch_size))
-    if batches and len(batches[-1]) < batch_size and (last_batch == "drop" or len(batches[-1]) < 2):
-        batches.pop()
-    return batches
-
-
-def training_subset(data: dict, train_size: int) -> dict:
-    """``data`` with its training split cut to the first ``train_size`` examples (0: all);
-    ``ValueError`` when the split has fewer."""
-    if train_size == 0:
-        return data
-    available = data["train"].shape[0]
-    if train_size > available:
-        raise ValueError(
-            f"train_size {train_size} exceeds the {available} examples of the training split"
-        )
-    return {**data, "train": data["train"][:train_size]}
 
 
 def training_step(
