@@ -131,11 +131,11 @@ def estimate_cost(
         if r.examples_per_s <= 0 or r.chain_steps_per_s <= 0 or r.startup_s < 0:
             raise ValueError("examples_per_s and chain_steps_per_s must be > 0, startup_s >= 0")
     rows = [(*row, rates) for row in study_hours(config, rates)]
+    if ladder_rates:
+        rows.append((*ladder_hours(config, ladder_rates), rates))
     for dataset, r in (natural_rates or {}).items():
         view = study.natural_view(config, dataset)
         rows += [(f"{dataset} {stage}", *row, r) for stage, *row in study_hours(view, r)]
-    if ladder_rates:
-        rows.append((*ladder_hours(config, ladder_rates), rates))
     table = pd.DataFrame(
         [
             (stage, jobs, h + jobs * r.startup_s / 3600, longest + r.startup_s / 3600,

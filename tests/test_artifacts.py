@@ -23,6 +23,7 @@ PAPER_IDS = {
 REPORT_IDS = {
     "grid", "runtimes", "claims", "scorecard", "fidelity-table", "fidelity-figure", "proposals",
     "convergence", "lower-bound-training", "verdicts", "sampling-steps", "parzen-trust",
+    "ladder",
 }  # fmt: skip
 
 
@@ -62,6 +63,11 @@ def test_each_artifact_s_rule_has_its_name_and_passes_its_inputs_as_flags():
         assert re.search(rf'"artifact {re.escape(artifact_id)} ', block), artifact_id
         if artifact_id == "grid":
             assert input_names(block) == {"summaries", "bounds", "metrics"}
+            continue
+        if artifact_id == "ladder":  # reads its plan from the study's config files, and the
+            # files of every run where the plan puts them (the rule's scores)
+            assert input_names(block) == {"config", "overlays", "scores"}
+            assert "--config {input.config:q} --configfile {input.overlays:q}" in block
             continue
         assert input_names(block) <= set(inspect.signature(function).parameters), artifact_id
         for name in input_names(block):

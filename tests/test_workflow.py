@@ -16,6 +16,7 @@ import yaml
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
 from infusion import published as paper
+from infusion.settings import ModelSettings, TrainSettings
 
 RATE_COLUMNS = ("examples_per_s", "chain_steps_per_s", "startup_s")  # of cost.csv (+ device)
 MNIST_FIGURES = ["fig3.1", "fig3.2", "fig3.3", "fig3.5-digits", "figA.1", "figA.2", "tableA.1"]
@@ -62,11 +63,17 @@ def test_dry_run_plans_one_train_job_per_grid_point_and_natural_dataset(tmp_path
     # each dataset trains with its own operator and sizes (config natural_images)
     shell = {job[0]: job[4] for job in jobs}
     assert "--network conv" in shell["cifar10"] and "--network conv" in shell["celeba"]
-    assert "--network mlp" in shell["tfd"] and "--network mlp" in shell["mnist"]
-    epochs = {name: int(re.search(r"--epochs (\d+)", shell[name]).group(1)) for name in shell}
+    # mlp is the command's default, which the rules leave to it (a flag at its default is
+    # not passed)
+    assert ModelSettings().network == "mlp"
+    assert "--network" not in shell["tfd"] and "--network" not in shell["mnist"]
+    # the epochs of each: a flag where it is not the command's default, which is the paper's
+    default = TrainSettings().epochs
+    epochs = {name: int(found.group(1)) if (found := re.search(r"--epochs (\d+)", shell[name]))
+              else default for name in shell}  # fmt: skip
     natural_config = config["natural_images"]
-    assert epochs["cifar10"] == natural_config["cifar10"]["training"]["epochs"]
-    assert epochs["mnist"] == epochs["tfd"] == config["training"]["epochs"]
+    assert epochs["cifar10"] == natural_config["cifar10"]["training"]["epochs"] != default
+    assert epochs["mnist"] == epochs["tfd"] == config["training"]["epochs"] == 1500
     # and the natural-image outputs are planned, their sources (TFD's file, Inception's
     # weights) checked by the first jobs rather than by the planning
     for output in ["fig3.5-cifar10.png", "fig3.5-celeba.png", "fig3.5-tfd.png", "figA.3.png",
