@@ -139,6 +139,17 @@ class LadderRun:
         """The folder of the run's scores (under :data:`LADDER_SCORES`)."""
         return self.folder.replace("results/runs", LADDER_SCORES, 1)
 
+    def files(self, proposal: str) -> dict[str, str]:
+        """What the ladder's table reads of the run, by name: its training summary
+        (``summary``), its test estimates under its own proposal (``own``) and under
+        ``proposal`` (by that name), its Parzen estimate (``parzen``)."""
+        return {
+            "summary": f"{self.folder}/summary.json",
+            "own": f"{self.scores}/proposals/own.json",
+            proposal: f"{self.scores}/proposals/{proposal}.json",
+            "parzen": f"{self.scores}/parzen.json",
+        }
+
 
 def ladder_view(config: dict, run: LadderRun) -> dict:
     """The study as a ladder run's training sees it: its dataset, its grid point as

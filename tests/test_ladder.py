@@ -241,3 +241,20 @@ def test_the_figure_draws_a_panel_of_one_semantics(tmp_path):
     ladder_figure(tmp_path / "ladder.csv", tmp_path / "ladder.png")
     assert (tmp_path / "ladder.png").stat().st_size > 10_000
     assert factor_panels(table) == ["images", "epochs", "width", "steps", "fashion"]
+
+
+def test_a_panel_places_the_start_at_its_own_value():
+    """The images panel reads 1,000, 2,000, then the start's 4,000; the epochs panel the
+    start's 30 before 100; rungs that move two settings together keep the table's order."""
+    from infusion.beyond.ladder import rung_order
+
+    table = synthetic_ladder()
+    start = table[table.factor == "start"]
+    images = pd.concat([start, table[table.factor == "images"]])
+    assert rung_order(images) == ["images-1000", "images-2000", "start"]
+    epochs = pd.concat([start, table[table.factor == "epochs"]])
+    assert rung_order(epochs) == ["start", "epochs-100"]
+    width = pd.concat([table[table.factor == "width"].iloc[::-1], start])
+    assert rung_order(width) == ["start", "width-600", "width-1200"]
+    together = start.assign(rung="both", epochs=100, train_examples=2000)
+    assert rung_order(pd.concat([start, together])) == ["start", "both"]

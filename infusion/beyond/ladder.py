@@ -20,7 +20,7 @@ import os
 import pandas as pd
 
 from infusion import study
-from infusion.beyond.gap import PAPER_BOUND, START, gap_table
+from infusion.beyond.gap import PAPER_BOUND, PAPER_SETTINGS, START, gap_table
 from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import write_csv
 from infusion.runs import LadderRun, ladder_runs
@@ -46,12 +46,12 @@ def ladder_record(run: LadderRun, proposal: str) -> dict:
     """One row of the ladder's table: the run's training summary, its test estimates under
     its own proposal and ``proposal``, and the Parzen estimate at its semantics' centres and
     test points (as the fidelity table reads it)."""
-    summary = read_json(f"{run.folder}/summary.json", "model_settings", "train_settings")
+    files = run.files(proposal)
+    summary = read_json(files["summary"], "model_settings", "train_settings")
     scores = {
-        name: read_json(f"{run.scores}/proposals/{name}.json", "lower_bound", "importance")
-        for name in ("own", proposal)
+        name: read_json(files[name], "lower_bound", "importance") for name in ("own", proposal)
     }
-    parzen = read_json(f"{run.scores}/parzen.json", "by_test_points")
+    parzen = read_json(files["parzen"], "by_test_points")
     values = variant_values(run.semantics)
     points = PARZEN_TEST_POINTS[values[("parzen", "dequantize_test")]]
     model, training = summary["model_settings"], summary["train_settings"]
@@ -105,11 +105,24 @@ def factor_panels(table: pd.DataFrame) -> list[str]:
     return [f for f in dict.fromkeys(table["factor"]) if f != START]
 
 
+def rung_order(shown: pd.DataFrame) -> list[str]:
+    """A panel's rungs (``shown``: its rows, the start's among them where it shares their
+    dataset) along the x axis: by the one setting column (of :data:`PAPER_SETTINGS`) in
+    which they differ, so that the start stands at its own value (4,000 images after 1,000
+    and 2,000); in table order where several columns differ (factors moved together)."""
+    moved = [c for c in PAPER_SETTINGS if shown[c].nunique() > 1]
+    if len(moved) != 1:
+        return list(dict.fromkeys(shown["rung"]))
+    ordered = shown.sort_values(moved[0], kind="stable")
+    return list(dict.fromkeys(ordered["rung"]))
+
+
 def ladder_figure(table: PathLike, out: PathLike) -> None:
     """``results/figures/beyond/ladder.png`` from ``table`` (``ladder.csv``): a column per
-    factor, the start beside its rungs; each semantics' seeds as points, their mean joined
-    by a line; the paper's final model (Table 3.1) as a dashed line, or a label where it is
-    far above, where the rungs train on the study's own dataset. Rows: :data:`QUANTITIES`."""
+    factor, the start among its rungs at its own value (:func:`rung_order`); each semantics'
+    seeds as points, their mean joined by a line; the paper's final model (Table 3.1) as a
+    dashed line, or a label where it is far above, where the rungs train on the study's own
+    dataset. Rows: :data:`QUANTITIES`."""
     import seaborn as sns
 
     from infusion.paper.drawing import plt, save  # pyplot with the Agg backend
@@ -125,7 +138,7 @@ def ladder_figure(table: PathLike, out: PathLike) -> None:
         rungs = runs[runs["factor"] == factor]
         on_start = rungs["dataset"].eq(start["dataset"].iloc[0]).all() if len(start) else False
         shown = pd.concat([start, rungs]) if on_start else rungs
-        order = list(dict.fromkeys(shown["rung"]))
+        order = rung_order(shown)
         dodge = shown["semantics"].nunique() > 1  # seaborn cannot dodge a single hue level
         for i, (column, title) in enumerate(QUANTITIES.items()):
             ax = axes[i, j]

@@ -315,20 +315,9 @@ def objective_run_files(name):
 
 
 def ladder_files():
-    """What the ladder's table reads of every run (infusion.runs.ladder_runs): its training
-    summary, its test estimates under its own and the common proposal, its Parzen estimate.
-    """
+    """What the ladder's table reads of every run (infusion.runs.LadderRun.files)."""
     proposal = config["ladder"]["proposal"]
-    return [
-        path
-        for run in ladder_runs(config)
-        for path in (
-            f"{run.folder}/summary.json",
-            f"{run.scores}/proposals/own.json",
-            f"{run.scores}/proposals/{proposal}.json",
-            f"{run.scores}/parzen.json",
-        )
-    ]
+    return [path for run in ladder_runs(config) for path in run.files(proposal).values()]
 
 
 def convergence_files():
