@@ -25,11 +25,11 @@ import numpy as np
 import torch
 import yaml
 
-from infusion.estimation.estimators import draw_log_weights
 from infusion.estimation.evaluation import minibatch_lower_bound
 from infusion.estimation.parzen import log_likelihood as parzen_log_likelihood
 from infusion.nets.model import InfusionModel
 from infusion.nets.networks import BATCH, POPULATION, set_batch_norm_mode
+from infusion.process.infusion_process import InfusionProcess
 from infusion.runtime.allocator import keep_freed_memory
 from infusion.runtime.compilation import compile_operator
 from infusion.runtime.device import resolve_device
@@ -37,7 +37,6 @@ from infusion.runtime.precision import precision_context
 from infusion.runtime.timing import seconds_per_call
 from infusion.sampling.samples import draw_samples
 from infusion.settings import ModelSettings, SampleSettings
-from infusion.training.objectives import denoising_loss
 from infusion.training.trainer import training_step
 
 
@@ -149,12 +148,13 @@ def conv_training(device: torch.device, repeats: int, quick: bool, yardstick: Ya
             steps=steps, network="conv", conv_channels=channels, conv_kernel=kernel
         )
         model = InfusionModel(settings, shape).to(device)
+        loss = InfusionProcess.of(settings, shape).denoising_loss
         optimizer = torch.optim.Adam(model.parameters())
         x = torch.rand(batch, model.dim, device=device)
         generator = torch.Generator(device).manual_seed(0)
 
-        def train_step(model=model, optimizer=optimizer, x=x, generator=generator):
-            training_step(model, optimizer, denoising_loss, x, generator)
+        def train_step(model=model, optimizer=optimizer, x=x, generator=generator, loss=loss):
+            training_step(model, optimizer, loss, x, generator)
 
         seconds, peak = yardstick.timed(train_step, repeats)
         forward, backward = conv_flops_per_step(model, batch)
@@ -179,7 +179,8 @@ def lower_bound_precision_effect(model: InfusionModel, device: torch.device, n: 
     for precision in ("fp32", "bf16"):
         generator = torch.Generator(device).manual_seed(8)
         with precision_context(precision, device):
-            bounds[precision] = minibatch_lower_bound(model, points, 256, generator)
+            process = InfusionProcess.of(model.settings, model.shape)
+            bounds[precision] = minibatch_lower_bound(process, model, points, 256, generator)
     emit("lower_bound_fp32_vs_bf16", bounds["bf16"] - bounds["fp32"], "nats",
          fp32=round(bounds["fp32"], 4), examples=n, what="bf16 minus fp32")  # fmt: skip
 
@@ -201,10 +202,11 @@ def scaling(device: torch.device, repeats: int) -> None:
 
     def train_seconds(steps, examples, batch=256):
         model = InfusionModel(ModelSettings(steps=steps, hidden=256), (1, 28, 28)).to(device)
+        loss = InfusionProcess.of(model.settings, model.shape).denoising_loss
 
         def epoch():
             for start in range(0, examples, batch):
-                denoising_loss(model, x[start : start + batch], g).backward()
+                loss(model, x[start : start + batch], g).backward()
 
         return timed(epoch, repeats, device)
 
@@ -215,10 +217,11 @@ def scaling(device: torch.device, repeats: int) -> None:
     times = [train_seconds(4, n) for n in examples]
     emit("scaling_train_vs_examples", slope(examples, times), "log-log slope", sizes=examples)
     model = InfusionModel(ModelSettings(steps=4, hidden=256), (1, 28, 28)).to(device)
+    process = InfusionProcess.of(model.settings, model.shape)
     set_batch_norm_mode(model.operator, POPULATION)
     chains = [1024, 2048, 4096]
     times = [
-        timed(lambda k=k: draw_log_weights(model, x[:4], k, g, 4096), repeats, device)
+        timed(lambda k=k: process.draw_log_weights(model, x[:4], k, g, 4096), repeats, device)
         for k in chains
     ]
     emit("scaling_evaluate_vs_chains", slope(chains, times), "log-log slope", sizes=chains)
@@ -309,12 +312,15 @@ def main() -> None:
 
     steps, batch = 15, 512
     model = InfusionModel(ModelSettings(steps=steps), (1, 28, 28)).to(device)
+    process = InfusionProcess.of(model.settings, model.shape)
     optimizer = torch.optim.Adam(model.parameters())
     x = torch.rand(batch, model.dim, device=device)
     generator = torch.Generator(device).manual_seed(0)
 
     def train_step(precision="fp32", rows=batch, compile="none"):
-        training_step(model, optimizer, denoising_loss, x[:rows], generator, precision, compile)
+        training_step(
+            model, optimizer, process.denoising_loss, x[:rows], generator, precision, compile
+        )
 
     seconds, peak = yardstick.timed(train_step, repeats)
     forward, backward = mlp_flops_per_step(model, batch)
@@ -335,7 +341,7 @@ def main() -> None:
     points = torch.rand(4, model.dim, device=device)
     scoring = common | {"batch": chains}  # chains per pass (4 points x chains / 4)
     seconds, peak = yardstick.timed(
-        lambda: draw_log_weights(model, points, chains // 4, generator, chains), repeats
+        lambda: process.draw_log_weights(model, points, chains // 4, generator, chains), repeats
     )
     flops = steps * mlp_flops_per_step(model, chains)[0] / seconds
     emit("evaluate_chain_steps_per_s", chains * steps / seconds, "chain-steps/s", **scoring)
@@ -347,7 +353,7 @@ def main() -> None:
          device=str(device))  # fmt: skip
 
     def evaluate(seed):
-        return draw_log_weights(
+        return process.draw_log_weights(
             model, points, chains // 4, torch.Generator(device).manual_seed(seed), chains
         )
 

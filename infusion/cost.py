@@ -420,11 +420,11 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
     import torch
 
     from infusion.data.registry import DATASETS
-    from infusion.estimation.estimators import draw_log_weights
     from infusion.nets.model import InfusionModel
+    from infusion.nets.networks import POPULATION, set_batch_norm_mode
+    from infusion.process.infusion_process import InfusionProcess
     from infusion.runtime.device import resolve_device
     from infusion.runtime.timing import load_independent_clock, timed_calls
-    from infusion.training.objectives import denoising_loss
     from infusion.training.trainer import training_step
 
     dev = resolve_device(device)
@@ -433,6 +433,7 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
     generator = torch.Generator(dev).manual_seed(0)
     torch.manual_seed(0)
     model = InfusionModel(dataclasses.replace(settings, steps=3), shape).to(dev)
+    process = InfusionProcess.of(model.settings, shape)
     x = torch.rand(batch, model.dim, device=dev)
     per_point = max(1, chains // 4)  # 4 examples, their chains in one pass
     points = torch.rand(4, model.dim, device=dev)
@@ -440,7 +441,7 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
     with load_independent_clock(dev) as clock:
         log.info("timing %s: training steps of 3 chain steps, %d examples", name, batch)
         step = timed_calls(
-            lambda: training_step(model, optimizer, denoising_loss, x, generator),
+            lambda: training_step(model, optimizer, process.denoising_loss, x, generator),
             dev,
             ROUND_BUDGET_S,
             MIN_ROUNDS,
@@ -449,8 +450,9 @@ def measure_rates(config: dict, device: str = "auto", startup_s: float | None = 
         log.info("timing %s: the optimizer's update alone", name)
         update = timed_calls(optimizer.step, dev, ROUND_BUDGET_S, MIN_ROUNDS, clock=clock)
         log.info("timing %s: evaluation passes of 3 chain steps, %d chains", name, 4 * per_point)
+        set_batch_norm_mode(model.operator, POPULATION)  # as test numbers are scored
         evaluate = timed_calls(
-            lambda: draw_log_weights(model, points, per_point, generator, chains),
+            lambda: process.draw_log_weights(model, points, per_point, generator, chains),
             dev,
             ROUND_BUDGET_S,
             MIN_ROUNDS,

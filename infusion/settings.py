@@ -22,7 +22,8 @@ from infusion import published as paper
 from infusion.runtime.compilation import COMPILE_MODES, check_compile_mode
 from infusion.runtime.precision import PRECISIONS, check_precision
 
-OBJECTIVES = ("denoising", "lower_bound")  # keys of infusion.training.objectives.OBJECTIVES
+# The training objectives, by name (infusion.process.infusion_process.InfusionProcess.objective)
+OBJECTIVES = ("denoising", "lower_bound")
 RATE_INDEXINGS = ("paper", "code")  # see ModelSettings.rate_index
 PARZEN_CENTRES = ("sampling", "training")  # see ParzenSettings.chain_steps
 # ParzenSettings.dequantize_test -> the name of its test points (parzen.json's by_test_points)

@@ -3,6 +3,7 @@ random Inception weights, the figures a test draws."""
 
 from __future__ import annotations
 
+import dataclasses
 from unittest import mock
 
 import pytest
@@ -12,6 +13,8 @@ from workflow_runs import TINY, snakemake, workflow_copy
 from infusion.data.registry import prepare
 from infusion.estimation import inception
 from infusion.nets.model import InfusionModel
+from infusion.nets.networks import POPULATION, set_batch_norm_mode
+from infusion.process.infusion_process import InfusionProcess
 from infusion.settings import ModelSettings
 
 
@@ -22,6 +25,19 @@ def tiny_model(dim: int = 4, steps: int = 3, alpha0: float = 0.1, omega: float =
         steps=steps, alpha0=alpha0, omega=omega, hidden=kw.pop("hidden", 16), **kw
     )
     return InfusionModel(settings, (1, 1, dim))
+
+
+def process_of(model, rates=None):
+    """The infusion process of ``model``: its own training chain, or one of ``rates``."""
+    process = InfusionProcess.of(model.settings, model.shape)
+    return process if rates is None else dataclasses.replace(process, rates=tuple(rates))
+
+
+def population_log_weights(model, x, chains, generator, chain_batch, rates=None):
+    """k chains a row of x scored as test numbers are: the model in population batch-norm
+    mode (the caller's to set), under its own chain or one of ``rates``."""
+    set_batch_norm_mode(model.operator, POPULATION)
+    return process_of(model, rates).draw_log_weights(model, x, chains, generator, chain_batch)
 
 
 class FakeClock:

@@ -19,7 +19,7 @@ from unittest import mock
 import numpy as np
 import torch
 
-from infusion.process import chains
+from infusion.process import infusion_process
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
@@ -170,7 +170,9 @@ class NoiseFeeder:
 
     def __enter__(self) -> NoiseFeeder:
         self._stack.enter_context(mock.patch.object(torch, "randn", self.randn))
-        self._stack.enter_context(mock.patch.object(chains, "bernoulli_mask", self.bernoulli))
+        self._stack.enter_context(
+            mock.patch.object(infusion_process, "bernoulli_mask", self.bernoulli)
+        )
         return self
 
     def __exit__(self, *exc) -> None:

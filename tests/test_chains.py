@@ -6,24 +6,18 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import process_of, tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain
 from scipy import stats
 from scipy.special import logsumexp
 
 from infusion.nets.model import InfusionModel
 from infusion.nets.networks import BATCH, POPULATION, set_batch_norm_mode
-from infusion.process.chains import (
-    infuse,
-    infusion_rates,
-    sampling_chain,
-    walk_infusion_chain,
-)
 from infusion.process.densities import (
     gaussian_log_density,
     infusion_log_ratio_sum,
 )
-from infusion.process.log_weights import chain_log_weights
+from infusion.process.infusion_process import InfusionProcess
 from infusion.process.proposals import infusion_rate
 from infusion.sampling.samples import sample_chains
 from infusion.settings import ModelSettings, SampleSettings
@@ -111,14 +105,15 @@ def test_a_pixel_mask_is_shared_by_the_channels_at_the_rate_alpha():
     model = colour_model("pixel")
     x = torch.rand(3000, 60, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        walked = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(1)))
+        walked = list(process_of(model).walk(model, x, torch.Generator().manual_seed(1)))
     for s in walked[:-1]:
         by_channel = s.infused.view(3000, 3, 20)
         assert torch.equal(by_channel, by_channel[:, :1].expand(-1, 3, -1)), s.t
         fraction, n = by_channel[:, 0].double().mean().item(), 3000 * 20
         assert abs(fraction - s.alpha) < 5 * math.sqrt(s.alpha * (1 - s.alpha) / n), s.t
+    element_model = colour_model("element")
     element = list(
-        walk_infusion_chain(colour_model("element"), x, torch.Generator().manual_seed(1))
+        process_of(element_model).walk(element_model, x, torch.Generator().manual_seed(1))
     )
     assert not torch.equal(element[1].infused.view(3000, 3, 20)[:, 0],
                            element[1].infused.view(3000, 3, 20)[:, 1])  # fmt: skip
@@ -131,8 +126,10 @@ def test_one_channel_draws_and_weights_are_the_same_under_either_mask():
     for mask in ("element", "pixel"):
         model = colour_model(mask, channels=1)
         with torch.no_grad():
-            walks[mask] = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(1)))
-            weights[mask] = chain_log_weights(model, x, torch.Generator().manual_seed(1)).total
+            walks[mask] = list(process_of(model).walk(model, x, torch.Generator().manual_seed(1)))
+            weights[mask] = (
+                process_of(model).log_weights(model, x, torch.Generator().manual_seed(1)).total
+            )
     for a, b in zip(walks["element"], walks["pixel"], strict=True):
         assert torch.equal(a.mean, b.mean) and (a.z is None or torch.equal(a.z, b.z))
         assert a.infused is None or torch.equal(a.infused, b.infused)
@@ -140,13 +137,13 @@ def test_one_channel_draws_and_weights_are_the_same_under_either_mask():
 
 
 def test_the_bound_of_a_shared_mask_model_scores_q_per_pixel():
-    """chain_log_weights' chain term for a 3-channel pixel-mask model against the brute-force
-    per-pixel mixture on the chain's own draws (same generator seed)."""
+    """InfusionProcess.log_weights' chain term for a 3-channel pixel-mask model against the
+    brute-force per-pixel mixture on the chain's own draws (same generator seed)."""
     model = colour_model("pixel").double()
     x = torch.rand(4, 60, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        walked = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(4)))
-        weights = chain_log_weights(model, x, torch.Generator().manual_seed(4))
+        walked = list(process_of(model).walk(model, x, torch.Generator().manual_seed(4)))
+        weights = process_of(model).log_weights(model, x, torch.Generator().manual_seed(4))
     expected = np.zeros(4)
     for s in walked[:-1]:
         z = s.z.numpy()
@@ -166,7 +163,7 @@ def test_infusion_rate_schedule_is_increasing_and_clipped():
     assert [infusion_rate(t, 0.1, 0.3) for t in range(5)] == pytest.approx(
         [0.1, 0.4, 0.7, 1.0, 1.0]
     )
-    assert infusion_rates(tiny_model(steps=4, alpha0=0.0, omega=0.01)) == pytest.approx(
+    assert list(process_of(tiny_model(steps=4, alpha0=0.0, omega=0.01)).rates) == pytest.approx(
         [0.0, 0.01, 0.02, 0.03]
     )
 
@@ -179,7 +176,7 @@ def test_infuse_draws_the_two_component_mixture():
     generator = torch.Generator().manual_seed(0)
     mean, x = torch.rand(n, generator=generator), torch.rand(n, generator=generator)
     var = torch.rand(n, generator=generator) * 0.1 + 1e-4
-    z, infused = infuse(mean, var, x, alpha, 1e-4, generator)
+    z, infused = InfusionProcess((alpha,), 1e-4).infuse(mean, var, x, alpha, generator)
     assert abs(infused.double().mean().item() - alpha) < 5 * math.sqrt(alpha * (1 - alpha) / n)
     from_target = ((z - x) / 0.01)[infused].double().numpy()
     from_model = ((z - mean) / var.sqrt())[~infused].double().numpy()
@@ -223,7 +220,7 @@ def test_infusion_chain_matches_the_numpy_chain_on_the_same_noise():
     model.fit_prior(torch.rand(100, 5, generator=torch.Generator().manual_seed(1)) * 0.7)
     x = torch.rand(9, 5, generator=torch.Generator().manual_seed(2))
     with NoiseFeeder(3) as feed, torch.no_grad():
-        steps = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(0)))
+        steps = list(process_of(model).walk(model, x, torch.Generator().manual_seed(0)))
     expected = infusion_chain(NumpyMLP.of(model), model.prior_mean.double().numpy(),
                               model.prior_var.double().numpy(), x.double().numpy(),
                               feed.normals, feed.masks, 1e-4, population=False)  # fmt: skip
@@ -272,7 +269,7 @@ def test_sampling_chain_shapes_and_clamping():
     set_batch_norm_mode(model.operator, POPULATION)
     mask = torch.tensor([True, True, False, False, True, False])
     values = torch.rand(7, 6)
-    draws, means = sampling_chain(
+    draws, means = process_of(model).sample(
         model,
         7,
         steps=8,

@@ -12,11 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import population_log_weights, tiny_model
 from torch._dynamo.utils import counters
 
 from infusion.data.registry import dequantize, load, to_unit_interval
-from infusion.estimation.estimators import draw_log_weights
 from infusion.nets.model import InfusionModel
 from infusion.nets.networks import BATCH, POPULATION, set_batch_norm_mode
 from infusion.runtime.compilation import compile_operator
@@ -110,7 +109,9 @@ def test_compiled_training_and_scoring_match_eager(digits_npz, tmp_path, caplog)
     for model in (eager, compiled):
         set_batch_norm_mode(model.operator, POPULATION)
         generator = torch.Generator().manual_seed(3)
-        bounds.append(draw_log_weights(model, dequantize(x, generator), 8, generator, 64).total)
+        bounds.append(
+            population_log_weights(model, dequantize(x, generator), 8, generator, 64).total
+        )
     torch.testing.assert_close(bounds[1], bounds[0], rtol=1e-4, atol=1e-3)
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import yaml
+from conftest import process_of
 
 from infusion import settings
 from infusion.cli import build_parser
@@ -19,9 +20,7 @@ from infusion.flags import from_arguments
 from infusion.nets import networks
 from infusion.nets.model import InfusionModel, load_model, save_model
 from infusion.nets.networks import BATCH, POPULATION, StepBatchNorm, set_batch_norm_mode
-from infusion.process.chains import sampling_chain
 from infusion.settings import ModelSettings, TrainSettings
-from infusion.training.objectives import denoising_loss
 from infusion.training.trainer import Trainer
 
 CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -213,13 +212,15 @@ def test_population_pass_over_one_batch_reproduces_minibatch_normalisation():
     stores each step's batch statistics: population mode then gives minibatch mode's chain."""
     model = conv_model((3, 16, 16), steps=3)
     x = torch.rand(40, model.dim, generator=torch.Generator().manual_seed(7))
-    fit_population_statistics(model, x, batch_size=40, generator=torch.Generator().manual_seed(8))
+    fit_population_statistics(
+        process_of(model), model, x, batch_size=40, generator=torch.Generator().manual_seed(8)
+    )
     assert all(n.mode == POPULATION for n in networks.batch_norms(model.operator))
     means = {}
     for mode in (BATCH, POPULATION):
         set_batch_norm_mode(model.operator, mode)
         with torch.no_grad():
-            loss = denoising_loss(model, x, torch.Generator().manual_seed(8))
+            loss = process_of(model).denoising_loss(model, x, torch.Generator().manual_seed(8))
         means[mode] = float(loss)
     assert means[POPULATION] == pytest.approx(means[BATCH], rel=1e-4)
     stats = networks.batch_norms(model.operator)[1].population_mean
@@ -315,9 +316,9 @@ def test_inpainting_keeps_the_clamped_half_exactly_and_fills_the_other(network):
     set_batch_norm_mode(model.operator, POPULATION)
     images = torch.as_tensor(smooth_images(5, 13), dtype=torch.float32).flatten(1) / 256
     mask = top_half_mask(shape)
-    draws, means = sampling_chain(
-        model, 5, steps=6, generator=torch.Generator().manual_seed(14),
-        clamp_mask=mask, clamp_values=images,
+    draws, means = process_of(model).sample(
+        model, 5, steps=6, generator=torch.Generator().manual_seed(14), clamp_mask=mask,
+        clamp_values=images,
     )  # fmt: skip
     assert draws.shape == (7, 5, model.dim) and means.shape == (6, 5, model.dim)
     for states in (draws, means):

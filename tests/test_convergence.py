@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import process_of, tiny_model
 from scipy.special import logsumexp
 from test_figures import assert_legends_outside_data
 
@@ -28,7 +28,9 @@ def scored_model():
     model = tiny_model(dim=6, steps=3, alpha0=0.1, omega=0.2, hidden=8)
     x_train = torch.rand(64, 6, generator=torch.Generator().manual_seed(0))
     model.fit_prior(x_train)
-    fit_population_statistics(model, x_train, 32, torch.Generator().manual_seed(1))
+    fit_population_statistics(
+        process_of(model), model, x_train, 32, torch.Generator().manual_seed(1)
+    )
     return model
 
 

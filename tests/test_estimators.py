@@ -5,16 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import population_log_weights, process_of, tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain, log_weight, paper_rates
 from scipy import optimize, stats
 
-from infusion.estimation.estimators import (
-    draw_log_weights,
-    isotropic_variance,
-    lower_bound_and_importance,
-)
 from infusion.estimation.evaluation import fit_population_statistics
+from infusion.process.infusion_process import isotropic_variance, lower_bound_and_importance
 
 
 def toy_model(steps):
@@ -24,7 +20,11 @@ def toy_model(steps):
     ).double()
     model.fit_prior(torch.rand(1000, 1, dtype=torch.float64) * 0.6 + 0.2)
     fit_population_statistics(
-        model, torch.rand(512, 1, dtype=torch.float64), 512, torch.Generator().manual_seed(0)
+        process_of(model),
+        model,
+        torch.rand(512, 1, dtype=torch.float64),
+        512,
+        torch.Generator().manual_seed(0),
     )
     return model
 
@@ -53,7 +53,9 @@ def test_importance_sampling_matches_numerical_integration(steps, chain_batch):
     model = toy_model(steps)
     points = [0.05, 0.4, 0.8]
     x = torch.tensor(points, dtype=torch.float64)[:, None]
-    weights = draw_log_weights(model, x, 20_000, torch.Generator().manual_seed(1), chain_batch)
+    weights = population_log_weights(
+        model, x, 20_000, torch.Generator().manual_seed(1), chain_batch
+    )
     assert weights.chain.shape == (3, 20_000)
     lower, importance = lower_bound_and_importance(weights.total)
     for i, point in enumerate(points):
@@ -75,7 +77,7 @@ def fed_log_weights(model, x, chains):
     """draw_log_weights on one pass with fed noise, and the numpy chains of that pass: every
     example's ``chains`` rows in order, population batch norm."""
     with NoiseFeeder(3) as feed:
-        weights = draw_log_weights(model, x, chains, torch.Generator().manual_seed(3), 4096)
+        weights = population_log_weights(model, x, chains, torch.Generator().manual_seed(3), 4096)
     targets = np.repeat(x.double().numpy(), chains, axis=0)
     reference = infusion_chain(NumpyMLP.of(model), model.prior_mean.double().numpy(),
                                model.prior_var.double().numpy(), targets, feed.normals,
@@ -86,7 +88,9 @@ def fed_log_weights(model, x, chains):
 def fitted_model(dim, steps, alpha0, omega):
     model = tiny_model(dim=dim, steps=steps, alpha0=alpha0, omega=omega)
     model.fit_prior(torch.rand(100, dim, generator=torch.Generator().manual_seed(4)) * 0.8)
-    fit_population_statistics(model, torch.rand(64, dim), 64, torch.Generator().manual_seed(0))
+    fit_population_statistics(
+        process_of(model), model, torch.rand(64, dim), 64, torch.Generator().manual_seed(0)
+    )
     return model
 
 
@@ -126,3 +130,15 @@ def test_isotropic_bound_and_its_variance_against_numpy_and_scipy():
         options={"xatol": 1e-9},
     )
     assert isotropic_variance(weights) == pytest.approx(math.exp(best.x), rel=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["batch", "population"])
+def test_the_process_leaves_the_batch_norm_mode_to_its_caller(mode):
+    """Scoring k chains neither sets nor resets the network's batch-norm mode: the caller's
+    (population statistics for test numbers, set by the scoring commands after loading)."""
+    from infusion.nets.networks import batch_norms, set_batch_norm_mode
+
+    model = tiny_model(dim=4, steps=3)
+    set_batch_norm_mode(model.operator, mode)
+    process_of(model).draw_log_weights(model, torch.rand(3, 4), 5, torch.Generator(), 64)
+    assert {norm.mode for norm in batch_norms(model.operator)} == {mode}

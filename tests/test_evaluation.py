@@ -2,11 +2,12 @@
 
 import numpy as np
 import torch
-from conftest import tiny_model
+from conftest import process_of, tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain, new_record, pooled_moments
 
 from infusion.data.registry import to_unit_interval
 from infusion.estimation import evaluation
+from infusion.process.infusion_process import InfusionProcess
 from infusion.settings import EvalSettings
 
 
@@ -33,7 +34,9 @@ def test_population_statistics_pool_every_step_over_the_whole_training_set():
     x_train = torch.rand(96, 4, generator=generator)
     model.fit_prior(x_train)
     with NoiseFeeder(2) as feed:
-        evaluation.fit_population_statistics(model, x_train, 32, torch.Generator())
+        evaluation.fit_population_statistics(
+            process_of(model), model, x_train, 32, torch.Generator()
+        )
     mlp, record, steps = NumpyMLP.of(model), new_record(), 3
     for i, batch in enumerate(np.split(x_train.double().numpy(), 3)):  # 3 batches of 32
         infusion_chain(
@@ -59,13 +62,13 @@ def test_table_points_are_dequantized_afresh_in_every_repetition(monkeypatch):
     repetition, for the test points and the validation points fixing the isotropic variance.
     The noise's mean lies within 5 standard errors of 1/512."""
     scored = []
-    real = evaluation.draw_log_weights
+    real = InfusionProcess.draw_log_weights
 
-    def spy(model, x, *args):
+    def spy(process, model, x, *args):
         scored.append(x.double().numpy())
-        return real(model, x, *args)
+        return real(process, model, x, *args)
 
-    monkeypatch.setattr(evaluation, "draw_log_weights", spy)
+    monkeypatch.setattr(InfusionProcess, "draw_log_weights", spy)
     rng = np.random.default_rng(3)
     test, valid = (rng.integers(0, 256, (n, 1, 2, 2), dtype=np.uint8) for n in (300, 200))
     settings = EvalSettings(examples=300, chains=2, repetitions=3, isotropic_examples=200,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import tiny_model
+from conftest import process_of, tiny_model
 from scipy import stats
 from scipy.special import logsumexp
 from workflow_runs import REPO
@@ -17,8 +17,6 @@ from workflow_runs import REPO
 from infusion import runs, switches
 from infusion import study as study_module
 from infusion.beyond.fidelity import fidelity_summary, fidelity_table
-from infusion.process.chains import infusion_rates, sampling_chain, walk_infusion_chain
-from infusion.process.log_weights import chain_log_weights
 from infusion.settings import ModelSettings, TrainSettings
 
 INFUSION_VAR = 1e-4
@@ -56,7 +54,7 @@ def test_schedules_of_the_final_models_as_the_issue_states():
 @pytest.mark.parametrize("steps, alpha0, omega", [(15, 0.0, 0.01), (5, 0.1, 0.15), (4, 0.3, 0.4)])
 def test_infusion_rates_follow_the_indexing(index, schedule, steps, alpha0, omega):
     model = tiny_model(steps=steps, alpha0=alpha0, omega=omega, rate_index=index)
-    assert infusion_rates(model) == pytest.approx(schedule(steps, alpha0, omega), abs=1e-12)
+    assert list(process_of(model).rates) == pytest.approx(schedule(steps, alpha0, omega), abs=1e-12)
 
 
 @pytest.mark.parametrize("index, schedule", [("paper", paper_schedule), ("code", code_schedule)])
@@ -72,7 +70,7 @@ def test_the_growth_first_rate_starts_both_indexings_at_omega(
     model = tiny_model(steps=steps, alpha0=alpha0, omega=omega, rate_index=index,
                        first_rate="growth")  # fmt: skip
     expected = schedule(steps, omega, omega)
-    assert infusion_rates(model) == pytest.approx(expected, abs=1e-12)
+    assert list(process_of(model).rates) == pytest.approx(expected, abs=1e-12)
     assert Proposal().rates(model.settings) == pytest.approx(expected, abs=1e-12)
 
 
@@ -81,7 +79,7 @@ def test_the_growth_first_rate_by_hand():
     for index, expected in (("paper", [0.3, 0.6, 0.9, 1.0, 1.0]),
                             ("code", [0.3, 0.3, 0.6, 0.9, 1.0])):  # fmt: skip
         model = tiny_model(steps=5, alpha0=0.05, omega=0.3, rate_index=index, first_rate="growth")
-        assert infusion_rates(model) == pytest.approx(expected, abs=1e-12), index
+        assert list(process_of(model).rates) == pytest.approx(expected, abs=1e-12), index
 
 
 @pytest.mark.parametrize("index, schedule", [("paper", paper_schedule), ("code", code_schedule)])
@@ -93,8 +91,8 @@ def test_the_chain_draws_at_the_indexing_rates(index, schedule):
     x = torch.rand(4000, 50, generator=torch.Generator().manual_seed(0))
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        drawn = [s.infused.float().mean().item() for s in walk_infusion_chain(model, x, generator)
-                 if s.infused is not None]  # fmt: skip
+        walked = process_of(model).walk(model, x, generator)
+        drawn = [s.infused.float().mean().item() for s in walked if s.infused is not None]
     expected = schedule(steps, alpha0, omega)
     assert len(drawn) == steps
     for fraction, rate in zip(drawn, expected, strict=True):
@@ -103,14 +101,15 @@ def test_the_chain_draws_at_the_indexing_rates(index, schedule):
 
 @pytest.mark.parametrize("index, schedule", [("paper", paper_schedule), ("code", code_schedule)])
 def test_the_bound_scores_q_at_the_rates_drawn_with(index, schedule):
-    """chain_log_weights' chain term against scipy: log p(t) - log q(t) per pixel with q the
-    mixture at the schedule's rate, on the chain's own draws (same generator seed)."""
+    """InfusionProcess.log_weights' chain term against scipy: log p(t) - log q(t) per pixel
+    with q the mixture at the schedule's rate, on the chain's own draws (same generator
+    seed)."""
     steps = 4
     model = tiny_model(dim=6, steps=steps, alpha0=0.2, omega=0.25, rate_index=index).double()
     x = torch.rand(7, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        walked = list(walk_infusion_chain(model, x, torch.Generator().manual_seed(4)))
-        weights = chain_log_weights(model, x, torch.Generator().manual_seed(4))
+        walked = list(process_of(model).walk(model, x, torch.Generator().manual_seed(4)))
+        weights = process_of(model).log_weights(model, x, torch.Generator().manual_seed(4))
     rates = schedule(steps, 0.2, 0.25)
     expected = np.zeros(7)
     xs = x.numpy()
@@ -192,7 +191,7 @@ def test_samples_keep_the_means_after_the_training_steps(tmp_path):
     t_step = sample_chains(model, short)["means"]
     np.testing.assert_array_equal(out["training_steps_means"], t_step)
     assert not np.allclose(out["means"], t_step)
-    _, means = sampling_chain(model, 40, 3, torch.Generator().manual_seed(5), 1e-5)
+    _, means = process_of(model).sample(model, 40, 3, torch.Generator().manual_seed(5), 1e-5)
     np.testing.assert_allclose(out["training_steps_means"], means[-1].numpy(), rtol=1e-6)
 
 

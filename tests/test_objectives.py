@@ -5,10 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import process_of, tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain, log_weight, normal_logpdf, paper_rates
-
-from infusion.training.objectives import denoising_loss, lower_bound_loss
 
 INFUSION_VAR = 1e-4
 
@@ -38,7 +36,7 @@ def test_denoising_loss_weights_each_step_by_t_over_T():
     """-sum_t (t / T) mean_n sum_i log N(x; mean_t, var_t) on the same chain (footnote 3)."""
     model, x = model_and_targets(steps=3)
     with NoiseFeeder(0) as feed:
-        loss = denoising_loss(model, x, torch.Generator().manual_seed(0))
+        loss = process_of(model).denoising_loss(model, x, torch.Generator().manual_seed(0))
     chain = reference_chain(model, x, feed)
     x64, steps = x.double().numpy(), 3
     expected = -sum(
@@ -80,7 +78,7 @@ def test_lower_bound_gradient_flows_through_the_reparameterised_draws():
     (section 3.3.4.1: the Gaussian draws z~ = mean + sd * n carry the gradient)."""
     model, x = model_and_targets(steps=3, alpha0=0.3, omega=0.1)
     with NoiseFeeder(1) as feed:
-        loss = lower_bound_loss(model, x, torch.Generator().manual_seed(1))
+        loss = process_of(model).lower_bound_loss(model, x, torch.Generator().manual_seed(1))
     loss.backward()
     x64, rates = x.double().numpy(), paper_rates(3, 0.3, 0.1)
     mlp, fields = NumpyMLP.of(model), parameter_fields(model)

@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from conftest import process_of
 
 from infusion.data.registry import load
 from infusion.nets.model import InfusionModel
-from infusion.process.log_weights import chain_log_weights
 from infusion.runtime.precision import precision_context
 from infusion.settings import EvalSettings, ModelSettings, SampleSettings, TrainSettings
-from infusion.training.objectives import denoising_loss
 from infusion.training.trainer import Trainer
 
 # bfloat16 keeps 8 bits of mantissa (relative rounding 2^-9 ~ 2e-3 per product). The loss and
@@ -27,8 +26,8 @@ def small_model():
 
 def loss_and_weights(model, x, precision):
     with torch.no_grad(), precision_context(precision, "cpu"):
-        loss = denoising_loss(model, x, torch.Generator().manual_seed(1))
-        weights = chain_log_weights(model, x, torch.Generator().manual_seed(2)).total
+        loss = process_of(model).denoising_loss(model, x, torch.Generator().manual_seed(1))
+        weights = process_of(model).log_weights(model, x, torch.Generator().manual_seed(2)).total
     return loss, weights
 
 

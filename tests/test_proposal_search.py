@@ -18,6 +18,7 @@ from infusion.data.registry import to_unit_interval
 from infusion.estimation import proposal_search
 from infusion.estimation.evaluation import table_estimates
 from infusion.nets.model import save_model
+from infusion.nets.networks import POPULATION, set_batch_norm_mode
 from infusion.process.proposals import parse_proposal
 from infusion.settings import EvalSettings, ModelSettings, SearchSettings
 
@@ -92,8 +93,11 @@ SEARCH = SearchSettings(examples=12, chains=5, scales=[0.5, 1.0, 1.5], device="c
 
 
 def fitted():
+    """A tiny model with a fitted prior, normalising by its population statistics as the
+    scoring commands leave a loaded model."""
     model = tiny_model(dim=4, steps=3, alpha0=0.1, omega=0.2)  # own rates 0.1, 0.3, 0.5
     model.fit_prior(torch.rand(64, 4, generator=torch.Generator().manual_seed(8)))
+    set_batch_norm_mode(model.operator, POPULATION)
     return model
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import tiny_model
+from conftest import population_log_weights, tiny_model
 from reference import NoiseFeeder, NumpyMLP, infusion_chain, log_weight
 from scipy.special import logsumexp
 from test_estimators import exact_log_likelihood, fitted_model, toy_model
@@ -20,8 +20,13 @@ from infusion.cli import main
 from infusion.data.registry import to_unit_interval
 from infusion.estimation import evaluation
 from infusion.estimation.against_k import chain_convergence
-from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.nets.model import save_model
+from infusion.nets.networks import POPULATION, set_batch_norm_mode
+from infusion.process.infusion_process import (
+    InfusionProcess,
+    isotropic_variance,
+    lower_bound_and_importance,
+)
 from infusion.process.proposals import Proposal, parse_proposal
 from infusion.settings import ConvergenceSettings, EvalSettings, ModelSettings
 
@@ -99,7 +104,7 @@ def test_the_bound_and_is_under_a_foreign_proposal_equal_the_numpy_reference(nam
     x, chains = torch.rand(5, 4, generator=torch.Generator().manual_seed(5)), 7
     own_rates = parse_proposal(name).rates(model.settings)
     with NoiseFeeder(3) as feed:
-        weights = draw_log_weights(
+        weights = population_log_weights(
             model, x, chains, torch.Generator().manual_seed(3), 4096, own_rates
         )
     targets = np.repeat(x.double().numpy(), chains, axis=0)
@@ -128,7 +133,7 @@ def test_is_under_a_foreign_proposal_matches_numerical_integration(name):
     rates = parse_proposal(name).rates(model.settings)
     assert rates != pytest.approx([0.3, 0.5])
     generator = torch.Generator().manual_seed(1)
-    weights = draw_log_weights(model, x, 20_000, generator, 100_000, rates)
+    weights = population_log_weights(model, x, 20_000, generator, 100_000, rates)
     lower, importance = lower_bound_and_importance(weights.total)
     for i, point in enumerate(points):
         exact = exact_log_likelihood(model, point)
@@ -140,8 +145,11 @@ def test_is_under_a_foreign_proposal_matches_numerical_integration(name):
 
 
 def scored_model(rate_index="paper"):
+    """A tiny model with a fitted prior, normalising by its population statistics as the
+    scoring commands leave a loaded model."""
     model = tiny_model(dim=4, steps=3, alpha0=0.1, omega=0.2, rate_index=rate_index)
     model.fit_prior(torch.rand(64, 4, generator=torch.Generator().manual_seed(8)))
+    set_batch_norm_mode(model.operator, POPULATION)
     return model
 
 
@@ -180,7 +188,6 @@ def test_table_3_1_and_convergence_draw_every_chain_under_the_proposal():
     convergence curve under own-x0.5, replayed from draw_log_weights at the rates by hand
     (0.05, 0.15, 0.25) in the same generator order: dequantize, then draw."""
     from infusion.data.registry import dequantize
-    from infusion.estimation.estimators import isotropic_variance
 
     rates = [0.05, 0.15, 0.25]
     pixels = np.random.default_rng(9).integers(0, 256, (2, 20, 4), dtype=np.uint8)
@@ -188,13 +195,13 @@ def test_table_3_1_and_convergence_draw_every_chain_under_the_proposal():
     got = table(scored_model(), "own-x0.5")
     generator = torch.Generator().manual_seed(EvalSettings().seed)
     model = scored_model()
-    valid_weights = draw_log_weights(
+    valid_weights = population_log_weights(
         model, dequantize(valid, generator), 3, generator, 16384, rates
     )
     iso_var = isotropic_variance(valid_weights)
     assert got["isotropic_var"] == iso_var
     for rep in range(2):
-        w = draw_log_weights(model, dequantize(test, generator), 6, generator, 16384, rates)
+        w = population_log_weights(model, dequantize(test, generator), 6, generator, 16384, rates)
         for key, total in (
             ("lower_bound", w.total),
             ("iso_lower_bound", w.isotropic_total(iso_var)),
@@ -204,7 +211,7 @@ def test_table_3_1_and_convergence_draw_every_chain_under_the_proposal():
                                    proposal="own-x0.5")  # fmt: skip
     records = chain_convergence(scored_model(), to_unit_interval(pixels[0]), settings)
     generator = torch.Generator().manual_seed(ConvergenceSettings().seed)
-    w = draw_log_weights(model, dequantize(test, generator), 6, generator, 16384, rates)
+    w = population_log_weights(model, dequantize(test, generator), 6, generator, 16384, rates)
     bound = [r["value"] for r in records if r["estimator"] == "lower_bound" and r["chains"] == 6]
     assert bound == [float(w.total.mean(1).double().mean())]
 
@@ -212,8 +219,8 @@ def test_table_3_1_and_convergence_draw_every_chain_under_the_proposal():
 def test_draws_without_rates_are_the_model_s_own():
     model = scored_model()
     x = torch.rand(3, 4, generator=torch.Generator().manual_seed(2))
-    plain = draw_log_weights(model, x, 5, torch.Generator().manual_seed(4), 64)
-    own = draw_log_weights(
+    plain = population_log_weights(model, x, 5, torch.Generator().manual_seed(4), 64)
+    own = population_log_weights(
         model, x, 5, torch.Generator().manual_seed(4), 64, Proposal().rates(model.settings)
     )
     assert torch.equal(plain.total, own.total)
@@ -262,7 +269,7 @@ def test_a_scale_past_one_for_the_model_stops_before_any_draw(tmp_path, caplog, 
     def no_draws(*args, **kwargs):
         raise AssertionError("drew chains")
 
-    monkeypatch.setattr(evaluation, "draw_log_weights", no_draws)
+    monkeypatch.setattr(InfusionProcess, "draw_log_weights", no_draws)
     with pytest.raises(SystemExit), caplog.at_level(logging.ERROR):
         main(["evaluate", "--model", str(tmp_path / "model.pt"), "--data",
               str(tmp_path / "d.npz"), "--out", str(tmp_path / "o.json"), "--proposal", "own-x3",

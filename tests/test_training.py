@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import population_log_weights, process_of
 
 from infusion.data.registry import dequantize, load, to_unit_interval
-from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
+from infusion.process.infusion_process import lower_bound_and_importance
 from infusion.settings import ModelSettings, TrainSettings
 from infusion.training.checkpoints import read_checkpoint, write_checkpoint
 from infusion.training.run_record import differences, run_record
@@ -43,7 +44,7 @@ def test_without_infusion_the_bound_approaches_the_factorial_gaussian(digits_npz
     x = dequantize(
         torch.as_tensor(to_unit_interval(data["test"])), torch.Generator().manual_seed(5)
     )
-    weights = draw_log_weights(model, x, 50, torch.Generator().manual_seed(6), 100_000)
+    weights = population_log_weights(model, x, 50, torch.Generator().manual_seed(6), 100_000)
     lower_bound = lower_bound_and_importance(weights.total)[0].mean().item()
 
     points = x.double().numpy()
@@ -461,7 +462,9 @@ def test_statistics_dequantize_fits_batch_norm_on_the_dequantized_training_set(
     x = on.x_train.double()
     u = torch.rand(x.shape, generator=epoch_generator(torch.device("cpu"), 0, 2, 4))
     points = (x + u.double() / 256).float()
-    fit_population_statistics(model, points, 64, epoch_generator(torch.device("cpu"), 0, 2, 3))
+    fit_population_statistics(
+        process_of(model), model, points, 64, epoch_generator(torch.device("cpu"), 0, 2, 3)
+    )
     expected = population_statistics(model)
     for key, value in population_statistics(on.model).items():
         torch.testing.assert_close(value, expected[key], rtol=1e-6, atol=1e-7, msg=key)

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 from infusion.data.registry import dequantize, load, split_of, to_unit_interval
-from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.estimation.proposal_search import with_proposal_from
 from infusion.nets.model import InfusionModel, load_model
+from infusion.nets.networks import POPULATION, set_batch_norm_mode
+from infusion.process.infusion_process import InfusionProcess, lower_bound_and_importance
 from infusion.process.proposals import parse_proposal
 from infusion.runtime.atomic import write_json
 from infusion.runtime.context import computing
@@ -50,9 +51,10 @@ def chain_convergence(
 ) -> list[dict]:
     """One record (proposal, chains, estimator, repetition, value) per k, estimator and
     repetition, on the first ``settings.examples`` rows of ``pixels`` (floats in [0, 1), not
-    dequantized), every chain drawn and scored by the proposal ``settings.proposal``."""
+    dequantized), every chain drawn and scored by the proposal ``settings.proposal``; the model
+    normalises by its population statistics (the caller sets them)."""
     proposal = parse_proposal(settings.proposal)
-    rates = proposal.rates(model.settings)
+    process = InfusionProcess.of(model.settings, model.shape, proposal)
     device = model.prior_mean.device
     generator = torch.Generator(device).manual_seed(settings.seed)
     x = torch.as_tensor(pixels[: settings.examples], device=device)
@@ -60,8 +62,8 @@ def chain_convergence(
     records = []
     progress = Progress(settings.repetitions, "repetition")
     for rep in range(settings.repetitions):
-        w = draw_log_weights(
-            model, dequantize(x, generator), chains[-1], generator, settings.chain_batch, rates
+        w = process.draw_log_weights(
+            model, dequantize(x, generator), chains[-1], generator, settings.chain_batch
         )
         curves = prefix_estimates(w.total, chains)
         for name, values in curves.items():
@@ -101,6 +103,7 @@ def convergence_file(
     (:func:`~infusion.estimation.proposal_search.with_proposal_from`)."""
     settings, chosen = with_proposal_from(settings, proposal_from)
     model, _ = load_model(model_path, resolve_device(settings.device))
+    set_batch_norm_mode(model.operator, POPULATION)
     test = split_of(load(Path(data_path)), "test", data_path, (model_path, model.shape))
     pixels = to_unit_interval(test)
     with computing(model, settings.precision, settings.compile):

@@ -11,16 +11,14 @@ import numpy as np
 import torch
 
 from infusion.data.registry import dequantize, load, split_of, to_unit_interval
-from infusion.estimation.estimators import (
-    draw_log_weights,
-    isotropic_variance,
-    lower_bound_and_importance,
-)
 from infusion.estimation.proposal_search import with_proposal_from
 from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import BATCH, POPULATION, batch_norms, set_batch_norm_mode
-from infusion.process.chains import walk_infusion_chain
-from infusion.process.log_weights import chain_log_weights
+from infusion.process.infusion_process import (
+    InfusionProcess,
+    isotropic_variance,
+    lower_bound_and_importance,
+)
 from infusion.process.proposals import parse_proposal
 from infusion.runtime.atomic import write_json
 from infusion.runtime.context import computing
@@ -37,9 +35,14 @@ def even_batches(x: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, ...]:
 
 
 def minibatch_lower_bound(
-    model: InfusionModel, x: torch.Tensor, batch_size: int, generator: torch.Generator
+    process: InfusionProcess,
+    model: InfusionModel,
+    x: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
 ) -> float:
-    """Mean one-chain lower bound over x [N x d] with minibatch batch-norm statistics.
+    """Mean one-chain lower bound over x [N x d] under ``process`` (the model's own), with
+    minibatch batch-norm statistics.
 
     This is how the paper's training curves (Fig 3.3, A.1) score train and valid data.
     """
@@ -47,16 +50,21 @@ def minibatch_lower_bound(
     total = 0.0
     with torch.no_grad():
         for batch in even_batches(x, batch_size):
-            total += float(chain_log_weights(model, batch, generator).total.sum())
+            total += float(process.log_weights(model, batch, generator).total.sum())
     return total / x.shape[0]
 
 
 def fit_population_statistics(
-    model: InfusionModel, x_train: torch.Tensor, batch_size: int, generator: torch.Generator
+    process: InfusionProcess,
+    model: InfusionModel,
+    x_train: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
 ) -> None:
     """Set every step's batch-norm statistics to those of the whole training set (A.1).
 
-    The infusion chain is run once over x_train in training-size minibatches, normalising
+    The infusion chain of ``process`` (the model's own) is run once over x_train in
+    training-size minibatches, normalising
     by minibatch statistics as in training, while the pre-normalisation activations of each
     step are pooled. The model is left in population mode.
     """
@@ -66,23 +74,11 @@ def fit_population_statistics(
         norm.accumulate()
     with torch.no_grad():
         for batch in even_batches(x_train, batch_size):
-            for _ in walk_infusion_chain(model, batch, generator):
+            for _ in process.walk(model, batch, generator):
                 pass
     for norm in norms:
         norm.finish_accumulation()
     set_batch_norm_mode(model.operator, POPULATION)
-
-
-def likelihood_table(
-    model: InfusionModel,
-    pixels: np.ndarray,
-    valid_pixels: np.ndarray,
-    settings: EvalSettings,
-) -> dict:
-    """:func:`table_estimates` at ``settings.precision``, with the operator compiled as
-    ``settings.compile`` says (:func:`infusion.runtime.context.computing`)."""
-    with computing(model, settings.precision, settings.compile):
-        return table_estimates(model, pixels, valid_pixels, settings)
 
 
 def evaluate_file(
@@ -99,12 +95,14 @@ def evaluate_file(
     output (:func:`~infusion.estimation.proposal_search.with_proposal_from`)."""
     settings, chosen = with_proposal_from(settings, proposal_from)
     model, _ = load_model(model_path, resolve_device(settings.device))
+    set_batch_norm_mode(model.operator, POPULATION)
     data = load(Path(data_path))
     scored, valid = (
         to_unit_interval(split_of(data, split, data_path, (model_path, model.shape)))
         for split in (settings.split, "valid")
     )
-    table = likelihood_table(model, scored, valid, settings)
+    with computing(model, settings.precision, settings.compile):
+        table = table_estimates(model, scored, valid, settings)
     write_json(out, {"settings": dataclasses.asdict(settings), **table, **chosen})
 
 
@@ -116,7 +114,8 @@ def table_estimates(
 ) -> dict:
     """Table 3.1 for one split: lower bound and IS estimates, diagonal and isotropic output.
 
-    ``pixels`` and ``valid_pixels`` are float arrays in [0, 1) [N x d] (not yet dequantized).
+    ``pixels`` and ``valid_pixels`` are float arrays in [0, 1) [N x d] (not yet dequantized);
+    the model normalises by its population statistics (the caller sets them: A.1).
     Each repetition dequantizes the points afresh and draws ``settings.chains`` chains per
     example; the result holds, per estimator, the mean and sample std over repetitions and
     the per-repetition values, plus the isotropic variance (chosen on validation data;
@@ -125,19 +124,18 @@ def table_estimates(
     rates leave [0, 1] for this model stops here, before any draw).
     """
     proposal = parse_proposal(settings.proposal)
-    rates = proposal.rates(model.settings)
+    process = InfusionProcess.of(model.settings, model.shape, proposal)
     device = model.prior_mean.device
     generator = torch.Generator(device).manual_seed(settings.seed)
     iso_var = None
     if settings.isotropic_examples > 0:
         valid = torch.as_tensor(valid_pixels[: settings.isotropic_examples], device=device)
-        valid_weights = draw_log_weights(
+        valid_weights = process.draw_log_weights(
             model,
             dequantize(valid, generator),
             settings.isotropic_chains,
             generator,
             settings.chain_batch,
-            rates,
         )
         iso_var = isotropic_variance(valid_weights)
         log.info("isotropic output variance %.5g (%d validation examples)", iso_var, len(valid))
@@ -148,8 +146,8 @@ def table_estimates(
         per_rep |= {"iso_lower_bound": [], "iso_importance": []}
     progress = Progress(settings.repetitions, "repetition")
     for rep in range(settings.repetitions):
-        w = draw_log_weights(
-            model, dequantize(x, generator), settings.chains, generator, settings.chain_batch, rates
+        w = process.draw_log_weights(
+            model, dequantize(x, generator), settings.chains, generator, settings.chain_batch
         )
         estimates = list(lower_bound_and_importance(w.total))
         if iso_var is not None:

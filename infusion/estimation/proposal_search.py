@@ -27,8 +27,9 @@ import numpy as np
 import torch
 
 from infusion.data.registry import dequantize, load, split_of, to_unit_interval
-from infusion.estimation.estimators import draw_log_weights, lower_bound_and_importance
 from infusion.nets.model import InfusionModel, load_model
+from infusion.nets.networks import POPULATION, set_batch_norm_mode
+from infusion.process.infusion_process import InfusionProcess, lower_bound_and_importance
 from infusion.process.proposals import OWN, Proposal, parse_proposal
 from infusion.runtime.atomic import write_json
 from infusion.runtime.context import computing
@@ -83,7 +84,8 @@ def search_proposals(
     candidate's chains are drawn from that generator's state after the dequantization,
     restored for each: the same points and noise for all, in any order. A candidate's
     numbers are thus Table 3.1's estimates (``table_estimates``) of the validation images
-    under it with that seed, one repetition and no isotropic estimate.
+    under it with that seed, one repetition and no isotropic estimate. The model normalises
+    by its population statistics (the caller sets them).
     """
     device = model.prior_mean.device
     generator = torch.Generator(device).manual_seed(settings.seed)
@@ -93,14 +95,14 @@ def search_proposals(
     progress = Progress(len(candidates), "proposal")
     records = []
     for i, proposal in enumerate(candidates):
-        rates = proposal.rates(model.settings)
+        process = InfusionProcess.of(model.settings, model.shape, proposal)
         generator.set_state(after_dequantization)
-        w = draw_log_weights(model, x, settings.chains, generator, settings.chain_batch, rates)
+        w = process.draw_log_weights(model, x, settings.chains, generator, settings.chain_batch)
         lower, importance = (float(e.double().mean()) for e in lower_bound_and_importance(w.total))
         records.append(
             {
                 "proposal": proposal.name,
-                "rates": rates,
+                "rates": list(process.rates),
                 "lower_bound": lower,
                 "importance": importance,
             }
@@ -134,6 +136,7 @@ def search_file(
     ``settings.precision``, compiled as ``settings.compile`` says), written atomically to the
     JSON file ``out`` with the settings."""
     model, _ = load_model(model_path, resolve_device(settings.device))
+    set_batch_norm_mode(model.operator, POPULATION)
     valid = split_of(load(Path(data_path)), "valid", data_path, (model_path, model.shape))
     with computing(model, settings.precision, settings.compile):
         result = search_proposals(model, to_unit_interval(valid), settings)

@@ -6,7 +6,7 @@ threshold has grown past them, and trims the top of the heap back to the system 
 than twice that threshold is free, which a step's frees do every time: the next step's
 blocks then page-fault and the kernel zeroes them again. On this project's 2-core test
 machine that doubled the time of
-:func:`infusion.process.chains.infuse` (72 -> 33 ms at 4,096 x 784);
+:meth:`infusion.process.infusion_process.InfusionProcess.infuse` (72 -> 33 ms at 4,096 x 784);
 with the sparse infusion mask it took evaluation passes (4,096 chains, 15 steps) from
 5.7-7.0 s to 5.3-6.3 s. Fixing both thresholds keeps freed blocks up to 32 MB (glibc's
 ceiling for the mmap threshold on 64-bit systems) in the heap.

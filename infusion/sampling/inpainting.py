@@ -11,7 +11,7 @@ import torch
 from infusion.data.registry import load, split_of, to_unit_interval
 from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import POPULATION, set_batch_norm_mode
-from infusion.process.chains import sampling_chain
+from infusion.process.infusion_process import InfusionProcess
 from infusion.runtime.atomic import write_npz
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
@@ -43,8 +43,9 @@ def inpaint(
     mask = top_half_mask(model.shape).to(device)
     n, k = len(images), settings.completions
     values = images.to(device).repeat_interleave(k, dim=0)  # [n*k x d]
+    process = InfusionProcess.of(model.settings, model.shape)
     with computing(model, settings.precision):
-        draws, means = sampling_chain(
+        draws, means = process.sample(
             model, n * k, settings.sampling_steps, generator, settings.sampling_eps, mask, values
         )
     return {

@@ -11,7 +11,7 @@ import torch
 from infusion.data.registry import load, split_of, to_unit_interval
 from infusion.nets.model import InfusionModel, load_model
 from infusion.nets.networks import POPULATION, set_batch_norm_mode
-from infusion.process.chains import infusion_chain_states, sampling_chain
+from infusion.process.infusion_process import InfusionProcess
 from infusion.runtime.atomic import write_npz
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
@@ -62,14 +62,15 @@ def sample_chains(
     """
     device = model.prior_mean.device
     set_batch_norm_mode(model.operator, POPULATION)
+    process = InfusionProcess.of(model.settings, model.shape)
     generator = torch.Generator(device).manual_seed(settings.seed)
     means, t_means, draws, chain_draws, chain_means = [], [], [], None, None
-    step_t = min(model.settings.steps, settings.sampling_steps)
+    step_t = min(process.steps, settings.sampling_steps)
     batches = -(-settings.samples // settings.batch)
     progress = Progress(batches, "batch")
     for start in range(0, settings.samples, settings.batch):
         n = min(settings.batch, settings.samples - start)
-        z, m = sampling_chain(model, n, settings.sampling_steps, generator, settings.sampling_eps)
+        z, m = process.sample(model, n, settings.sampling_steps, generator, settings.sampling_eps)
         done = start // settings.batch + 1
         log.info("batch %d/%d: %d samples, %s", done, batches, n, progress.report(done))
         means.append(m[-1].cpu())
@@ -81,7 +82,7 @@ def sample_chains(
             chain_means = m[:, :k].transpose(0, 1).cpu()
     out = {}
     if targets is not None:
-        states = infusion_chain_states(model, targets.to(device), generator)
+        states = process.chain_states(model, targets.to(device), generator)
         out = {
             "infusion_chains": states.transpose(0, 1).cpu().numpy(),
             "infusion_targets": targets.cpu().numpy(),

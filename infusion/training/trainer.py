@@ -46,7 +46,7 @@ from infusion.estimation import parzen
 from infusion.estimation.evaluation import fit_population_statistics, minibatch_lower_bound
 from infusion.nets.model import InfusionModel, save_model
 from infusion.nets.networks import BATCH, set_batch_norm_mode
-from infusion.process.chains import infusion_chain_states, sampling_chain
+from infusion.process.infusion_process import InfusionProcess
 from infusion.runtime.atomic import atomic_path, write_json, write_npz
 from infusion.runtime.context import computing
 from infusion.runtime.device import resolve_device
@@ -55,7 +55,6 @@ from infusion.runtime.torch_files import one_line
 from infusion.settings import ModelSettings, TrainSettings
 from infusion.training.batches import epoch_batches, training_subset
 from infusion.training.checkpoints import CorruptCheckpoint, read_checkpoint, write_checkpoint
-from infusion.training.objectives import OBJECTIVES
 from infusion.training.run_record import differences, is_run_record, run_record
 from infusion.training.stopping import stop_on_sigterm
 
@@ -111,7 +110,6 @@ class Trainer:
         self.run_record = run_record(model_settings, settings, data)
         self.x_train = torch.as_tensor(to_unit_interval(data["train"]), device=self.device)
         self.x_valid = torch.as_tensor(to_unit_interval(data["valid"]), device=self.device)
-        self.objective = OBJECTIVES[settings.objective]
         picker = np.random.default_rng(settings.seed)
         n = self.x_train.shape[0]
         # Fig 3.2's chains are drawn inside a training-size batch, as in training (batch norm
@@ -128,8 +126,11 @@ class Trainer:
         self.start_afresh(model_settings)
 
     def start_afresh(self, model_settings: ModelSettings) -> None:
-        """The state before the first epoch: seeded weights, the prior, a new optimizer."""
+        """The state before the first epoch: seeded weights, the prior, a new optimizer, the
+        model's own infusion process and the loss of the training objective on it."""
         torch.manual_seed(self.settings.seed)
+        self.process = InfusionProcess.of(model_settings, self.shape)
+        self.objective = self.process.objective(self.settings.objective)
         self.model = InfusionModel(model_settings, self.shape).to(self.device)
         self.model.fit_prior(self.x_train)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.settings.lr)
@@ -247,7 +248,7 @@ class Trainer:
             points = dequantize(x[self.curve_rows[split].to(self.device)], g)
             with self.computing():
                 row[f"{split}_lower_bound"] = minibatch_lower_bound(
-                    self.model, points, self.settings.batch_size, g
+                    self.process, self.model, points, self.settings.batch_size, g
                 )
         row["valid_parzen"] = self.parzen_curve_point(points, g)
         return row
@@ -262,9 +263,9 @@ class Trainer:
         if every <= 0 or self.epoch % every:
             return float("nan")
         set_batch_norm_mode(self.model.operator, BATCH)
-        steps = self.model.settings.steps
+        steps = self.process.steps
         with self.computing():  # the model's chains, not Parzen's distances
-            means = sampling_chain(self.model, self.settings.parzen_samples, steps, generator)
+            means = self.process.sample(self.model, self.settings.parzen_samples, steps, generator)
         means = means[1][-1]
         values = parzen.log_likelihood(
             means, valid_points, self.settings.parzen_sigma, device=self.device
@@ -277,7 +278,7 @@ class Trainer:
         g = epoch_generator(self.device, self.settings.seed, self.epoch, 2)
         set_batch_norm_mode(self.model.operator, BATCH)
         with self.computing():
-            states = infusion_chain_states(self.model, self.x_train[self.chain_batch], g)
+            states = self.process.chain_states(self.model, self.x_train[self.chain_batch], g)
         targets = states[:, : self.settings.chain_targets].transpose(0, 1)  # [targets x T+1 x d]
         self.chains.append(to_images(targets, self.shape))
 
@@ -352,7 +353,7 @@ class Trainer:
         if s.statistics_dequantize:  # its own stream: the chains' draws are those without
             x = dequantize(x, epoch_generator(self.device, s.seed, self.epoch, 4))
         with self.computing():
-            fit_population_statistics(self.model, x, s.batch_size, g)
+            fit_population_statistics(self.process, self.model, x, s.batch_size, g)
         save_model(
             self.model, self.out_dir / "model.pt", best_epoch=self.best_epoch, kept_epoch=kept_epoch
         )
