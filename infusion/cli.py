@@ -24,11 +24,11 @@ import argparse
 import contextlib
 import logging
 import sys
-from pathlib import Path
 
+from infusion import handlers
 from infusion import settings as S
 from infusion.data.download import DownloadError
-from infusion.flags import HelpFormatter, add_arguments, from_arguments
+from infusion.flags import HelpFormatter, add_arguments
 from infusion.runtime.allocator import keep_freed_memory
 from infusion.runtime.atomic import DiskFullError, UnwritableError
 from infusion.runtime.gpu_slots import gpu_slot
@@ -49,115 +49,6 @@ GPU_COMMANDS = (
 
 
 # --- compute commands: data, training, estimates, samples, Inception ---
-
-
-def cmd_prepare(args) -> None:
-    from infusion.data.registry import prepare
-
-    path = prepare(
-        args.dataset,
-        Path(args.out),
-        Path(args.cache),
-        args.url,
-        args.path,
-        _file_checksums(args.md5, "--md5"),
-        _file_checksums(args.content_md5, "--content-md5"),
-    )
-    log.info("prepared %s -> %s", args.dataset, path)
-
-
-def _file_checksums(pairs: list[str], flag: str) -> dict[str, str]:
-    """``["FILE=MD5", ...]`` -> ``{FILE: MD5}``; ``ValueError`` naming ``flag`` otherwise."""
-    checksums = {}
-    for pair in pairs:
-        filename, sep, md5 = pair.partition("=")
-        if not (sep and filename and md5):
-            raise ValueError(f"{flag} {pair!r}: expected FILE=MD5")
-        checksums[filename] = md5
-    return checksums
-
-
-def cmd_train(args) -> None:
-    from infusion.training.trainer import train_file
-
-    model_settings = from_arguments(S.ModelSettings, args)
-    train_settings = from_arguments(S.TrainSettings, args)
-    train_file(args.data, model_settings, train_settings, args.out, args.checkpoint)
-
-
-def scoring_settings(cls, args):
-    """The settings of a command that scores under a proposal, its ``--proposal`` checked
-    before any file is read."""
-    from infusion.process.proposals import parse_proposal
-
-    settings = from_arguments(cls, args)
-    parse_proposal(settings.proposal)
-    return settings
-
-
-def cmd_evaluate(args) -> None:
-    from infusion.estimation.evaluation import evaluate_file
-
-    settings = scoring_settings(S.EvalSettings, args)
-    evaluate_file(args.model, args.data, settings, args.out, args.proposal_from)
-
-
-def cmd_convergence(args) -> None:
-    from infusion.estimation.against_k import convergence_file
-
-    settings = scoring_settings(S.ConvergenceSettings, args)
-    convergence_file(args.model, args.data, settings, args.out, args.proposal_from)
-
-
-def cmd_search_proposal(args) -> None:
-    from infusion.estimation.proposal_search import search_file
-
-    search_file(args.model, args.data, from_arguments(S.SearchSettings, args), args.out)
-
-
-def cmd_sample(args) -> None:
-    from infusion.sampling.samples import sample_file
-
-    sample_file(args.model, args.data, from_arguments(S.SampleSettings, args), args.out)
-
-
-def cmd_inpaint(args) -> None:
-    from infusion.sampling.inpainting import inpaint_file
-
-    inpaint_file(args.model, args.data, from_arguments(S.InpaintSettings, args), args.out)
-
-
-def cmd_parzen(args) -> None:
-    from infusion.estimation.parzen import estimate_file, estimate_real_file
-
-    settings = from_arguments(S.ParzenSettings, args)
-    if args.samples:
-        estimate_file(args.samples, args.data, args.split, settings, args.out)
-    else:
-        estimate_real_file(args.data, args.split, args.real_centres, settings, args.out)
-
-
-def cmd_inception(args) -> None:
-    from infusion.estimation.inception import score_file
-
-    score_file(
-        args.out,
-        from_arguments(S.InceptionSettings, args),
-        samples=args.samples,
-        data=args.data,
-        data_splits=args.data_splits,
-        reference=args.reference,
-        reference_splits=args.reference_splits,
-        weights=args.weights,
-        weights_sha256=args.weights_sha256,
-    )
-
-
-def cmd_fetch_inception_weights(args) -> None:
-    from infusion.estimation.inception import fetch_weights
-
-    path = fetch_weights(args.md5, args.out, args.url or None, args.weights_sha256)
-    log.info("Inception weights at %s", path)
 
 
 def add_proposal_from(parser: argparse.ArgumentParser) -> None:
@@ -213,14 +104,14 @@ def add_compute_commands(commands, defaults) -> None:
         help="replace the MD5 of a gzip file's decompressed content, by which a local copy"
         " compressed anew is recognised (repeatable)",
     )
-    p.set_defaults(func=cmd_prepare)
+    p.set_defaults(func=handlers.cmd_prepare)
 
     p = commands.add_parser("train", help="train one grid point", formatter_class=defaults)
     add_files(p, data=DATA, out="run folder for model.pt, metrics.csv, ...",
               checkpoint="checkpoint file (resumed if present)")  # fmt: skip
     add_arguments(p, S.ModelSettings)
     add_arguments(p, S.TrainSettings)
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=handlers.cmd_train)
 
     p = commands.add_parser(
         "evaluate", help="lower bound and IS estimates (Table 3.1)", formatter_class=defaults
@@ -228,7 +119,7 @@ def add_compute_commands(commands, defaults) -> None:
     add_files(p, model=MODEL, data=DATA, out="the estimates (JSON)")
     add_arguments(p, S.EvalSettings)
     add_proposal_from(p)
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func=handlers.cmd_evaluate)
 
     p = commands.add_parser(
         "convergence",
@@ -239,7 +130,7 @@ def add_compute_commands(commands, defaults) -> None:
               out="the estimates against k (JSON)")  # fmt: skip
     add_arguments(p, S.ConvergenceSettings)
     add_proposal_from(p)
-    p.set_defaults(func=cmd_convergence)
+    p.set_defaults(func=handlers.cmd_convergence)
 
     p = commands.add_parser(
         "search-proposal",
@@ -249,14 +140,14 @@ def add_compute_commands(commands, defaults) -> None:
     add_files(p, model=MODEL, data=f"{DATA}, whose validation images are scored",
               out="every candidate's estimate and the best (JSON)")  # fmt: skip
     add_arguments(p, S.SearchSettings)
-    p.set_defaults(func=cmd_search_proposal)
+    p.set_defaults(func=handlers.cmd_search_proposal)
 
     p = commands.add_parser("sample", help="model sampling chains", formatter_class=defaults)
     add_files(p, model=MODEL, out="the samples and kept chains (.npz)")
     p.add_argument("--data", help=f"{DATA}, whose test images seed the kept infusion chains"
                    " (default: none, no infusion chains kept)")  # fmt: skip
     add_arguments(p, S.SampleSettings)
-    p.set_defaults(func=cmd_sample)
+    p.set_defaults(func=handlers.cmd_sample)
 
     p = commands.add_parser(
         "inpaint", help="complete test images' bottom halves (Fig 3.6)", formatter_class=defaults
@@ -264,7 +155,7 @@ def add_compute_commands(commands, defaults) -> None:
     add_files(p, model=MODEL, data=f"{DATA}, whose test images are completed",
               out="the completions (.npz)")  # fmt: skip
     add_arguments(p, S.InpaintSettings)
-    p.set_defaults(func=cmd_inpaint)
+    p.set_defaults(func=handlers.cmd_inpaint)
 
     p = commands.add_parser(
         "parzen", help="Parzen-window estimate (Fig 3.4)", formatter_class=defaults
@@ -282,7 +173,7 @@ def add_compute_commands(commands, defaults) -> None:
     add_files(p, data=DATA, out="the estimate (JSON)")
     p.add_argument("--split", default="test", help="the split of --data scored")
     add_arguments(p, S.ParzenSettings)
-    p.set_defaults(func=cmd_parzen)
+    p.set_defaults(func=handlers.cmd_parzen)
 
 
 def add_inception_commands(commands, defaults) -> None:
@@ -320,7 +211,7 @@ def add_inception_commands(commands, defaults) -> None:
     p.add_argument("--weights-sha256", default=WEIGHTS_SHA256_PREFIX, help=sha256_help)
     p.add_argument("--out", required=True, help="metrics JSON")
     add_arguments(p, S.InceptionSettings)
-    p.set_defaults(func=cmd_inception)
+    p.set_defaults(func=handlers.cmd_inception)
 
     p = commands.add_parser(
         "fetch-inception-weights",
@@ -333,16 +224,10 @@ def add_inception_commands(commands, defaults) -> None:
         "--url", action="append", default=[], help="URL (repeatable; default torch-fidelity's)"
     )
     p.add_argument("--out", help="where to put the file (default: the cache torch-fidelity reads)")
-    p.set_defaults(func=cmd_fetch_inception_weights)
+    p.set_defaults(func=handlers.cmd_fetch_inception_weights)
 
 
 # --- report commands: every table and figure, by its artifact id ---
-
-
-def cmd_artifact(args) -> None:
-    from infusion.catalogue import make
-
-    make(args.id, args.flags)
 
 
 def add_report_commands(commands, defaults) -> None:
@@ -354,21 +239,10 @@ def add_report_commands(commands, defaults) -> None:
     )
     p.add_argument("id", help="the artifact's id, its output's name: fig3.2, tableA.1, grid ...")
     p.add_argument("flags", nargs=argparse.REMAINDER, help="its inputs and outputs")
-    p.set_defaults(func=cmd_artifact)
+    p.set_defaults(func=handlers.cmd_artifact)
 
 
 # --- the cost estimate ---
-
-
-def cmd_cost(args) -> None:
-    from infusion import cost, study
-
-    config = study.load(args.config, args.configfile)  # validated against the packaged schema
-    if args.gpus is not None and args.gpus < 1:
-        raise ValueError(f"--gpus {args.gpus}: expected at least 1")
-    rate_flags = (args.examples_per_s, args.chain_steps_per_s, args.startup_s)
-    cache = None if args.no_cache else Path(args.cache)
-    cost.report_cost(config, args.device, *rate_flags, out=args.out, gpus=args.gpus, cache=cache)
 
 
 def add_cost_command(commands, defaults) -> None:
@@ -412,7 +286,7 @@ def add_cost_command(commands, defaults) -> None:
     )
     p.add_argument("--out", help="also write the table, with the rates, to this CSV (default:"
                    " none, printed only)")  # fmt: skip
-    p.set_defaults(func=cmd_cost)
+    p.set_defaults(func=handlers.cmd_cost)
 
 
 # --- the parser and the entry point ---

@@ -13,6 +13,7 @@ import pytest
 from test_paper import thesis_text
 
 from infusion import published as paper
+from infusion.paper import claim_checks as K
 from infusion.paper import claims as C
 from infusion.paper import tables as T
 
@@ -102,21 +103,21 @@ def outcome(claim_id: str, stds: int = 2, **tables) -> C.Judged:
 def test_infusion_beats_rate_0():
     holds = a1(("a", 1, 0.0, 800.0), ("a", 1, 0.3, 900.0), ("b", 5, 0.0, 800.0),
                ("b", 5, 0.1, 820.0), ("b", 5, 0.2, 700.0))  # fmt: skip
-    assert verdict("infusion-beats-rate-0", a1=holds) == C.HOLDS
+    assert verdict("infusion-beats-rate-0", a1=holds) == K.HOLDS
     # (b)'s best infused bound is below its rate 0 (the wrong direction would pass it)
     below = a1(("a", 1, 0.0, 800.0), ("a", 1, 0.3, 900.0), ("b", 5, 0.0, 800.0),
                ("b", 5, 0.1, 790.0))  # fmt: skip
-    assert verdict("infusion-beats-rate-0", a1=below) == C.FAILS
+    assert verdict("infusion-beats-rate-0", a1=below) == K.FAILS
     # two seeds: 820 vs 800 is 20 nats, within 2 x hypot(8, 6) = 20: not shown
     noisy = a1(("b", 5, 0.0, 800.0, 2, 800.0, 6.0), ("b", 5, 0.1, 820.0, 2, 820.0, 8.0))
-    assert verdict("infusion-beats-rate-0", a1=noisy) == C.FAILS
-    assert verdict("infusion-beats-rate-0", stds=1, a1=noisy) == C.HOLDS  # 20 > 10
+    assert verdict("infusion-beats-rate-0", a1=noisy) == K.FAILS
+    assert verdict("infusion-beats-rate-0", stds=1, a1=noisy) == K.HOLDS  # 20 > 10
     # the seed mean, not the first seed's number, is compared
     seed_mean = a1(("b", 5, 0.0, 800.0, 2, 800.0, 1.0), ("b", 5, 0.1, 900.0, 2, 790.0, 1.0))
-    assert verdict("infusion-beats-rate-0", a1=seed_mean) == C.FAILS
+    assert verdict("infusion-beats-rate-0", a1=seed_mean) == K.FAILS
     # no panel with rate 0 and another rate; and a paper row not run (NaN ours) is no run
     lone = a1(("a", 1, 0.3, 900.0), ("b", 5, 0.0, 800.0), ("b", 5, 0.1, NAN))
-    assert verdict("infusion-beats-rate-0", a1=lone) == C.NOT_RUN
+    assert verdict("infusion-beats-rate-0", a1=lone) == K.NOT_RUN
 
 
 def test_best_rate_falls_with_steps():
@@ -126,13 +127,13 @@ def test_best_rate_falls_with_steps():
             ("e", 10, 0.0, 800.0), ("e", 10, 0.08, 810.0)]  # fmt: skip
     # increasing: 0.1 (T=5) > 0.02 (T=10); constant: 0.4 (T=1) > 0.08 (T=10)
     judged = outcome("best-rate-falls-with-steps", a1=a1(*grid))
-    assert judged.verdict == C.HOLDS and "T=5: 0.1, T=10: 0.02" in judged.ours
+    assert judged.verdict == K.HOLDS and "T=5: 0.1, T=10: 0.02" in judged.ours
     # (c)'s best moves up to 0.2 > (b)'s 0.1: the wrong direction would pass it
     rises = [*grid, ("c", 10, 0.2, 890.0)]
-    assert verdict("best-rate-falls-with-steps", a1=a1(*rises)) == C.FAILS
+    assert verdict("best-rate-falls-with-steps", a1=a1(*rises)) == K.FAILS
     # constant: (e) best 0.4, as (a)'s: not smaller
     same = [*grid, ("e", 10, 0.4, 820.0)]
-    assert verdict("best-rate-falls-with-steps", a1=a1(*same)) == C.FAILS
+    assert verdict("best-rate-falls-with-steps", a1=a1(*same)) == K.FAILS
     # two seeds, std 5: within 2 x hypot(5, 5) = 14.1 of the best, the best rates are
     # {0.05, 0.1} at T=5 (895, 900) and {0.02, 0.05} at T=10 (870, 860): 0.05 is not below
     # 0.05. Within 1 x 7.07: {0.05, 0.1} and {0.02}: 0.02 is below both
@@ -140,12 +141,12 @@ def test_best_rate_falls_with_steps():
              ("b", 5, 0.1, 900.0, 2, 900.0, 5.0), ("c", 10, 0.02, 870.0, 2, 870.0, 5.0),
              ("c", 10, 0.05, 860.0, 2, 860.0, 5.0),
              *grid[6:]]  # fmt: skip
-    assert verdict("best-rate-falls-with-steps", a1=a1(*noisy)) == C.FAILS
-    assert verdict("best-rate-falls-with-steps", stds=1, a1=a1(*noisy)) == C.HOLDS
+    assert verdict("best-rate-falls-with-steps", a1=a1(*noisy)) == K.FAILS
+    assert verdict("best-rate-falls-with-steps", stds=1, a1=a1(*noisy)) == K.HOLDS
     # one family with a single panel: not run (the constant family here)
-    assert verdict("best-rate-falls-with-steps", a1=a1(*grid[:6], *grid[6:9])) == C.NOT_RUN
+    assert verdict("best-rate-falls-with-steps", a1=a1(*grid[:6], *grid[6:9])) == K.NOT_RUN
     # ... but a failing family fails whatever the other
-    assert verdict("best-rate-falls-with-steps", a1=a1(*rises[:6], rises[-1])) == C.FAILS
+    assert verdict("best-rate-falls-with-steps", a1=a1(*rises[:6], rises[-1])) == K.FAILS
 
 
 def test_too_high_rate_collapses():
@@ -153,18 +154,18 @@ def test_too_high_rate_collapses():
             ("a", 1, 0.0, 800.0), ("a", 1, 0.4, 850.0)]  # fmt: skip
     # (b) falls from 900 to 850 beyond its best; (a)'s best is its highest rate: no evidence
     judged = outcome("too-high-rate-collapses", a1=a1(*grid))
-    assert judged.verdict == C.HOLDS and "(a) best at its highest rate 0.4" in judged.ours
+    assert judged.verdict == K.HOLDS and "(a) best at its highest rate 0.4" in judged.ours
     # two seeds: 900 -> 890 is within 2 x hypot(4, 4) = 11.3
     noisy = [("b", 5, 0.1, 900.0, 2, 900.0, 4.0), ("b", 5, 0.2, 890.0, 2, 890.0, 4.0)]
-    assert verdict("too-high-rate-collapses", a1=a1(*noisy)) == C.FAILS
-    assert verdict("too-high-rate-collapses", stds=1, a1=a1(*noisy)) == C.HOLDS  # 10 > 5.7
-    assert verdict("too-high-rate-collapses", a1=a1(*grid[3:])) == C.NOT_RUN
-    assert verdict("too-high-rate-collapses", a1=a1(("b", 5, 0.1, 900.0))) == C.NOT_RUN
+    assert verdict("too-high-rate-collapses", a1=a1(*noisy)) == K.FAILS
+    assert verdict("too-high-rate-collapses", stds=1, a1=a1(*noisy)) == K.HOLDS  # 10 > 5.7
+    assert verdict("too-high-rate-collapses", a1=a1(*grid[3:])) == K.NOT_RUN
+    assert verdict("too-high-rate-collapses", a1=a1(("b", 5, 0.1, 900.0))) == K.NOT_RUN
 
 
 def test_increasing_beats_constant_is_not_run_the_text_making_no_numerical_claim():
     judged = outcome("increasing-beats-constant", a1=a1(("e", 10, 0.0, 1.0), ("c", 10, 0.0, 2.0)))
-    assert judged.verdict == C.NOT_RUN
+    assert judged.verdict == K.NOT_RUN
     (claim,) = [c for c in C.CLAIMS if c.id == "increasing-beats-constant"]
     assert claim.test.startswith("Not computed: the text makes no numerical claim")
 
@@ -174,48 +175,48 @@ def test_increasing_beats_constant_is_not_run_the_text_making_no_numerical_claim
 
 def test_is_above_bound_by_a_gap_of_the_paper_s_order():
     # paper's gaps 485.7 (test), 607.3 (train): the band is [gap / 3.162, gap x 3.162]
-    assert verdict("is-above-bound", t31=t31(test=(1000, 800), train=(1000, 700))) == C.HOLDS
+    assert verdict("is-above-bound", t31=t31(test=(1000, 800), train=(1000, 700))) == K.HOLDS
     # 100 < 485.7 / 3.162 = 153.6 on test: too small a gap
-    assert verdict("is-above-bound", t31=t31(test=(1000, 900), train=(1000, 700))) == C.FAILS
+    assert verdict("is-above-bound", t31=t31(test=(1000, 900), train=(1000, 700))) == K.FAILS
     # 1600 > 485.7 x 3.162 = 1535.9: too large
-    assert verdict("is-above-bound", t31=t31(test=(2000, 400), train=(1000, 700))) == C.FAILS
+    assert verdict("is-above-bound", t31=t31(test=(2000, 400), train=(1000, 700))) == K.FAILS
     # IS below the bound (the wrong direction: a negative gap of the right size)
-    assert verdict("is-above-bound", t31=t31(test=(800, 1000), train=(700, 1000))) == C.FAILS
+    assert verdict("is-above-bound", t31=t31(test=(800, 1000), train=(700, 1000))) == K.FAILS
     # the tolerance: a gap of 200 (test) against 2 x sqrt(2 x 60^2 + 2 x 1^2) = 169.7 holds;
     # std over repetitions 80: 2 x sqrt(2 x 80^2) = 226.3 > 200 fails
     gap = {"test": (1000, 800), "train": (1000, 700)}
-    assert verdict("is-above-bound", t31=t31(**gap, seeds=2, seed_std=60.0)) == C.HOLDS
-    assert verdict("is-above-bound", t31=t31(**gap, std=80.0)) == C.FAILS
-    assert verdict("is-above-bound", t31=t31(**gap, std=80.0, seeds=1), stds=1) == C.HOLDS
+    assert verdict("is-above-bound", t31=t31(**gap, seeds=2, seed_std=60.0)) == K.HOLDS
+    assert verdict("is-above-bound", t31=t31(**gap, std=80.0)) == K.FAILS
+    assert verdict("is-above-bound", t31=t31(**gap, std=80.0, seeds=1), stds=1) == K.HOLDS
     # the seed std counts only with two or more seeds
-    assert verdict("is-above-bound", t31=t31(**gap, seeds=1, seed_std=500.0)) == C.HOLDS
-    assert verdict("is-above-bound", t31=t31(test=(NAN, 800))) == C.NOT_RUN
+    assert verdict("is-above-bound", t31=t31(**gap, seeds=1, seed_std=500.0)) == K.HOLDS
+    assert verdict("is-above-bound", t31=t31(test=(NAN, 800))) == K.NOT_RUN
 
 
 def test_parzen_above_every_baseline_of_fig_3_4():
     # the best baseline is GMMN + AE at 282 +- 2
-    assert verdict("parzen-above-baselines", f34=f34(300.0, stderr=1.0)) == C.HOLDS
+    assert verdict("parzen-above-baselines", f34=f34(300.0, stderr=1.0)) == K.HOLDS
     judged = outcome("parzen-above-baselines", f34=f34(250.0))
-    assert judged.verdict == C.FAILS and judged.ours.endswith("not above GMMN + AE 282")
+    assert judged.verdict == K.FAILS and judged.ours.endswith("not above GMMN + AE 282")
     # 286 - 282 = 4 against 2 x hypot(1, 2) = 4.47: within the tolerance
-    assert verdict("parzen-above-baselines", f34=f34(286.0, stderr=1.0)) == C.FAILS
-    assert verdict("parzen-above-baselines", f34=f34(286.0, stderr=1.0), stds=1) == C.HOLDS
+    assert verdict("parzen-above-baselines", f34=f34(286.0, stderr=1.0)) == K.FAILS
+    assert verdict("parzen-above-baselines", f34=f34(286.0, stderr=1.0), stds=1) == K.HOLDS
     # with seeds: 290 - 282 = 8 against 2 x sqrt(1 + 4 + 9) = 7.48 holds; seed std 4 fails
-    assert verdict("parzen-above-baselines", f34=f34(290.0, seeds=2, seed_std=3.0)) == C.HOLDS
-    assert verdict("parzen-above-baselines", f34=f34(290.0, seeds=2, seed_std=4.0)) == C.FAILS
-    assert verdict("parzen-above-baselines", f34=f34()) == C.NOT_RUN
+    assert verdict("parzen-above-baselines", f34=f34(290.0, seeds=2, seed_std=3.0)) == K.HOLDS
+    assert verdict("parzen-above-baselines", f34=f34(290.0, seeds=2, seed_std=4.0)) == K.FAILS
+    assert verdict("parzen-above-baselines", f34=f34()) == K.NOT_RUN
 
 
 def test_inception_above_the_gan_without_labels():
     # -L: 4.36 +- 0.06; ours 4.62 +- 0.06: 0.26 > 2 x hypot(0.06, 0.06) = 0.17
-    assert verdict("inception-above-gan", t32=t32(4.62, 0.06)) == C.HOLDS
-    assert verdict("inception-above-gan", t32=t32(4.0, 0.06)) == C.FAILS
-    assert verdict("inception-above-gan", t32=t32(4.62, 0.2)) == C.FAILS  # 0.26 < 0.42
+    assert verdict("inception-above-gan", t32=t32(4.62, 0.06)) == K.HOLDS
+    assert verdict("inception-above-gan", t32=t32(4.0, 0.06)) == K.FAILS
+    assert verdict("inception-above-gan", t32=t32(4.62, 0.2)) == K.FAILS  # 0.26 < 0.42
     # -L's own error counts: 0.26 < 2 x hypot(0.12, 0.06) = 0.268 (not 2 x 0.12 = 0.24)
-    assert verdict("inception-above-gan", t32=t32(4.62, 0.12)) == C.FAILS
-    assert verdict("inception-above-gan", t32=t32(4.62, 0.2), stds=1) == C.HOLDS  # < 0.21
-    assert verdict("inception-above-gan") == C.NOT_RUN  # no Table 3.2
-    assert verdict("inception-above-gan", t32=t32(NAN, NAN)) == C.NOT_RUN
+    assert verdict("inception-above-gan", t32=t32(4.62, 0.12)) == K.FAILS
+    assert verdict("inception-above-gan", t32=t32(4.62, 0.2), stds=1) == K.HOLDS  # < 0.21
+    assert verdict("inception-above-gan") == K.NOT_RUN  # no Table 3.2
+    assert verdict("inception-above-gan", t32=t32(NAN, NAN)) == K.NOT_RUN
 
 
 # The lower-bound-training table
@@ -228,16 +229,16 @@ def both(point, steps, denoising, lower):
 def test_lower_bound_training_similar():
     # seeds: bounds 100, 104 (mean 102, std 2.83) against 105, 109 (107, 2.83): 5 <= 2 x 4
     close = both("b", 5, [(100, 110, 50), (104, 114, 52)], [(105, 113, 51), (109, 117, 53)])
-    assert verdict("lower-bound-training-similar", objectives=objectives(*close)) == C.HOLDS
+    assert verdict("lower-bound-training-similar", objectives=objectives(*close)) == K.HOLDS
     # the IS estimates 23 apart: 23 > 8 (within 6 x 4 = 24)
     far = both("b", 5, [(100, 110, 50), (104, 114, 52)], [(105, 133, 51), (109, 137, 53)])
     judged = outcome("lower-bound-training-similar", objectives=objectives(*far))
-    assert judged.verdict == C.FAILS and "farthest b IS" in judged.ours
+    assert judged.verdict == K.FAILS and "farthest b IS" in judged.ours
     assert judged.ours.startswith("2 of 3 within tolerance")
-    assert verdict("lower-bound-training-similar", objectives=objectives(*far), stds=6) == C.HOLDS
+    assert verdict("lower-bound-training-similar", objectives=objectives(*far), stds=6) == K.HOLDS
     one_seed = both("b", 5, [(100, 110, 50)], [(100, 110, 50)])
-    assert verdict("lower-bound-training-similar", objectives=objectives(*one_seed)) == C.NOT_RUN
-    assert verdict("lower-bound-training-similar") == C.NOT_RUN
+    assert verdict("lower-bound-training-similar", objectives=objectives(*one_seed)) == K.NOT_RUN
+    assert verdict("lower-bound-training-similar") == K.NOT_RUN
 
 
 def test_bound_alone_misleads_and_more_steps_give_better_samples():
@@ -246,28 +247,28 @@ def test_bound_alone_misleads_and_more_steps_give_better_samples():
                   *both("final", 15, [(1300, 0, 250)], [(0, 0, 0)])]  # fmt: skip
     table = objectives(*misleading)
     judged = outcome("bound-alone-misleads", objectives=table)
-    assert judged.verdict == C.HOLDS and "T=5: bound 1400.0, Parzen 200.0 vs T=15" in judged.ours
-    assert verdict("more-steps-better-samples", objectives=table) == C.HOLDS
+    assert judged.verdict == K.HOLDS and "T=5: bound 1400.0, Parzen 200.0 vs T=15" in judged.ours
+    assert verdict("more-steps-better-samples", objectives=table) == K.HOLDS
     # the bound and the samples agree (T=15 better on both): the bound does not mislead
     agree = [*both("b", 5, [(1200, 0, 200)], [(0, 0, 0)]),
              *both("final", 15, [(1300, 0, 250)], [(0, 0, 0)])]  # fmt: skip
-    assert verdict("bound-alone-misleads", objectives=objectives(*agree)) == C.FAILS
+    assert verdict("bound-alone-misleads", objectives=objectives(*agree)) == K.FAILS
     # better samples at fewer steps (the wrong direction)
     fewer = [*both("b", 5, [(1400, 0, 260)], [(0, 0, 0)]),
              *both("final", 15, [(1300, 0, 250)], [(0, 0, 0)])]  # fmt: skip
-    assert verdict("bound-alone-misleads", objectives=objectives(*fewer)) == C.FAILS
-    assert verdict("more-steps-better-samples", objectives=objectives(*fewer)) == C.FAILS
+    assert verdict("bound-alone-misleads", objectives=objectives(*fewer)) == K.FAILS
+    assert verdict("more-steps-better-samples", objectives=objectives(*fewer)) == K.FAILS
     # two seeds: Parzen 200, 210 (std 7.07) against 212, 222: 12 < 2 x 10 = 20
     noisy = [*both("b", 5, [(1400, 0, 200), (1400, 0, 210)], [(0, 0, 0)] * 2),
              *both("final", 15, [(1300, 0, 212), (1300, 0, 222)], [(0, 0, 0)] * 2)]  # fmt: skip
-    assert verdict("bound-alone-misleads", objectives=objectives(*noisy)) == C.FAILS
-    assert verdict("more-steps-better-samples", objectives=objectives(*noisy)) == C.FAILS
-    assert verdict("more-steps-better-samples", objectives=objectives(*noisy), stds=1) == C.HOLDS
+    assert verdict("bound-alone-misleads", objectives=objectives(*noisy)) == K.FAILS
+    assert verdict("more-steps-better-samples", objectives=objectives(*noisy)) == K.FAILS
+    assert verdict("more-steps-better-samples", objectives=objectives(*noisy), stds=1) == K.HOLDS
     # one step count, or no table: not run
     alone = both("final", 15, [(1300, 0, 250)], [(0, 0, 0)])
     for claim_id in ("bound-alone-misleads", "more-steps-better-samples"):
-        assert verdict(claim_id, objectives=objectives(*alone)) == C.NOT_RUN
-        assert verdict(claim_id) == C.NOT_RUN
+        assert verdict(claim_id, objectives=objectives(*alone)) == K.NOT_RUN
+        assert verdict(claim_id) == K.NOT_RUN
 
 
 # The paper's own numbers, the artifact and the sources
@@ -295,8 +296,8 @@ def test_the_paper_s_own_numbers_hold_every_claim_they_can_compute():
     not_run = {"best-rate-falls-with-steps",  # Table A.1 lists no constant-rate panel
                "increasing-beats-constant", "lower-bound-training-similar",
                "bound-alone-misleads", "more-steps-better-samples"}  # fmt: skip
-    assert set(judged.index[judged.verdict == C.NOT_RUN]) == not_run
-    assert (judged.verdict.drop(list(not_run)) == C.HOLDS).all()
+    assert set(judged.index[judged.verdict == K.NOT_RUN]) == not_run
+    assert (judged.verdict.drop(list(not_run)) == K.HOLDS).all()
     assert (
         "increasing: best T=5: 0.1, T=10: 0.02, T=15: 0.01"
         in judged.loc["best-rate-falls-with-steps", "ours"]
@@ -316,14 +317,14 @@ def test_the_artifact_writes_every_claim_and_the_optional_tables_decide_what_run
     written = pd.read_csv(tmp_path / "bare.csv")
     assert list(written.columns) == C.CLAIM_COLUMNS == list(bare.columns)
     assert list(written.id) == [c.id for c in C.CLAIMS]
-    assert set(written.verdict) <= {C.HOLDS, C.FAILS, C.NOT_RUN}
-    assert written.set_index("id").verdict["inception-above-gan"] == C.NOT_RUN
+    assert set(written.verdict) <= {K.HOLDS, K.FAILS, K.NOT_RUN}
+    assert written.set_index("id").verdict["inception-above-gan"] == K.NOT_RUN
     assert "tolerance 2 x" in written.set_index("id").test["parzen-above-baselines"]
     full = C.claims(paths["a1"], paths["t31"], paths["f34"], tmp_path / "full.csv", stds=3,
                     table_3_2=paths["t32"], lower_bound_training=paths["lbt"])  # fmt: skip
     full = full.set_index("id")
-    assert full.verdict["inception-above-gan"] == C.HOLDS  # 0.26 > 3 x 0.085 = 0.25
-    assert full.verdict["bound-alone-misleads"] == C.HOLDS
+    assert full.verdict["inception-above-gan"] == K.HOLDS  # 0.26 > 3 x 0.085 = 0.25
+    assert full.verdict["bound-alone-misleads"] == K.HOLDS
     assert "tolerance 3 x" in full.test["parzen-above-baselines"]
     pd.DataFrame({"point": ["x"]}).to_csv(paths["lbt"], index=False)
     with pytest.raises(ValueError, match="lbt.csv"):

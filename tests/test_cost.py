@@ -18,20 +18,18 @@ from conftest import FakeClock
 
 from infusion import switches as fidelity_switches
 from infusion.cli import main
-from infusion.cost import (
+from infusion.cost import estimate_cost, gpu_warning, wall_clock_hours
+from infusion.runs import ladder_runs
+from infusion.runtime.timing import load_independent_clock, timed_calls
+from infusion.study import load, merged, validate_config
+from infusion.throughput import (
     Rates,
-    estimate_cost,
-    gpu_warning,
     measure_rates,
     measure_startup,
     natural_datasets,
     step_rate,
     study_rates,
-    wall_clock_hours,
 )
-from infusion.runs import ladder_runs
-from infusion.runtime.timing import load_independent_clock, timed_calls
-from infusion.study import load, merged, validate_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -97,7 +95,7 @@ def test_startup_adds_its_seconds_once_per_job():
 
 def test_rates_are_timed_on_the_study_network(monkeypatch):
     """A network 128 times wider runs at a lower rate: the rates are not one width's."""
-    monkeypatch.setattr("infusion.cost.measure_startup", lambda: 4.5)
+    monkeypatch.setattr("infusion.throughput.measure_startup", lambda: 4.5)
     tiny = merged(CONFIG, yaml.safe_load((ROOT / "workflow/configs/tiny.yaml").read_text()))
     narrow, wide = (
         measure_rates(
@@ -399,7 +397,7 @@ def test_the_rates_are_cached_by_network_and_reused(tmp_path, monkeypatch):
         measured.append(config["dataset"])
         return Rates(1000.0 * len(measured), 5000.0, 4.0, "cpu", 900.0, 4000.0)
 
-    monkeypatch.setattr("infusion.cost.measure_rates", fake_measure)
+    monkeypatch.setattr("infusion.throughput.measure_rates", fake_measure)
     cache = tmp_path / "results/cost/rates.json"
     first = study_rates(CONFIG, "cpu", cache=cache)
     assert measured == ["mnist", "cifar10", "celeba"]
@@ -418,7 +416,7 @@ def test_the_rates_are_cached_by_network_and_reused(tmp_path, monkeypatch):
 
 def test_a_cpu_timing_prints_the_device_the_warning_and_no_exponent(monkeypatch, capsys):
     monkeypatch.setattr(
-        "infusion.cost.measure_rates",
+        "infusion.throughput.measure_rates",
         lambda config, device, startup_s=None: Rates(2.0, 9.0, 4.0, "cpu", 1.5, 8.0),
     )
     main(["cost", "--config", str(ROOT / "config.yaml"), "--device", "cpu", "--no-cache",

@@ -11,10 +11,11 @@ from test_tables import STUDY, evaluation, make_run, write_json
 from workflow_runs import REPO
 
 from infusion import published as paper
-from infusion.cost import Rates, estimate_cost
+from infusion.cost import estimate_cost
 from infusion.paper import tables
 from infusion.paper.grid import aggregate_grid
 from infusion.paper.scorecard import scorecard
+from infusion.throughput import Rates
 
 PAPER_B = paper.TABLE_A1["b"][0.1]  # Table A.1 (B), omega = 0.1
 

@@ -485,8 +485,9 @@ def test_tiny_study_answers_the_parzen_trust_question(tiny_study):
 
 def test_tiny_study_cost_table_is_in_the_report_and_matches_infusion_cost(tiny_study, tmp_path):
     from infusion.cli import main
-    from infusion.cost import Rates, estimate_cost
+    from infusion.cost import estimate_cost
     from infusion.study import load
+    from infusion.throughput import Rates
 
     table = pd.read_csv(tiny_study / "tables" / "cost.csv")
     assert "cost.csv" in (tiny_study / "report.html").read_text()
