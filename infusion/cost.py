@@ -263,7 +263,8 @@ def objective_stage(
     own_tags = runs.seed_tags(config)
     own = {(point, tag) for point in study.grid_points(config) for tag in own_tags}
     job_hours = []
-    for _, point, _, _, tag in runs.objective_runs(config):
+    for run in runs.objective_runs(config):
+        point, tag = run.point, run.tag
         steps = point[0]
         if (point, tag) not in own:
             job_hours.append(train_hours(steps))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from infusion.rungs import rung_settings
 from infusion.settings import OBJECTIVES
-from infusion.study import objective_points, objective_sampling_steps, run_folder
+from infusion.study import final_point, objective_points, objective_sampling_steps, run_folder
 from infusion.switches import TRAINED_SECTIONS, study_switches, study_variants, variant_values
 
 
@@ -37,12 +37,66 @@ def objective_tag(config: dict, objective: str, seed: int) -> str:
     return run_tag(config, {("training", "objective"): objective}, seed)
 
 
-def objective_runs(config: dict) -> list[tuple[str, tuple[int, float, float], str, int, str]]:
-    """(label, point, objective, seed, run tag) of every run of the objectives' comparison:
-    each point of :func:`~infusion.study.objective_points` under each objective and
-    training seed."""
+# Where the objectives' comparison scores its runs at points other than the final model's:
+# results/beyond/lower-bound-training/<dataset>/<point><tag>/
+OBJECTIVE_SCORES = "results/beyond/lower-bound-training"
+
+
+@dataclass(frozen=True)
+class ObjectiveRun:
+    """One run of the objectives' comparison: its label (``final``, or the panel whose point
+    it is), grid point, training objective (``training.objective``), seed and run tag, its
+    dataset, and whether its point is the study's final model."""
+
+    label: str
+    point: tuple[int, float, float]
+    objective: str
+    seed: int
+    tag: str
+    dataset: str
+    final: bool
+
+    @property
+    def folder(self) -> str:
+        """The run's training folder (results/runs/...)."""
+        return run_folder(self.dataset, *self.point, self.tag)
+
+    @property
+    def scores(self) -> str:
+        """The folder of the run's test estimates, samples and Parzen estimate: the final
+        model's (results/final/<dataset><tag>, made by Table 3.1's and Fig 3.4's rules) at
+        the final point, else under :data:`OBJECTIVE_SCORES`."""
+        if self.final:
+            return f"results/final/{self.dataset}{self.tag}"
+        return self.folder.replace("results/runs", OBJECTIVE_SCORES, 1)
+
+    def files(self) -> dict[str, str]:
+        """What the comparison's table reads of the run, by name: its test estimates
+        (``likelihood``), Parzen estimate (``parzen``), samples (``samples``) and training
+        curves (``metrics``)."""
+        return {
+            "likelihood": f"{self.scores}/likelihood_test.json",
+            "parzen": f"{self.scores}/parzen.json",
+            "samples": f"{self.scores}/samples.npz",
+            "metrics": f"{self.folder}/metrics.csv",
+        }
+
+
+def objective_runs(config: dict) -> list[ObjectiveRun]:
+    """Every run of the objectives' comparison: each point of
+    :func:`~infusion.study.objective_points` under each objective and training seed, in its
+    table's order."""
+    final = final_point(config)
     return [
-        (label, point, objective, seed, objective_tag(config, objective, seed))
+        ObjectiveRun(
+            label,
+            point,
+            objective,
+            seed,
+            objective_tag(config, objective, seed),
+            config["dataset"],
+            point == final,
+        )  # fmt: skip
         for label, point in objective_points(config)
         for objective in OBJECTIVES
         for seed in config["training"]["seeds"]

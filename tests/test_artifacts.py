@@ -64,8 +64,8 @@ def test_each_artifact_s_rule_has_its_name_and_passes_its_inputs_as_flags():
         if artifact_id == "grid":
             assert input_names(block) == {"summaries", "bounds", "metrics"}
             continue
-        if artifact_id == "ladder":  # reads its plan from the study's config files, and the
-            # files of every run where the plan puts them (the rule's scores)
+        if artifact_id in ("ladder", "lower-bound-training"):  # read their plan from the
+            # study's config files, and the files of every run where the plan puts them
             assert input_names(block) == {"config", "overlays", "scores"}
             assert "--config {input.config:q} --configfile {input.overlays:q}" in block
             continue
@@ -90,6 +90,20 @@ def write_parzen(path, mean: float) -> str:
     record = {"split": "test", "sigma": 0.17, "mean": mean, "stderr": 1.0, "samples": 50}
     path.write_text(json.dumps(record))
     return str(path)
+
+
+def test_an_optional_list_flag_may_be_given_empty():
+    """A rule passes no overlays as a bare --configfile (its input list expands to nothing):
+    an optional list flag takes none; a required one still needs a value."""
+    from infusion.paper.artifacts import argument_parser
+
+    def made(out: str, inputs: list[str], configfile: list[str] = ()) -> None: ...
+
+    parser = argument_parser("made", made)
+    args = parser.parse_args(["--out", "o", "--inputs", "a", "--configfile"])
+    assert args.configfile == [] and args.inputs == ["a"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--out", "o", "--inputs", "--configfile"])
 
 
 def test_a_list_flag_takes_one_file_per_seed(tmp_path):

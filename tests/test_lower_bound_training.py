@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,17 +76,20 @@ def test_sampling_steps_keep_the_final_model_s_proportion():
 # --- the artifact --------------------------------------------------------------------------
 
 SHAPE = (1, 3, 3)
-RUNS = [  # point, grid point, objective, seed
+# The plan of config.yaml with the optimum of panel (b) only and two seeds, written out by
+# hand: point, grid point, objective, seed (the final model first, then (b)'s)
+RUNS = [
     (point, grid_point, objective, seed)
-    for point, grid_point in (("final, d", "T3-a0-w0.1"), ("b", "T2-a0-w0.2"))
+    for point, grid_point in (("final", "T15-a0-w0.01"), ("b", "T5-a0-w0.1"))
     for objective in ("denoising", "lower_bound")
     for seed in (0, 1)
 ]
 
 
-def write_run(folder, i: int, rng) -> dict:
-    """Synthetic files of run i and the values they hold."""
-    folder.mkdir()
+def write_run(files: dict, i: int, rng) -> dict:
+    """Synthetic files of run i where the plan puts them, and the values they hold."""
+    for path in files.values():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     values = {
         "lower_bound": rng.normal(100, 5),
         "importance": rng.normal(120, 5),
@@ -94,39 +98,62 @@ def write_run(folder, i: int, rng) -> dict:
         "valid": np.concatenate([[-4000.0, -1000.0], rng.normal(0, 10, 4)]),
         "means": rng.uniform(0, 1, (10, 9)),
     }
-    (folder / "likelihood.json").write_text(json.dumps({
+    Path(files["likelihood"]).write_text(json.dumps({
         "settings": {"split": "test"},
         "proposal": f"own-x{i + 1}",
         "lower_bound": {"mean": values["lower_bound"]},
         "importance": {"mean": values["importance"]},
     }))  # fmt: skip
-    (folder / "parzen.json").write_text(json.dumps({"mean": values["parzen"]}))
+    Path(files["parzen"]).write_text(json.dumps({"mean": values["parzen"]}))
     pd.DataFrame({"epoch": range(6), "valid_lower_bound": values["valid"]}).to_csv(
-        folder / "metrics.csv", index=False
+        files["metrics"], index=False
     )
-    np.savez(folder / "samples.npz", means=values["means"], shape=np.array(SHAPE))
+    np.savez(files["samples"], means=values["means"], shape=np.array(SHAPE))
     return values
 
 
+def two_point_config() -> dict:
+    config = with_section(enabled=True, optima={"b": 0.1})
+    config["training"]["seeds"] = [0, 1]
+    return config
+
+
 @pytest.fixture
-def made(tmp_path, kept_figures):
+def made(tmp_path, monkeypatch, kept_figures):
+    """The artifact run on :func:`two_point_config` written to a file, in a folder holding
+    every planned run's files (and those of no other run)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(two_point_config()))
+    plan = runs.objective_runs(two_point_config())
     rng = np.random.default_rng(0)
-    values = [write_run(tmp_path / f"run{i}", i, rng) for i in range(len(RUNS))]
-    files = {
-        name: [str(tmp_path / f"run{i}" / f"{name}.{ext}") for i in range(len(RUNS))]
-        for name, ext in (
-            ("likelihood", "json"),
-            ("parzen", "json"),
-            ("samples", "npz"),
-            ("metrics", "csv"),
-        )  # fmt: skip
-    }
-    point, grid_point, objective, seed = (list(column) for column in zip(*RUNS, strict=True))
+    values = [write_run(run.files(), i, rng) for i, run in enumerate(plan)]
     out, figure = tmp_path / "lbt.csv", tmp_path / "lbt.png"
-    lower_bound_training(**files, point=point, grid_point=grid_point, objective=objective,
-                         seed=seed, out=out, figure_out=figure)  # fmt: skip
+    lower_bound_training(tmp_path / "config.yaml", out, figure)
     (fig,) = kept_figures
     return pd.read_csv(out), values, fig
+
+
+def test_the_plan_reads_each_run_where_its_rules_write():
+    """The final model's runs are read where Table 3.1's and Fig 3.4's rules score them
+    (results/final/<dataset><tag>/), the other points' under the comparison's folder; the
+    curves from each run's training folder."""
+    config = two_point_config()
+    final, lower = (run for run in runs.objective_runs(config)
+                    if run.label == "final" and run.seed == 1)  # fmt: skip
+    assert final.files() == {
+        "likelihood": "results/final/mnist_seed1/likelihood_test.json",
+        "parzen": "results/final/mnist_seed1/parzen.json",
+        "samples": "results/final/mnist_seed1/samples.npz",
+        "metrics": "results/runs/mnist/T15-a0-w0.01_seed1/metrics.csv",
+    }
+    assert lower.files()["likelihood"] == (
+        "results/final/mnist_objective-lower_bound_seed1/likelihood_test.json"
+    )
+    (b,) = (run for run in runs.objective_runs(config)
+            if run.label == "b" and run.objective == "lower_bound" and run.seed == 0)  # fmt: skip
+    assert b.files()["parzen"] == (
+        "results/beyond/lower-bound-training/mnist/T5-a0-w0.1_objective-lower_bound/parzen.json"
+    )
 
 
 def test_the_table_holds_each_run_s_estimates_and_best_epoch(made):
@@ -154,14 +181,14 @@ def test_the_figure_draws_each_objective_s_seeds_curves_and_samples(made):
         )
         assert len(points) == len(RUNS)
         for i, (point, _, objective, _) in enumerate(RUNS):
-            x = (0 if point == "final, d" else 1) + (-0.15 if objective == "denoising" else 0.15)
+            x = (0 if point == "final" else 1) + (-0.15 if objective == "denoising" else 0.15)
             assert np.isclose(points[:, 1], values[i][key]).sum() == 1
             (match,) = points[np.isclose(points[:, 1], values[i][key])]
             assert match[0] == pytest.approx(x)
         for bars in ax.containers:  # mean +- std (ddof 1) of the two seeds
             (x,), (y,) = bars.lines[0].get_data()
             seeds = [v[key] for v, (p, _, o, _) in zip(values, RUNS, strict=True)
-                     if (0 if p == "final, d" else 1) + (-0.15 if o == "denoising" else 0.15)
+                     if (0 if p == "final" else 1) + (-0.15 if o == "denoising" else 0.15)
                      == pytest.approx(x)]  # fmt: skip
             assert y == pytest.approx(np.mean(seeds))
             ((_, low), (_, high)) = bars.lines[2][0].get_segments()[0]
@@ -180,7 +207,8 @@ def test_the_figure_draws_each_objective_s_seeds_curves_and_samples(made):
         np.testing.assert_allclose(ax.images[0].get_array(), expected)
 
 
-def test_one_of_each_input_a_run(tmp_path):
-    with pytest.raises(ValueError, match="one of each input a run"):
-        lower_bound_training(["a"], ["b"], ["c"], [], ["final"], ["T1"], ["denoising"], [0],
-                             tmp_path / "x.csv", tmp_path / "x.png")  # fmt: skip
+def test_the_comparison_off_has_no_table(tmp_path):
+    (tmp_path / "off.yaml").write_text(yaml.safe_dump({"lower_bound_training": {"enabled": False}}))
+    with pytest.raises(ValueError, match="'lower_bound_training.enabled'"):
+        lower_bound_training(REPO / "config.yaml", tmp_path / "x.csv", tmp_path / "x.png",
+                             configfile=[tmp_path / "off.yaml"])  # fmt: skip

@@ -4,7 +4,8 @@ lower bound gave "similar results"): each compared point trained with both objec
 
 Artifact ``lower-bound-training``: ``results/tables/beyond/lower-bound-training.csv`` and
 ``results/figures/beyond/lower-bound-training.png`` (the estimates, the validation curves
-and samples).
+and samples), read from the runs' files where the plan puts them; the plan comes from the
+study's config files, as ``infusion cost`` reads them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from infusion import study
 from infusion.paper.artifacts import artifact
 from infusion.paper.drawing import (
     FONT,
@@ -27,6 +29,7 @@ from infusion.paper.drawing import (
 )
 from infusion.paper.tables import OBJECTIVE_COLUMNS
 from infusion.paper.tidy import write_csv
+from infusion.runs import ObjectiveRun, objective_runs
 from infusion.runtime.reading import read_csv, read_json
 from infusion.settings import OBJECTIVES
 
@@ -42,51 +45,55 @@ CURVE = ("epoch", "valid_lower_bound")  # the columns of metrics.csv read
 SHOWN_SAMPLES = 8  # samples of each objective's first seed, per point
 
 
-@artifact("lower-bound-training")
-def lower_bound_training(
-    likelihood: list[PathLike],
-    parzen: list[PathLike],
-    samples: list[PathLike],
-    metrics: list[PathLike],
-    point: list[str],
-    grid_point: list[str],
-    objective: list[str],
-    seed: list[int],
-    out: PathLike,
-    figure_out: PathLike,
-) -> pd.DataFrame:
-    """``lower-bound-training.csv`` (``out``: :data:`OBJECTIVE_COLUMNS`, one row per run)
-    and its figure (``figure_out``).
-
-    Run i is the ``point[i]`` (a label: final, or the panel) at ``grid_point[i]`` (its run
-    folder's name) trained with ``objective[i]`` and ``seed[i]``: its test estimates
-    (``likelihood``, ``infusion evaluate``: means over repetitions, under the infusion chain
-    q that ``proposal`` names), its Parzen estimate
-    (``parzen``), its samples (``samples``) and its training curves (``metrics``, whose
-    best validation epoch is the model kept).
-    """
-    inputs = (likelihood, parzen, samples, metrics, point, grid_point, objective, seed)
-    if len({len(values) for values in inputs}) != 1:
-        raise ValueError("lower-bound-training needs one of each input a run")
+def objective_table(runs: list[ObjectiveRun]) -> pd.DataFrame:
+    """:data:`OBJECTIVE_COLUMNS`, one row per run of ``runs``, read from its files
+    (:meth:`~infusion.runs.ObjectiveRun.files`): its test estimates (``infusion evaluate``:
+    means over repetitions, under the infusion chain q its ``proposal`` names), its Parzen
+    estimate and the best validation epoch of its training curves (the model kept)."""
     records = []
-    for run_likelihood, run_parzen, run_metrics, *names in zip(
-        likelihood, parzen, metrics, point, grid_point, objective, seed, strict=True
-    ):
-        estimates = read_json(run_likelihood, "settings", "proposal", "lower_bound", "importance")
-        curves = read_csv(run_metrics, CURVE)
+    for run in runs:
+        files = run.files()
+        estimates = read_json(files["likelihood"], "settings", "proposal", "lower_bound",
+                              "importance")  # fmt: skip
+        curves = read_csv(files["metrics"], CURVE)
         if estimates["settings"]["split"] != "test":
-            raise ValueError(f"{run_likelihood} must score the test split")
+            raise ValueError(f"{files['likelihood']} must score the test split")
         records.append(
-            dict(zip(OBJECTIVE_COLUMNS[:4], names, strict=True))
-            | {
+            {
+                "point": run.label,
+                "grid_point": os.path.basename(study.run_folder(run.dataset, *run.point)),
+                "objective": run.objective,
+                "seed": run.seed,
                 "test_lower_bound": estimates["lower_bound"]["mean"],
                 "importance_sampling": estimates["importance"]["mean"],
                 "proposal": estimates["proposal"],
-                "parzen": read_json(run_parzen, "mean")["mean"],
+                "parzen": read_json(files["parzen"], "mean")["mean"],
                 "best_epoch": int(curves.loc[curves["valid_lower_bound"].idxmax(), "epoch"]),
             }
         )
-    table = write_csv(pd.DataFrame(records, columns=OBJECTIVE_COLUMNS).astype({"seed": int}), out)
+    return pd.DataFrame(records, columns=OBJECTIVE_COLUMNS).astype({"seed": int})
+
+
+@artifact("lower-bound-training")
+def lower_bound_training(
+    config: PathLike,
+    out: PathLike,
+    figure_out: PathLike,
+    configfile: list[PathLike] = (),
+) -> pd.DataFrame:
+    """``lower-bound-training.csv`` (``out``: :func:`objective_table`) and its figure
+    (``figure_out``) of the study ``config`` with the overlays ``configfile`` (merged as
+    snakemake merges them): every run of :func:`~infusion.runs.objective_runs`, read where
+    the plan puts its files. Returns the table."""
+    settings = study.load(config, configfile)
+    if not settings["lower_bound_training"]["enabled"]:
+        raise ValueError(
+            "config key 'lower_bound_training.enabled': the comparison is off, it has no table"
+        )
+    runs = objective_runs(settings)
+    table = write_csv(objective_table(runs), out)
+    metrics = [run.files()["metrics"] for run in runs]
+    samples = [run.files()["samples"] for run in runs]
     lower_bound_training_figure(table, metrics, samples, figure_out)
     return table
 

@@ -67,7 +67,9 @@ def _flag_options(hint, default) -> dict:
         options = {"default": list(default) if typing.get_origin(hint) is list else default}
     if typing.get_origin(hint) is list:
         (item,) = typing.get_args(hint)
-        return options | {"nargs": "+", "action": "extend", "type": _value_type(item)}
+        # an optional list may be given empty: a rule's input list that expands to nothing
+        nargs = "+" if default is inspect.Parameter.empty else "*"
+        return options | {"nargs": nargs, "action": "extend", "type": _value_type(item)}
     return options | {"type": _value_type(hint)}
 
 

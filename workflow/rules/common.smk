@@ -10,6 +10,7 @@ from infusion import study
 from infusion.beyond.cross_scoring import TIGHTEST, cross_runs
 from infusion.runs import (
     LADDER_SCORES,
+    OBJECTIVE_SCORES,
     ablation_runs,
     ladder_runs,
     objective_runs,
@@ -288,30 +289,13 @@ def cross_flags(wildcards, input):
 
 
 # Scored files of the objectives' comparison's points other than the final model's
-OBJECTIVE_SCORES = "results/beyond/lower-bound-training/"
-OBJECTIVE_RUN = RUN.replace("results/runs/", OBJECTIVE_SCORES, 1)
+OBJECTIVE_RUN = RUN.replace("results/runs/", f"{OBJECTIVE_SCORES}/", 1)
 
 
-def objective_files(name):
-    """<name> scored for every run of the objectives' comparison, in its table's order: the
-    final model's under results/final/<dataset><tag>/, another point's under OBJECTIVE_RUN.
-    """
-    files = []
-    for _, point, _, _, tag in objective_runs(config):
-        if point == study.final_point(config):
-            files.append(f"results/final/{DATASET}{tag}/{name}")
-        else:
-            run = study.run_folder(DATASET, *point, tag)
-            files.append(f"{run.replace('results/runs/', OBJECTIVE_SCORES, 1)}/{name}")
-    return files
-
-
-def objective_run_files(name):
-    """<name> of every run folder of the objectives' comparison (metrics.csv)."""
-    return [
-        f"{study.run_folder(DATASET, *point, tag)}/{name}"
-        for _, point, _, _, tag in objective_runs(config)
-    ]
+def objective_files():
+    """What the objectives' comparison's table reads of every run
+    (infusion.runs.ObjectiveRun.files)."""
+    return [path for run in objective_runs(config) for path in run.files().values()]
 
 
 def ladder_files():

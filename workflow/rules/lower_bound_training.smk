@@ -3,7 +3,8 @@
 # its objective's run tag (infusion/runs.py). The final model's runs are scored
 # by the rules of Table 3.1 and Fig 3.4 (results/final/<dataset><tag>/); the other points'
 # by the same rules into OBJECTIVE_RUN (common.smk). Their table and figure are the artifact
-# lower-bound-training (infusion/beyond/lower_bound_training.py).
+# lower-bound-training (infusion/beyond/lower_bound_training.py), which reads the plan from
+# the study's config files (infusion.runs.objective_runs), as the ladder's does.
 
 
 localrules:
@@ -53,10 +54,9 @@ use rule parzen as parzen_objective_point with:
 
 rule lower_bound_training:
     input:
-        likelihood=objective_files("likelihood_test.json"),
-        parzen=objective_files("parzen.json"),
-        samples=objective_files("samples.npz"),
-        metrics=objective_run_files("metrics.csv"),
+        config="config.yaml",
+        overlays=workflow.overwrite_configfiles,
+        scores=objective_files(),
     output:
         table=report(
             "results/tables/beyond/lower-bound-training.csv",
@@ -74,21 +74,8 @@ rule lower_bound_training:
         "results/logs/lower_bound_training/lower-bound-training.log",
     conda:
         "../envs/infusion.yaml"
-    params:
-        point=" ".join(shlex.quote(label) for label, *_ in objective_runs(config)),
-        grid_point=" ".join(
-            os.path.basename(study.run_folder(DATASET, *point))
-            for _, point, *_ in objective_runs(config)
-        ),
-        objective=" ".join(
-            objective for _, _, objective, _, _ in objective_runs(config)
-        ),
-        seed=" ".join(str(seed) for *_, seed, _ in objective_runs(config)),
     shell:
         infusion_shell(
-            "artifact lower-bound-training --likelihood {input.likelihood:q}"
-            " --parzen {input.parzen:q} --samples {input.samples:q} --metrics {input.metrics:q}"
-            " --point {params.point} --grid-point {params.grid_point}"
-            " --objective {params.objective}"
-            " --seed {params.seed} --out {output.table:q} --figure-out {output.figure:q}"
+            "artifact lower-bound-training --config {input.config:q} --configfile {input.overlays:q}"
+            " --out {output.table:q} --figure-out {output.figure:q}"
         )
