@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from infusion import published as paper
 from infusion.runtime.compilation import COMPILE_MODES, check_compile_mode
 from infusion.runtime.precision import PRECISIONS, check_precision
+from infusion.schedules import SCHEDULES
 
 # The training objectives, by name (infusion.process.infusion_process.InfusionProcess.objective)
 OBJECTIVES = ("denoising", "lower_bound")
@@ -29,6 +30,7 @@ PARZEN_CENTRES = ("sampling", "training")  # see ParzenSettings.chain_steps
 # ParzenSettings.dequantize_test -> the name of its test points (parzen.json's by_test_points)
 PARZEN_TEST_POINTS = {True: "dequantized", False: "raw"}
 FIRST_RATES = ("alpha0", "growth")  # see ModelSettings.first_rate
+SCHEDULE_KINDS = tuple(SCHEDULES)  # see ModelSettings.schedule
 # The proposal that is the model's own training chain: the paper's procedure, the default
 # (the proposals' names: infusion.process.proposals, which checks them where they are read)
 OWN = "own"
@@ -39,10 +41,10 @@ NETWORKS = ("mlp", "conv")  # keys of infusion.nets.networks.NETWORKS
 # The choices of each field that has some (a field's name means the same in every dataclass):
 # its flag lists them (infusion.flags), its __post_init__ checks them
 CHOICES = {
-    "rate_index": RATE_INDEXINGS, "first_rate": FIRST_RATES, "channel_mask": CHANNEL_MASKS,
-    "network": NETWORKS, "objective": OBJECTIVES, "keep": KEPT_MODELS,
-    "last_batch": LAST_BATCHES, "chain_steps": PARZEN_CENTRES, "precision": PRECISIONS,
-    "compile": COMPILE_MODES,
+    "schedule": SCHEDULE_KINDS, "rate_index": RATE_INDEXINGS, "first_rate": FIRST_RATES,
+    "channel_mask": CHANNEL_MASKS, "network": NETWORKS, "objective": OBJECTIVES,
+    "keep": KEPT_MODELS, "last_batch": LAST_BATCHES, "chain_steps": PARZEN_CENTRES,
+    "precision": PRECISIONS, "compile": COMPILE_MODES,
 }  # fmt: skip
 # `infusion cost`: the rates measured before, by device, torch version and network
 COST_RATES_CACHE = "results/cost/rates.json"
@@ -72,6 +74,10 @@ class ModelSettings:
     steps: int = paper.STEPS  # T: transitions of the training chain (the paper's final model)
     alpha0: float = paper.ALPHA0  # infusion rate at step 0
     omega: float = paper.OMEGA  # increment: alpha_t = alpha0 + t * omega, clipped to [0, 1]
+    # The kind of rate schedule, a function of infusion.schedules: linear (alpha0 + t omega,
+    # the paper's; its first rate: first_rate). Every kind's rates are clipped to [0, 1] and
+    # indexed by rate_index
+    schedule: str = "linear"
     # Which rate draws z~^(t): paper (alpha0 + t omega, section 3.3.2's alpha^(t) =
     # alpha^(t-1) + omega) or code (alpha0 for z~^(0) and z~^(1), alpha0 + (t-1) omega after:
     # run_chaine_train_for in the authors' run.py adds omega after each step's draw)
@@ -108,6 +114,7 @@ class ModelSettings:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")
         if self.rate_index not in RATE_INDEXINGS:
             raise ValueError(f"rate_index must be one of {RATE_INDEXINGS}, got {self.rate_index!r}")
+        check_choice(self, "schedule", SCHEDULE_KINDS)
         check_choice(self, "first_rate", FIRST_RATES)
         check_choice(self, "channel_mask", CHANNEL_MASKS)
         if self.network not in NETWORKS:

@@ -23,6 +23,7 @@ import yaml
 
 from infusion import settings as S
 from infusion.data.registry import dataset_spec
+from infusion.flags import field_comments
 from infusion.process.proposals import parse_proposal
 from infusion.rungs import check_ladder
 
@@ -84,9 +85,20 @@ def load(config_file: str | Path, overlays: Sequence[str | Path] = ()) -> dict:
     return config
 
 
+# Each config section a command's settings back -> the settings dataclass of its keys
+SETTINGS_SECTIONS = {
+    "model": S.ModelSettings, "training": S.TrainSettings, "evaluation": S.EvalSettings,
+    "sampling": S.SampleSettings, "inpainting": S.InpaintSettings, "parzen": S.ParzenSettings,
+    "inception": S.InceptionSettings, "convergence": S.ConvergenceSettings,
+    "proposal_search": S.SearchSettings,
+}  # fmt: skip
+# The JSON schema type of a settings field by the Python type of its default
+JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+
+
 def defaults() -> dict[str, dict[str, object]]:
     """{section: {key: default}} of every config key a command's settings back: the defaults
-    of the dataclasses of :mod:`infusion.settings` under their config names. The other keys
+    of the dataclasses of :data:`SETTINGS_SECTIONS` under their config names. The other keys
     (the grid, the data sources, the run's own sections) have no default."""
 
     def fields(cls, *not_keys: str) -> dict[str, object]:
@@ -96,19 +108,14 @@ def defaults() -> dict[str, dict[str, object]]:
             if f.name not in not_keys
         }
 
-    training = fields(S.TrainSettings)
-    evaluation = fields(S.EvalSettings, "split")  # the rules score both splits
-    return {
-        "model": fields(S.ModelSettings, "steps", "alpha0", "omega"),  # a run's grid point
-        "training": {"seeds": [training.pop("seed")], **training},  # a run per seed
-        "evaluation": {"test_examples": evaluation.pop("examples"), **evaluation},
-        "sampling": fields(S.SampleSettings),
-        "inpainting": fields(S.InpaintSettings),
-        "parzen": fields(S.ParzenSettings),
-        "inception": fields(S.InceptionSettings),
-        "convergence": fields(S.ConvergenceSettings),
-        "proposal_search": fields(S.SearchSettings),
-    }
+    sections = {name: fields(cls) for name, cls in SETTINGS_SECTIONS.items()}
+    for key in ("steps", "alpha0", "omega"):  # a run's grid point
+        del sections["model"][key]
+    training, evaluation = sections["training"], sections["evaluation"]
+    sections["training"] = {"seeds": [training.pop("seed")], **training}  # a run per seed
+    del evaluation["split"]  # the rules score both splits
+    sections["evaluation"] = {"test_examples": evaluation.pop("examples"), **evaluation}
+    return sections
 
 
 @functools.cache
@@ -119,12 +126,33 @@ def packaged_schema() -> dict:
 
 
 def schema() -> dict:
-    """The packaged schema with each key's ``default`` (:func:`defaults`) written in."""
+    """The packaged schema with what the settings dataclasses say of each key they back
+    written in, so that a settings field is a config key with nothing added to the schema
+    file: its ``default`` (:func:`defaults`), and where the schema file leaves them out, its
+    description (the field's comment, :func:`infusion.flags.field_comments`), its choices
+    (``enum``, :data:`infusion.settings.CHOICES`) or else the type of its default. A section
+    that shares its keys' definition (``allOf`` a ``$defs`` entry) gets them there."""
     tree = copy.deepcopy(packaged_schema())
     for section, values in defaults().items():
-        properties = tree["properties"][section].setdefault("properties", {})
+        node = tree["properties"][section]
+        properties = node.setdefault("properties", {})
+        shared = [part["$ref"] for part in node.get("allOf", []) if "$ref" in part]
+        definitions = (
+            tree["$defs"][shared[0].split("/")[-1]].setdefault("properties", {})
+            if shared
+            else properties
+        )
+        comments = field_comments(SETTINGS_SECTIONS[section])
         for key, value in values.items():
             properties[key] = {**properties.get(key, {}), "default": value}
+            entry = definitions.setdefault(key, {})
+            if key in comments and comments[key]:
+                entry.setdefault("description", comments[key].replace("%%", "%"))
+            if not entry.keys() & {"type", "$ref", "enum", "oneOf", "anyOf", "allOf"}:
+                if key in S.CHOICES:
+                    entry["enum"] = list(S.CHOICES[key])
+                else:
+                    entry["type"] = JSON_TYPES[type(value)]
     return tree
 
 
@@ -164,7 +192,8 @@ def check_proposals(config: dict) -> None:
     """Every section of :data:`PROPOSAL_SECTIONS` must name a proposal whose rates lie in
     [0, 1] for every model the study scores: each grid point and natural-image final model,
     under either rate indexing (the fidelity variants train both) and under the study's
-    first rate (``model.first_rate``; both when the fidelity ablation runs);
+    first rate (``model.first_rate``; both when the fidelity ablation runs), with the study's
+    schedule kind (``model.schedule``), which must be linear where the cross-scoring runs;
     :class:`ConfigError` naming the key otherwise."""
     points = [
         *grid_points(config),
@@ -172,12 +201,22 @@ def check_proposals(config: dict) -> None:
     ]
     ablation = config.get("fidelity", {}).get("enabled", False)
     first_rates = S.FIRST_RATES if ablation else (config["model"]["first_rate"],)
+    model = config["model"]
     models = [
-        S.ModelSettings(steps=steps, alpha0=alpha0, omega=omega, rate_index=index, first_rate=first)
+        S.ModelSettings(**{**model, "steps": steps, "alpha0": alpha0, "omega": omega,
+                           "rate_index": index, "first_rate": first})
         for steps, alpha0, omega in points
         for index in S.RATE_INDEXINGS
         for first in first_rates
-    ]
+    ]  # fmt: skip
+    cross = ablation and config["cross_scoring"]["enabled"]
+    if cross and model["schedule"] != "linear":
+        raise ConfigError(
+            f"invalid config key 'model.schedule': the cross-scoring (cross_scoring.enabled)"
+            f" scores every variant under the others' chains, named as linear schedules; a"
+            f" {model['schedule']!r} schedule has no such name: set cross_scoring.enabled"
+            " to false"
+        )
     for name in PROPOSAL_SECTIONS:
         key = f"invalid config key '{name}.proposal'"
         try:

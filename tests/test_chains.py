@@ -18,7 +18,6 @@ from infusion.process.densities import (
     infusion_log_ratio_sum,
 )
 from infusion.process.infusion_process import InfusionProcess
-from infusion.process.proposals import infusion_rate
 from infusion.sampling.samples import sample_chains
 from infusion.settings import ModelSettings, SampleSettings
 
@@ -160,7 +159,7 @@ def test_gaussian_log_density_matches_scipy():
 
 
 def test_infusion_rate_schedule_is_increasing_and_clipped():
-    assert [infusion_rate(t, 0.1, 0.3) for t in range(5)] == pytest.approx(
+    assert list(process_of(tiny_model(steps=5, alpha0=0.1, omega=0.3)).rates) == pytest.approx(
         [0.1, 0.4, 0.7, 1.0, 1.0]
     )
     assert list(process_of(tiny_model(steps=4, alpha0=0.0, omega=0.01)).rates) == pytest.approx(

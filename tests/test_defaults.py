@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from infusion import settings, study, switches
@@ -104,3 +105,29 @@ def test_the_command_flags_default_to_the_same_values(tmp_path):
 def test_settings_and_study_load_without_torch():
     code = "import sys, infusion.settings, infusion.study; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_a_settings_field_is_a_config_key_with_its_comment_choices_and_type(tmp_path):
+    """The schema file states no description, choices or type of a settings field; the
+    study's schema takes them from the field: its comment, settings.CHOICES, its default's
+    type. A value of the wrong choice or type stops naming the key."""
+    from infusion.flags import field_comments
+
+    model = study.schema()["$defs"]["model"]["properties"]
+    comments = field_comments(settings.ModelSettings)
+    for key in ("schedule", "rate_index", "first_rate", "channel_mask"):
+        assert model[key]["description"] == comments[key]
+        assert model[key]["enum"] == list(settings.CHOICES[key])
+    training = study.schema()["$defs"]["training"]["properties"]
+    assert training["dequantize_targets"]["type"] == "boolean"
+    assert training["keep"]["enum"] == ["best", "last"]
+    for section, key, value in (
+        ("model", "schedule", "cosine"),
+        ("training", "keep", "first"),
+        ("training", "dequantize_targets", "yes"),
+        ("model", "beta", "big"),
+    ):
+        overlay = tmp_path / f"{key}.yaml"
+        overlay.write_text(yaml.safe_dump({section: {key: value}}))
+        with pytest.raises(study.ConfigError, match=f"'{section}.{key}'"):
+            study.load(ROOT / "config.yaml", [overlay])

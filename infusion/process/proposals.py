@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infusion.schedules import SCHEDULES, first_rate
 from infusion.settings import OWN, ModelSettings
 
 # Which alpha^(t) draws z~^(t), by rate indexing (keys are settings.RATE_INDEXINGS): paper
@@ -29,31 +30,26 @@ _NAME = re.compile(rf"(?:(own)|(paper|code)-a{_NUMBER}-w{_NUMBER})(?:-x{_NUMBER}
 FORMS = "own, own-x<scale>, paper-a<alpha0>-w<omega> or code-a<alpha0>-w<omega>[-x<scale>]"
 
 
-def infusion_rate(t: int, alpha0: float, omega: float) -> float:
-    """alpha^(t) = alpha^(0) + t * omega, clipped to [0, 1] (footnote 2)."""
-    return min(max(alpha0 + t * omega, 0.0), 1.0)
+def indexed(alphas: list[float], rate_index: str) -> list[float]:
+    """The rates of the T infused draws z~^(0..T-1) from a schedule's alpha^(0..T-1) under a
+    rate indexing, clipped to [0, 1] (footnote 2): ``paper`` draws z~^(t) at alpha^(t)
+    (section 3.3.2); ``code`` draws z~^(0) and z~^(1) at alpha^(0) and z~^(t) at
+    alpha^(t-1) after."""
+    shift = INDEX_SHIFTS[rate_index]
+    return [min(max(alphas[max(t - shift, 0)], 0.0), 1.0) for t in range(len(alphas))]
 
 
 def schedule_rates(steps: int, alpha0: float, omega: float, rate_index: str) -> list[float]:
-    """The rates of the T infused draws z~^(0..T-1) under a rate indexing: ``paper`` draws
-    z~^(t) at alpha^(t) (section 3.3.2); ``code`` draws z~^(0) and z~^(1) at alpha^(0) and
-    z~^(t) at alpha^(t-1) after."""
-    shift = INDEX_SHIFTS[rate_index]
-    return [infusion_rate(max(t - shift, 0), alpha0, omega) for t in range(steps)]
-
-
-def first_rate(model: ModelSettings) -> float:
-    """A model's alpha^(0) under its ``first_rate``: its alpha0 (``alpha0``, the paper's
-    grid) or omega (``growth``: run.py's released hyperparameters give ``infuse_rate``,
-    alpha0, the value of ``infuse_rate_growth``, omega: 0.02 both)."""
-    return model.omega if model.first_rate == "growth" else model.alpha0
+    """The rates of the T infused draws of the linear schedule alpha0 + t * omega under a
+    rate indexing (:func:`indexed`)."""
+    return indexed([alpha0 + t * omega for t in range(steps)], rate_index)
 
 
 def model_rates(model: ModelSettings) -> list[float]:
     """The rates of the T infused draws z~^(0..T-1) of a model's own infusion process, the
-    one it was trained with: its steps, first rate (:func:`first_rate`), omega and rate
-    indexing (:func:`schedule_rates`)."""
-    return schedule_rates(model.steps, first_rate(model), model.omega, model.rate_index)
+    one it was trained with: its schedule's kind (:data:`infusion.schedules.SCHEDULES`, from
+    its steps, rates and the kind's own fields) under its rate indexing (:func:`indexed`)."""
+    return indexed(SCHEDULES[model.schedule](model), model.rate_index)
 
 
 def spelled(value: float) -> str:
@@ -110,8 +106,8 @@ class Proposal:
                 raise ValueError(
                     f"{key}: proposal {self.name!r}: rate {rate:g} of z~({t}) leaves [0, 1]"
                     f" for a model of {model.steps} steps, alpha0 {model.alpha0:g}, omega"
-                    f" {model.omega:g}, first_rate {model.first_rate} and rate_index"
-                    f" {model.rate_index}"
+                    f" {model.omega:g}, schedule {model.schedule}, first_rate"
+                    f" {model.first_rate} and rate_index {model.rate_index}"
                 )
         return rates
 
@@ -119,7 +115,14 @@ class Proposal:
 def own_schedule(model: ModelSettings) -> Proposal:
     """The model's own training chain as a schedule that scores any model: its rate indexing,
     first rate (:func:`first_rate`) and omega (``paper-a0-w0.1``); its rates are those of
-    :data:`OWN` for this model, and under it another model is scored by this model's chain."""
+    :data:`OWN` for this model, and under it another model is scored by this model's chain.
+    ``ValueError`` for a model of another kind than the linear schedule, which no such name
+    spells."""
+    if model.schedule != "linear":
+        raise ValueError(
+            f"a model of schedule {model.schedule!r} has no proposal name; the named schedules"
+            " (paper|code-a<alpha0>-w<omega>) are linear"
+        )
     return Proposal(model.rate_index, first_rate(model), model.omega)
 
 
