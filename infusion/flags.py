@@ -35,7 +35,17 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 @cache
 def field_comments(cls) -> dict[str, str]:
     """Each field of the dataclass ``cls`` -> its comment in the source: the comment lines
-    right above the field and the comment at the end of its line, joined into one text."""
+    right above the field and the comment at the end of its line, joined into one text
+    (an inherited field's, e.g. :class:`settings.Compute`'s, in its own class)."""
+    comments = {}
+    for base in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(base):
+            comments |= own_field_comments(base)
+    return comments
+
+
+def own_field_comments(cls) -> dict[str, str]:
+    """:func:`field_comments` of the fields that the class ``cls`` itself declares."""
     source = textwrap.dedent(inspect.getsource(cls))
     lines = source.splitlines()
     trailing = {}

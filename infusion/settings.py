@@ -68,6 +68,41 @@ def check_counts(settings, minimum: int, *names: str) -> None:
 
 
 @dataclass
+class Device:
+    """Where a command runs its networks: the config section ``compute``, whose keys every
+    stage's section (training, evaluation, sampling, ...) takes unless it states its own
+    (e.g. ``inception.device``)."""
+
+    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
+
+    def __post_init__(self):
+        if self.device != "auto" and not self.device.startswith(("cpu", "cuda")):
+            raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+
+@dataclass
+class Compute(Device):
+    """Where and how a command runs the transition operator (config section ``compute``, as
+    :class:`Device`): its device, the precision of its forward passes and its compilation.
+    fp32 and none, the defaults, give the faithful numbers; the others trade rounding or
+    start-up for speed on GPUs (docs/performance.md)."""
+
+    # fp32 (the faithful numbers), tf32 (TensorFloat-32 matrix products on CUDA; fp32 on a
+    # CPU) or bf16 (the network in bfloat16, densities and losses in float32): see
+    # infusion.runtime.precision
+    precision: str = "fp32"
+    # torch.compile the transition operator: none (eager), default (fused kernels) or
+    # reduce-overhead (also CUDA graphs on a GPU); the same draws, rounding differences
+    # only; compiling takes tens of seconds, repaid by long runs (infusion.runtime.compilation)
+    compile: str = "none"
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_precision(self.precision)
+        check_compile_mode(self.compile)
+
+
+@dataclass
 class ModelSettings:
     """The transition operator and the infusion process (a grid point is steps, alpha0, omega)."""
 
@@ -123,7 +158,7 @@ class ModelSettings:
 
 
 @dataclass
-class TrainSettings:
+class TrainSettings(Compute):
     """The training loop (authors' code: Adam with default settings)."""
 
     # the training objective: denoising (section 3.3.3.2, the paper's) or lower_bound
@@ -159,13 +194,9 @@ class TrainSettings:
     parzen_every: int = 0  # Fig 3.3's Parzen estimate on valid every N epochs (ours; 0: never)
     parzen_samples: int = 1000  # samples drawn for Fig 3.3's estimate (batch norm over them)
     parzen_sigma: float = paper.PARZEN_SIGMA  # Fig 3.3's kernel width (the paper's, MNIST)
-    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
-    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
     def __post_init__(self):
-        check_precision(self.precision)
-        check_compile_mode(self.compile)
+        super().__post_init__()
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         check_choice(self, "keep", KEPT_MODELS)
@@ -179,7 +210,7 @@ class TrainSettings:
 
 
 @dataclass
-class EvalSettings:
+class EvalSettings(Compute):
     """The likelihood estimators of Table 3.1 (footnote 4)."""
 
     split: str = "test"  # which split to score
@@ -195,20 +226,16 @@ class EvalSettings:
     proposal: str = OWN
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1  # seeds the dequantization and the chains (ours)
-    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
-    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
     def __post_init__(self):
-        check_precision(self.precision)
-        check_compile_mode(self.compile)
+        super().__post_init__()
         check_counts(self, 1, "examples", "chains", "repetitions", "isotropic_chains")
         check_counts(self, 1, "chain_batch")
         check_counts(self, 0, "isotropic_examples", "seed")
 
 
 @dataclass
-class ConvergenceSettings:
+class ConvergenceSettings(Compute):
     """The estimates against the number of chains k (beyond the paper: issue 15, question 3).
 
     Each repetition draws max(chains) chains per test image once and scores every k on the
@@ -221,13 +248,9 @@ class ConvergenceSettings:
     proposal: str = OWN  # the infusion chain q of the chains, as EvalSettings.proposal
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 1  # Table 3.1's evaluation seed
-    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
-    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
     def __post_init__(self):
-        check_precision(self.precision)
-        check_compile_mode(self.compile)
+        super().__post_init__()
         if not self.chains or min(self.chains) < 1:
             raise ValueError(f"chains must be a non-empty list of counts >= 1, got {self.chains}")
         check_counts(self, 1, "examples", "repetitions", "chain_batch")
@@ -235,7 +258,7 @@ class ConvergenceSettings:
 
 
 @dataclass
-class SearchSettings:
+class SearchSettings(Compute):
     """The search for the tightest proposal on validation data (beyond the paper: issue 21).
 
     Whatever q scores a model (infusion.process.proposals), the IS estimate is a stochastic
@@ -254,13 +277,9 @@ class SearchSettings:
     scales: list[float] = field(default_factory=lambda: [0.03, 0.06, 0.12, 0.25, 0.5, 1.0, 1.5])
     chain_batch: int = 16384  # chains evaluated in one forward pass (memory bound)
     seed: int = 5  # dequantization and chains (ours; distinct from the other seeds)
-    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
-    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
     def __post_init__(self):
-        check_precision(self.precision)
-        check_compile_mode(self.compile)
+        super().__post_init__()
         check_counts(self, 1, "examples", "chains", "chain_batch")
         check_counts(self, 0, "seed")
         if not self.scales or min(self.scales) <= 0:
@@ -270,7 +289,7 @@ class SearchSettings:
 
 
 @dataclass
-class SampleSettings:
+class SampleSettings(Compute):
     """Model sampling chains (Fig 3.1, 3.5) and the samples scored by Parzen (Fig 3.4)."""
 
     samples: int = paper.PARZEN_SAMPLES  # samples drawn (the paper's for Parzen)
@@ -281,19 +300,15 @@ class SampleSettings:
     sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
     batch: int = 2500  # chains per forward pass
     seed: int = 2  # seeds the sampling chains (ours)
-    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
-    compile: str = "none"  # none, default or reduce-overhead (see infusion.runtime.compilation)
 
     def __post_init__(self):
-        check_precision(self.precision)
-        check_compile_mode(self.compile)
+        super().__post_init__()
         check_counts(self, 1, "samples", "sampling_steps", "batch")
         check_counts(self, 0, "figure_chains", "infusion_targets", "seed")
 
 
 @dataclass
-class InpaintSettings:
+class InpaintSettings(Compute):
     """Inpainting (Fig 3.6): top halves of test images clamped, bottom halves sampled."""
 
     images: int = 8  # test images, the first ones (ours; the paper shows a few rows)
@@ -301,11 +316,9 @@ class InpaintSettings:
     sampling_steps: int = 15  # the CelebA model's training steps (ours)
     sampling_eps: float = 1e-5  # variance eps while sampling (authors' code)
     seed: int = 4  # seeds the completions (ours)
-    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
-    precision: str = "fp32"  # fp32 (faithful numbers), tf32 or bf16 (infusion.runtime.precision)
 
     def __post_init__(self):
-        check_precision(self.precision)
+        super().__post_init__()
         check_counts(self, 1, "images", "completions", "sampling_steps")
         check_counts(self, 0, "seed")
 
@@ -343,13 +356,12 @@ class ParzenSettings:
 
 
 @dataclass
-class InceptionSettings:
+class InceptionSettings(Device):
     """Inception score (Table 3.2; Salimans et al. 2016) and FID, through torch-fidelity."""
 
     images: int = paper.INCEPTION_SAMPLES  # images scored, the first ones of the file (the paper's)
     splits: int = 10  # consecutive splits the score is averaged over (Salimans et al.: 10)
     batch: int = 100  # images per Inception forward pass (memory bound)
-    device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1", ...
 
     def __post_init__(self):
         check_counts(self, 1, "images")
@@ -357,5 +369,4 @@ class InceptionSettings:
             raise ValueError(f"splits must lie in [1, images = {self.images}], got {self.splits}")
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
-        if self.device != "auto" and not self.device.startswith(("cpu", "cuda")):
-            raise ValueError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        super().__post_init__()

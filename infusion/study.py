@@ -90,8 +90,21 @@ SETTINGS_SECTIONS = {
     "model": S.ModelSettings, "training": S.TrainSettings, "evaluation": S.EvalSettings,
     "sampling": S.SampleSettings, "inpainting": S.InpaintSettings, "parzen": S.ParzenSettings,
     "inception": S.InceptionSettings, "convergence": S.ConvergenceSettings,
-    "proposal_search": S.SearchSettings,
+    "proposal_search": S.SearchSettings, "compute": S.Compute,
 }  # fmt: skip
+# The sections whose jobs run networks -> the keys they take from the section ``compute``
+# where they do not state their own (a stage's override, e.g. ``inception.device``): those
+# of their settings (a subclass of settings.Device), all of them for the grid's two
+_COMPUTE = tuple(f.name for f in dataclasses.fields(S.Compute))
+COMPUTE_KEYS = {
+    **{
+        section: tuple(f.name for f in dataclasses.fields(cls) if f.name in _COMPUTE)
+        for section, cls in SETTINGS_SECTIONS.items()
+        if section != "compute" and issubclass(cls, S.Device)
+    },
+    "grid_evaluation": _COMPUTE,
+    "grid_sampling": _COMPUTE,
+}
 # The JSON schema type of a settings field by the Python type of its default
 JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
 
@@ -115,6 +128,9 @@ def defaults() -> dict[str, dict[str, object]]:
     sections["training"] = {"seeds": [training.pop("seed")], **training}  # a run per seed
     del evaluation["split"]  # the rules score both splits
     sections["evaluation"] = {"test_examples": evaluation.pop("examples"), **evaluation}
+    for section, keys in COMPUTE_KEYS.items():  # the section compute's, unless stated
+        for key in keys:
+            sections.get(section, {}).pop(key, None)
     return sections
 
 
@@ -134,14 +150,8 @@ def schema() -> dict:
     that shares its keys' definition (``allOf`` a ``$defs`` entry) gets them there."""
     tree = copy.deepcopy(packaged_schema())
     for section, values in defaults().items():
-        node = tree["properties"][section]
-        properties = node.setdefault("properties", {})
-        shared = [part["$ref"] for part in node.get("allOf", []) if "$ref" in part]
-        definitions = (
-            tree["$defs"][shared[0].split("/")[-1]].setdefault("properties", {})
-            if shared
-            else properties
-        )
+        properties = tree["properties"][section].setdefault("properties", {})
+        definitions = section_properties(tree, section)
         comments = field_comments(SETTINGS_SECTIONS[section])
         for key, value in values.items():
             properties[key] = {**properties.get(key, {}), "default": value}
@@ -153,7 +163,21 @@ def schema() -> dict:
                     entry["enum"] = list(S.CHOICES[key])
                 else:
                     entry["type"] = JSON_TYPES[type(value)]
+    for section, keys in COMPUTE_KEYS.items():
+        for key in keys:
+            entry = section_properties(tree, section).setdefault(key, {})
+            entry.setdefault("description", f"this section's compute.{key}, where it is given")
     return tree
+
+
+def section_properties(tree: dict, section: str) -> dict:
+    """The ``properties`` of a section's keys in the schema ``tree``: its own, or those of
+    the ``$defs`` entry it shares (``allOf`` a ``$ref``)."""
+    node = tree["properties"][section]
+    shared = [part["$ref"] for part in node.get("allOf", []) if "$ref" in part]
+    if shared:
+        return tree["$defs"][shared[0].split("/")[-1]].setdefault("properties", {})
+    return node.setdefault("properties", {})
 
 
 def key_path(path) -> str:
@@ -166,15 +190,20 @@ def key_path(path) -> str:
 
 def validate_config(config: dict) -> None:
     """Fill the keys ``config`` leaves out with their defaults (in place, as snakemake's
-    ``validate`` does) and raise :class:`ConfigError` for the most relevant violation of
-    the packaged schema, naming the key."""
+    ``validate`` does; a stage's device, precision and compile with the section
+    ``compute``'s, :data:`COMPUTE_KEYS`) and raise :class:`ConfigError` for the most
+    relevant violation of the packaged schema, naming the key."""
     for section, values in defaults().items():
         entries = config.setdefault(section, {})
         if isinstance(entries, dict):
             for key, value in values.items():
                 entries.setdefault(key, copy.deepcopy(value))
+    fill_compute(config)
     validator = jsonschema.Draft202012Validator(schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    errors = list(validator.iter_errors(config))
+    # a bad key of compute is each stage's too (fill_compute): it is named where it is set
+    own = [e for e in errors if list(e.absolute_path)[:1] == ["compute"]]
+    error = jsonschema.exceptions.best_match(own or errors)
     if error is not None:
         raise ConfigError(f"invalid config key '{key_path(error.absolute_path)}': {error.message}")
     check_proposals(config)
@@ -182,6 +211,18 @@ def validate_config(config: dict) -> None:
         check_ladder(config)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+
+
+def fill_compute(config: dict) -> None:
+    """The device, precision and compile of every stage (:data:`COMPUTE_KEYS`) that its
+    section leaves out: the section ``compute``'s (in place; the schema then checks them)."""
+    compute = config["compute"]
+    if isinstance(compute, dict):
+        for section, keys in COMPUTE_KEYS.items():
+            entries = config.get(section)
+            if isinstance(entries, dict):
+                for key in keys:
+                    entries.setdefault(key, compute[key])
 
 
 # The sections whose estimates are made under a proposal q (infusion.process.proposals)

@@ -336,11 +336,16 @@ def test_lower_bound_training_adds_the_final_models_run_under_the_other_objectiv
 
 
 def test_the_warning_says_cpu_hours_when_a_gpu_study_was_timed_on_a_cpu():
-    assert CONFIG["training"]["device"] == "auto"  # the train rule takes resources gpu=1
-    assert "CPU core-hours" in gpu_warning(CONFIG, "cpu")
-    assert gpu_warning(CONFIG, "cuda") is None
-    assert gpu_warning(CONFIG, "given") is None
-    assert gpu_warning(merged(CONFIG, {"training": {"device": "cpu"}}), "cpu") is None
+    config = load(ROOT / "config.yaml")
+    assert config["training"]["device"] == "auto"  # the train rule takes resources gpu=1
+    assert "CPU core-hours" in gpu_warning(config, "cpu")
+    assert gpu_warning(config, "cuda") is None
+    assert gpu_warning(config, "given") is None
+    assert gpu_warning(merged(config, {"training": {"device": "cpu"}}), "cpu") is None
+    # the study's compute section sets the training's device
+    on_cpu = merged(CONFIG, {"compute": {"device": "cpu"}})
+    validate_config(on_cpu)
+    assert gpu_warning(on_cpu, "cpu") is None
 
 
 def test_the_wall_clock_divides_by_the_slots_down_to_the_longest_job():

@@ -37,6 +37,15 @@ def test_config_yaml_states_every_default_but_the_listed_departures():
     assert departing == set(DEPARTURES)
 
 
+# The stages that take device, precision and compile from the section compute (inception:
+# its device), written out here apart from infusion.study.COMPUTE_KEYS
+STAGES = {
+    section: ("device", "precision", "compile")
+    for section in ("training", "evaluation", "grid_evaluation", "sampling", "grid_sampling",
+                    "inpainting", "convergence", "proposal_search")
+} | {"inception": ("device",)}  # fmt: skip
+
+
 def test_a_config_without_the_defaulted_keys_is_valid_and_gets_the_defaults():
     """config.yaml with every defaulted key removed: filled in, it validates (the defaults
     lie in the schema's ranges) and is config.yaml again but for the departures."""
@@ -51,6 +60,9 @@ def test_a_config_without_the_defaulted_keys_is_valid_and_gets_the_defaults():
     expected = copy.deepcopy(CONFIG)
     for section, key in DEPARTURES:
         expected[section][key] = stripped[section][key]
+    for section, keys in STAGES.items():  # config.yaml states them once, in compute
+        for key in keys:
+            expected[section][key] = CONFIG["compute"][key]
     assert stripped == expected
     assert stripped["training"]["seeds"] == [0] and stripped["evaluation"]["test_examples"] == 1000
 
@@ -67,7 +79,7 @@ def test_every_key_of_a_defaulted_section_is_required_or_has_a_default():
         required = set(node.get("required", []))
         if section == "evaluation":  # grid_evaluation's `examples` is merged into its keys
             keys.discard("examples")
-        assert keys == with_default | required, section
+        assert keys == with_default | required | set(STAGES.get(section, ())), section
         assert not with_default & required, section
 
 
@@ -97,9 +109,30 @@ def test_the_command_flags_default_to_the_same_values(tmp_path):
     from infusion.cli import build_parser
 
     args = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--checkpoint", "c"])
+    defaults = study.defaults()
     for field in dataclasses.fields(settings.TrainSettings):
         if field.name != "seed":
-            assert getattr(args, field.name) == study.defaults()["training"][field.name]
+            section = "compute" if field.name in STAGES["training"] else "training"
+            assert getattr(args, field.name) == defaults[section][field.name]
+
+
+def test_every_stage_takes_the_compute_section_unless_it_states_its_own(tmp_path):
+    """compute states device, precision and compile once; each stage of :data:`STAGES`
+    gets them, but a key its section states (tiny.yaml's inception.device: cpu)."""
+    overlay = tmp_path / "compute.yaml"
+    overlay.write_text(yaml.safe_dump(
+        {"compute": {"device": "cuda:1", "precision": "bf16", "compile": "default"},
+         "evaluation": {"precision": "tf32"}}
+    ))  # fmt: skip
+    config = study.load(ROOT / "config.yaml", [ROOT / "workflow/configs/tiny.yaml", overlay])
+    wanted = {"device": "cuda:1", "precision": "bf16", "compile": "default"}
+    for section, keys in STAGES.items():
+        for key in keys:
+            own = {("evaluation", "precision"): "tf32", ("inception", "device"): "cpu"}
+            assert config[section][key] == own.get((section, key), wanted[key]), (section, key)
+    overlay.write_text(yaml.safe_dump({"compute": {"precision": "fp16"}}))
+    with pytest.raises(study.ConfigError, match="'compute.precision'"):
+        study.load(ROOT / "config.yaml", [overlay])
 
 
 def test_settings_and_study_load_without_torch():

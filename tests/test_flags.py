@@ -44,7 +44,7 @@ def help_entries(command: str) -> dict[str, str]:
 def comment_of(field: str, cls: str) -> str:
     """The comment beside ``field`` of the dataclass ``cls`` in settings.py, or the comment
     lines right above it, whitespace collapsed."""
-    body = SETTINGS_SOURCE[SETTINGS_SOURCE.index(f"class {cls}:") :]
+    body = SETTINGS_SOURCE[re.search(rf"^class {cls}\b", SETTINGS_SOURCE, re.M).start() :]
     body = body[: body.find("\n@dataclass") if "\n@dataclass" in body else None]
     match = re.search(rf"((?:^    #.*\n)*)^    {field}: [^#\n]*(?:#(.*))?$", body, re.M)
     above = " ".join(line.strip().lstrip("#").strip() for line in match.group(1).splitlines())

@@ -64,6 +64,10 @@ def test_a_study_is_loaded_as_snakemake_loads_its_config_files(tmp_path):
     )  # fmt: skip
     seen = json.loads((tmp_path / "seen.json").read_text())
     loaded = study.load(tmp_path / "config.yaml", [tmp_path / "o0.yaml", tmp_path / "o1.yaml"])
+    # a stage's device, precision and compile are the section compute's (test_defaults.py)
+    for section, keys in study.COMPUTE_KEYS.items():
+        for key in keys:
+            assert loaded[section].pop(key) == seen["compute"][key]
     assert loaded == seen
     assert loaded["model"]["hidden"] == 64 and loaded["model"]["layers"] == 1
 

@@ -44,7 +44,7 @@ def inpaint(
     n, k = len(images), settings.completions
     values = images.to(device).repeat_interleave(k, dim=0)  # [n*k x d]
     process = InfusionProcess.of(model.settings, model.shape)
-    with computing(model, settings.precision):
+    with computing(model, settings.precision, settings.compile):
         draws, means = process.sample(
             model, n * k, settings.sampling_steps, generator, settings.sampling_eps, mask, values
         )

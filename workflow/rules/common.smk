@@ -145,8 +145,12 @@ def section(name, dataset=None):
     return study.section(config, name, dataset)
 
 
-# {section: {key: default}} of the keys the settings dataclasses back (infusion.study)
-DEFAULTS = study.defaults()
+# {section: {key: its flag's default}} of the keys the settings dataclasses back
+# (infusion.study), a stage's device, precision and compile those of the section compute
+DEFAULTS = {
+    section: {**study.defaults()["compute"], **values}
+    for section, values in study.defaults().items()
+}
 
 
 def train_flags(wildcards):
@@ -301,7 +305,9 @@ def objective_files():
 def ladder_files():
     """What the ladder's table reads of every run (infusion.runs.LadderRun.files)."""
     proposal = config["ladder"]["proposal"]
-    return [path for run in ladder_runs(config) for path in run.files(proposal).values()]
+    return [
+        path for run in ladder_runs(config) for path in run.files(proposal).values()
+    ]
 
 
 def convergence_files():
