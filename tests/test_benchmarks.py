@@ -56,9 +56,9 @@ def test_quick_benchmark_prints_well_formed_lines():
 def test_conv_flop_count_matches_torchs_counter(shape, kernel):
     """The analytic count behind fraction_of_peak equals what torch counts for a forward and
     a backward pass whose input (a detached chain draw) needs no gradient."""
-    spec = importlib.util.spec_from_file_location("benchmarks_run", SCRIPT)
-    run = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run)
+    spec = importlib.util.spec_from_file_location("measures", SCRIPT.with_name("measures.py"))
+    measures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(measures)
     settings = ModelSettings(steps=2, network="conv", conv_channels=16, conv_kernel=kernel)
     model = InfusionModel(settings, shape)
     z = torch.rand(6, model.dim)
@@ -67,7 +67,7 @@ def test_conv_flop_count_matches_torchs_counter(shape, kernel):
     forward = counter.get_total_flops()
     with FlopCounterMode(display=False) as counter:
         (mean.sum() + var.sum()).backward()
-    assert run.conv_flops_per_step(model, 6) == (forward, counter.get_total_flops())
+    assert measures.conv_flops_per_step(model, 6) == (forward, counter.get_total_flops())
 
 
 def test_device_check_script_runs_end_to_end_in_its_quick_mode(digits_npz, tmp_path):
