@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from workflow_runs import REPO
 
-from infusion.catalogue import registered
 from infusion.cli import main
+from infusion.cli.catalogue import registered
 from infusion.paper.artifacts import artifact
 
 # The paper's artifacts and the report's own, as the naming scheme lists them.

@@ -1,7 +1,7 @@
 """Every table and figure of the report under one id, the name of its output file.
 
 ``@artifact("fig3.2")`` registers the function that makes an artifact; ``infusion artifact
-fig3.2 --chains chains.npz --out fig3.2.png`` calls it (:func:`infusion.catalogue.make`,
+fig3.2 --chains chains.npz --out fig3.2.png`` calls it (:func:`infusion.cli.catalogue.make`,
 where every registering module is imported). The ids:
 
 - the paper's: fig3.1, fig3.2, fig3.3, fig3.4 (its Parzen table), fig3.5 (one file per

@@ -25,8 +25,8 @@ import contextlib
 import logging
 import sys
 
-from infusion import handlers
 from infusion import settings as S
+from infusion.cli import handlers
 from infusion.data.download import DownloadError
 from infusion.flags import HelpFormatter, add_arguments
 from infusion.runtime.allocator import keep_freed_memory

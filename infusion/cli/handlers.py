@@ -122,7 +122,7 @@ def cmd_fetch_inception_weights(args) -> None:
 
 
 def cmd_artifact(args) -> None:
-    from infusion.catalogue import make
+    from infusion.cli.catalogue import make
 
     make(args.id, args.flags)
 
