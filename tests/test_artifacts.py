@@ -56,7 +56,8 @@ def test_every_artifact_is_registered_under_its_snake_case_function():
 def test_each_artifact_s_rule_has_its_name_and_passes_its_inputs_as_flags():
     """Rule fig_3_2 calls `infusion artifact fig3.2`, each named input X as --X {input.X:q} or
     quoted by a helper (the grid's run records are read from the run folders that --runs
-    names)."""
+    names); the study's config files, where an artifact reads them, as --config and
+    --configfile."""
     rules = rule_blocks()
     for artifact_id, function in registered().items():
         block = rules[snake_case(artifact_id)]
@@ -64,13 +65,18 @@ def test_each_artifact_s_rule_has_its_name_and_passes_its_inputs_as_flags():
         if artifact_id == "grid":
             assert input_names(block) == {"summaries", "bounds", "metrics"}
             continue
+        parameters = set(inspect.signature(function).parameters)
+        reads_study = {"config", "configfile"} <= parameters
+        if reads_study:
+            assert {"config", "overlays"} <= input_names(block), artifact_id
+            assert "--config {input.config:q} --configfile {input.overlays:q}" in block
         if artifact_id in ("ladder", "lower-bound-training"):  # read their plan from the
             # study's config files, and the files of every run where the plan puts them
             assert input_names(block) == {"config", "overlays", "scores"}
-            assert "--config {input.config:q} --configfile {input.overlays:q}" in block
             continue
-        assert input_names(block) <= set(inspect.signature(function).parameters), artifact_id
-        for name in input_names(block):
+        named = input_names(block) - ({"config", "overlays"} if reads_study else set())
+        assert named <= parameters, artifact_id
+        for name in named:
             flag = name.replace("_", "-")
             # as {input.X:q}, or quoted by shlex.quote or a helper of common.smk that does
             quoted = rf"--{flag} \{{(input\.{name}:q\}}|shlex\.quote\(input\.{name}\b)"
@@ -114,9 +120,11 @@ def test_a_list_flag_takes_one_file_per_seed(tmp_path):
     assert (ours["mean"], ours.seeds, ours.seed_mean) == (10.0, 2, 12.0)
 
 
-def test_int_and_repeated_flags_reach_the_scorecard(tmp_path):
-    """Through the command line: ints typed, notes repeated, the optional Table 3.2 absent."""
-    from test_tables import evaluation, make_run, write_json
+def test_the_study_s_config_files_and_int_flags_reach_the_scorecard(tmp_path):
+    """Through the command line: the study's config files, the overlays merged in order (the
+    second's epochs win), the notes a list; an int flag typed (claims' --stds); the optional
+    Table 3.2 absent."""
+    from test_tables import CONFIG, evaluation, grid_of, make_run, write_json, write_study
 
     run = make_run(tmp_path, "run", 5, 0.0, 0.1, 1400.0)
     write_json(tmp_path / "test.json", evaluation("test", 1300.0))
@@ -129,16 +137,30 @@ def test_int_and_repeated_flags_reach_the_scorecard(tmp_path):
     main(["artifact", "table3.1", "--test", str(tmp_path / "test.json"),
           "--train", str(tmp_path / "train.json"), "--out", t["t31.csv"]])  # fmt: skip
     main(["artifact", "fig3.4", "--parzen", parzen, "--out", t["f34.csv"]])
+    claims = str(tmp_path / "claims.csv")
+    main(["artifact", "claims", "--table-a-1", t["a1.csv"], "--table-3-1", t["t31.csv"],
+          "--fig-3-4", t["f34.csv"], "--stds", "2", "--out", claims])  # fmt: skip
+    probe = {
+        "report.study": "probe", "report.notes": ["first note", "second note"],
+        "dataset": "digits", "training.epochs": 5, "model.hidden": 12,
+        "training.batch_size": 3, "evaluation.chains": 1234, "sampling.samples": 50,
+        "grid": grid_of(("b", 5, 0.0, 0.1)), "data.cifar10.enabled": False,
+        "data.celeba.enabled": False, "data.tfd.enabled": False, "verdicts.enabled": False,
+    }  # fmt: skip
+    overlays = [str(write_study(tmp_path, probe)),
+                str(write_study(tmp_path, {"training.epochs": 7}, "epochs.yaml"))]  # fmt: skip
     page = tmp_path / "front_page.rst"
-    main(["artifact", "scorecard", "--table-a-1", t["a1.csv"], "--table-3-1", t["t31.csv"],
-          "--fig-3-4", t["f34.csv"], "--out", str(tmp_path / "card.csv"), "--page-out", str(page),
-          "--study", "probe", "--dataset", "digits", "--epochs", "7", "--hidden", "12",
-          "--batch-size", "3", "--grid-points", "1", "--is-chains", "1234",
-          "--parzen-samples", "50", "--note", "first note", "--note", "second note"])  # fmt: skip
+    main(["artifact", "scorecard", "--config", str(CONFIG), "--configfile", *overlays,
+          "--table-a-1", t["a1.csv"], "--table-3-1", t["t31.csv"], "--fig-3-4", t["f34.csv"],
+          "--claims", claims, "--out", str(tmp_path / "card.csv"),
+          "--page-out", str(page)])  # fmt: skip
     text = page.read_text()
-    for setting, value in (("Epochs", "7"), ("Hidden units", "12"), ("IS chains", "1,234")):
+    for setting, value in (("Epochs", "7"), ("Hidden units", "12"), ("IS chains", "1,234"),
+                           ("Batch size", "3"), ("Grid points", "1")):  # fmt: skip
         assert f"   * - {setting}\n     - {value}\n" in text, setting
-    assert "- first note\n- second note" in text
+    assert "The *probe* study" in text and "- first note\n- second note" in text
+    # claims.csv, made with --stds typed an int (a str stops its tolerance), on the page
+    assert "**is-above-bound**" in text
     card = pd.read_csv(tmp_path / "card.csv")
     assert not card.quantity.str.startswith("Table 3.2").any()
     assert "Table A.1 (b), test lower bound: T = 5, omega = 0.1 (increasing)" in set(card.quantity)

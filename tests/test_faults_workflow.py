@@ -363,13 +363,12 @@ def cut_copies(path: Path, folder: Path, random_points, cuts: int):
 def test_truncated_intermediates_stop_their_reader_naming_the_file(tiny_study, tmp_path, caplog):
     random_points, cuts = rng("truncated intermediates"), trials(full=3, ci=1)
     final, tables = tiny_study / "final" / "digits", tiny_study / "tables"
-    grid_rows = len(pd.read_csv(tables / "grid.csv"))
     metrics = sorted(tiny_study.glob("runs/digits/*/metrics.csv"))[0]
-    scorecard = ["--table-3-1", str(tables / "table3.1.csv"), "--fig-3-4",
-                 str(tables / "fig3.4.csv"), "--page-out", str(tmp_path / "page.rst"),
-                 "--study", "tiny", "--dataset", "digits", "--epochs", "2", "--hidden", "8",
-                 "--batch-size", "8", "--grid-points", "1", "--is-chains", "2",
-                 "--parzen-samples", "2", "--grid-rows", str(grid_rows)]  # fmt: skip
+    # the study's config files: Table A.1 is checked to hold its grid's rows
+    scorecard = ["--config", str(tiny_study.parent / "config.yaml"),
+                 "--configfile", str(tiny_study.parent / TINY),
+                 "--table-3-1", str(tables / "table3.1.csv"), "--fig-3-4",
+                 str(tables / "fig3.4.csv"), "--page-out", str(tmp_path / "page.rst")]  # fmt: skip
     readers = {  # the file -> its reader's artifact, flags given the file cut short, output
         final / "samples.npz": lambda cut: ["fig3.1", "--samples", cut, "--out", "f.png"],
         final / "likelihood_test.json": lambda cut: [

@@ -9,26 +9,25 @@ import re
 
 import docutils.core
 import pandas as pd
+from test_tables import CONFIG, write_study
 from test_verdicts import PAPER_SETTINGS, SUMMARY, write_tables
 
 from infusion.paper import claims as C
 from infusion.paper.front_page import LABEL_WIDTH
 from infusion.paper.scorecard import SCORECARD_COLUMNS, VERDICT_COLUMNS, scorecard
 
-FIGURE = "results/figures/beyond/verdicts.png"
 
-
-def front_page(folder, with_3_2=False, verdicts=True, claims=True, **extra):
-    """The scorecard and its page on test_verdicts' hand-built tables."""
+def front_page(folder, with_3_2=False, verdicts=True, claims=True, changes=None):
+    """The scorecard and its page on test_verdicts' hand-built tables, for its study with
+    ``changes`` (dotted config keys)."""
     paths = write_tables(folder, with_3_2)
     if claims:
         C.claims(paths["a1"], paths["t31"], paths["f34"], folder / "claims.csv", stds=2)
-    judged = {"verdict_stds": 2, "verdicts_figure": FIGURE,
-              "setting": [f"{key}={value}" for key, value in PAPER_SETTINGS.items()]}  # fmt: skip
+    values = SUMMARY | PAPER_SETTINGS | {"verdicts.enabled": verdicts} | (changes or {})
     card = scorecard(
-        paths["a1"], paths["t31"], paths["f34"], folder / "card.csv", folder / "card.rst",
-        **SUMMARY, table_3_2=paths.get("t32"), claims=folder / "claims.csv" if claims else None,
-        **(judged if verdicts else {}), **extra,
+        CONFIG, paths["a1"], paths["t31"], paths["f34"], folder / "card.csv",
+        folder / "card.rst", configfile=[write_study(folder, values)],
+        table_3_2=paths.get("t32"), claims=folder / "claims.csv" if claims else None,
     )  # fmt: skip
     return card, (folder / "card.rst").read_text()
 
@@ -56,16 +55,24 @@ def test_the_page_opens_on_the_status_then_the_claims_the_verdicts_and_the_numbe
     status = sections(page)["Status"]
     settings = {row[0]: row[1:] for row in table_rows(status)}
     assert settings["Epochs"] == ["30", "up to 1,500"]  # SUMMARY's, and the paper's
+    assert settings["Hidden units"] == ["1,200", "1,200"]
+    assert settings["Batch size"] == ["512", "512"]
     assert settings["Grid points"][0] == "5" and settings["IS chains"] == ["20,000", "20,000"]
+    assert settings["Parzen samples"] == ["10,000", "10,000"]
     assert settings["Training seeds"][0] == "3"  # the most seeds of the tables' rows
     assert settings["Natural images"][0] == "not run"
-    # by hand from the tables: (a) 0.3 not run of Table A.1's 5 paper numbers; the
-    # isotropic estimate on test and train of Table 3.1's 6; no Table 3.2; Fig 3.4 ran
-    assert "no run here: Table A.1 1 of 5, Table 3.1 2 of 6, Table 3.2 2 of 2." in status
-    _, page = front_page(tmp_path, with_3_2=True, natural=["cifar10", "celeba"])
+    assert "The *hand* study" in status
+    # by hand from the tables: (a) 0.3 and the paper's 30 other points (OTHER_POINTS) not run
+    # of Table A.1's 35 paper numbers; the isotropic estimate on test and train of Table
+    # 3.1's 6; no Table 3.2; Fig 3.4 ran
+    assert "no run here: Table A.1 31 of 35, Table 3.1 2 of 6, Table 3.2 2 of 2." in status
+    changes = {"data.cifar10.enabled": True, "data.celeba.enabled": True,
+               "report.notes": ["first note", "second note"]}  # fmt: skip
+    _, page = front_page(tmp_path, with_3_2=True, changes=changes)
     status = sections(page)["Status"]
     assert {row[0]: row[1] for row in table_rows(status)}["Natural images"] == "cifar10, celeba"
-    assert "no run here: Table A.1 1 of 5, Table 3.1 2 of 6." in status
+    assert "no run here: Table A.1 31 of 35, Table 3.1 2 of 6." in status
+    assert status.rstrip().endswith("- first note\n- second note")
 
 
 def test_the_claims_table_has_one_line_per_claim_with_its_verdict(tmp_path):
@@ -119,6 +126,7 @@ def test_the_page_renders_as_the_report_renders_it_and_links_the_verdicts_figure
     """Snakemake's report appends a link target per result, named by its file name."""
     _, page = front_page(tmp_path)
     assert "`verdicts.png`_" in sections(page)["Verdicts"]
+    assert "results/figures/beyond/verdicts.png" in sections(page)["Verdicts"]  # rule verdicts'
     target = "\n\n.. _verdicts.png: javascript:app.showResultInfo('verdicts.png')\n"
     html = docutils.core.publish_parts(
         page + target, writer="html", settings_overrides={"halt_level": 2}

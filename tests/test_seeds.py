@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_tables import STUDY, evaluation, make_run, write_json
+from test_tables import CONFIG, STUDY, evaluation, grid_of, make_run, write_json, write_study
 from workflow_runs import REPO
 
 from infusion import published as paper
@@ -97,7 +97,9 @@ def test_scorecard_says_whether_the_paper_lies_within_the_seed_spread(
     tmp_path, seeded_grid, seeded_final
 ):
     paths = [tmp_path / name for name in ("a1.csv", "t31.csv", "f34.csv", "card.csv", "card.rst")]
-    card = scorecard(*paths, **STUDY).set_index("quantity")
+    grid = grid_of(("b", 5, 0.0, 0.1), ("a", 1, 0.3, 0.0))  # seeded_grid's points
+    study = write_study(tmp_path, STUDY | {"grid": grid})
+    card = scorecard(CONFIG, *paths, configfile=[study]).set_index("quantity")
     b_row = card.loc[[q for q in card.index if q.startswith("Table A.1 (b)")][0]]
     # |paper - mean| = 2/3 against 2 std of [-3, +5, 0]: within
     assert b_row.within_seed_spread == True  # noqa: E712 (a nullable boolean)

@@ -9,15 +9,44 @@ import math
 import docutils.core
 import pandas as pd
 import pytest
+import yaml
+from workflow_runs import REPO
 
 from infusion import published as paper
 from infusion.paper import tables
 from infusion.paper.grid import aggregate_grid
 from infusion.paper.runtimes import runtimes
 from infusion.paper.scorecard import scorecard
-from infusion.paper.verdicts import SETTING_KEYS
 
 EPOCHS = 3  # fake training runs: epochs 0 (initialisation) .. EPOCHS
+CONFIG = REPO / "config.yaml"  # the study's config file; the tests' studies overlay it
+
+
+def overlay(values: dict) -> dict:
+    """A config overlay from dotted keys: {"final.steps": 5} -> {"final": {"steps": 5}}."""
+    tree: dict = {}
+    for key, value in values.items():
+        *sections, name = key.split(".")
+        node = tree
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = value
+    return tree
+
+
+def write_study(folder, values: dict, name: str = "study.yaml"):
+    """The study ``values`` (dotted keys) as an overlay of :data:`CONFIG`, in ``folder``."""
+    path = folder / name
+    path.write_text(yaml.safe_dump(overlay(values)))
+    return path
+
+
+def grid_of(*points) -> list[dict]:
+    """A config grid of one entry per (panel, steps, alpha0, omega)."""
+    return [
+        {"panel": panel, "steps": steps, "alpha0": [alpha0], "omega": [omega]}
+        for panel, steps, alpha0, omega in points
+    ]
 
 
 def write_json(path, obj):
@@ -300,10 +329,10 @@ def test_scorecard_shows_the_tightest_estimate_beside_the_paper_procedure_s(
     tightest = tightest_jsons(tmp_path, [1400.0], ["code-a0-w0.1-x0.5"])
     tables.table_3_1(*bound_jsons, tmp_path / "t31.csv", tightest=tightest)
     cards = {}
+    judged = write_study(tmp_path, STUDY | {"verdicts.enabled": True, "verdicts.stds": 2})
     for name in ("plain", "t31"):
         paths = [tmp_path / n for n in ("a1.csv", f"{name}.csv", "f34.csv", "c.csv", "c.rst")]
-        settings = [f"{key}=0" for key in SETTING_KEYS]  # values the verdicts only quote
-        cards[name] = scorecard(*paths, **STUDY, verdict_stds=2, setting=settings)
+        cards[name] = scorecard(CONFIG, *paths, configfile=[judged])
     rst = (tmp_path / "c.rst").read_text()
     card, plain = cards["t31"], cards["plain"]
     shown = card.tightest.notna()
@@ -315,7 +344,9 @@ def test_scorecard_shows_the_tightest_estimate_beside_the_paper_procedure_s(
     kept = ["quantity", "paper", "ours", "difference", "verdict", "explanation", "proposal"]
     pd.testing.assert_frame_equal(card[kept], plain[kept])
     assert "1400.00 (code-a0-w0.1-x0.5)" in rst and "Tightest proposal" in rst
-    docutils.core.publish_parts(rst, writer="html", settings_overrides={"halt_level": 2})
+    # with the link target Snakemake's report appends for the verdicts figure the page links
+    target = "\n\n.. _verdicts.png: javascript:app.showResultInfo('verdicts.png')\n"
+    docutils.core.publish_parts(rst + target, writer="html", settings_overrides={"halt_level": 2})
 
 
 @pytest.fixture
@@ -382,25 +413,43 @@ def test_runtimes_rejects_malformed_files(tmp_path, text):
         runtimes([str(path)], tmp_path / "runtimes.csv")
 
 
+# A quick study, by dotted config key: the grid of grid_runs (five rows of four points), no
+# natural images, no verdicts.
 STUDY = {
-    "study": "quick",
+    "report.study": "quick",
+    "report.notes": ["The *optimum* of omega shifts with T_steps | only with 1500 epochs."],
     "dataset": "mnist5k",
-    "epochs": 20,
-    "hidden": 256,
-    "batch_size": 128,
-    "grid_points": 4,
-    "is_chains": 50,
-    "parzen_samples": 500,
-    "note": ["The *optimum* of omega shifts with T_steps | only with 1500 epochs."],
+    "training.epochs": 20,
+    "model.hidden": 256,
+    "training.batch_size": 128,
+    "evaluation.chains": 50,
+    "sampling.samples": 500,
+    "grid": grid_of(
+        ("a", 1, 0.3, 0.0),
+        ("b", 5, 0.0, 0.1),
+        ("c", 10, 0.0, 0.0),
+        ("e", 10, 0.0, 0.0),
+        ("e", 10, 0.08, 0.0),
+    ),
+    "data.cifar10.enabled": False,
+    "data.celeba.enabled": False,
+    "data.tfd.enabled": False,
+    "verdicts.enabled": False,
 }
+
+
+def quick_scorecard(folder, table_3_2=None):
+    """The scorecard of the tables a1.csv, t31.csv and f34.csv in ``folder`` for STUDY."""
+    paths = [folder / name for name in ("a1.csv", "t31.csv", "f34.csv", "card.csv", "card.rst")]
+    study = write_study(folder, STUDY)
+    return scorecard(CONFIG, *paths, configfile=[study], table_3_2=table_3_2)
 
 
 def test_scorecard_renders_and_shows_every_paper_number(tmp_path, grid, bound_jsons, parzen_json):
     a1 = tables.table_a_1(tmp_path / "grid.csv", tmp_path / "a1.csv")
     tables.table_3_1(*bound_jsons, tmp_path / "t31.csv")
     tables.fig_3_4(parzen_json, tmp_path / "f34.csv")
-    paths = [tmp_path / name for name in ("a1.csv", "t31.csv", "f34.csv", "card.csv", "card.rst")]
-    card = scorecard(*paths, **STUDY)
+    card = quick_scorecard(tmp_path)
 
     assert list(pd.read_csv(tmp_path / "card.csv").columns) == [
         "quantity", "paper", "ours", "difference", "seeds", "seed_mean", "seed_std",
@@ -419,6 +468,10 @@ def test_scorecard_renders_and_shows_every_paper_number(tmp_path, grid, bound_js
     assert "1448.66" in rst and "1836.27" in rst and "312.00" in rst
     assert "—" in rst  # panel (e): no paper value
     assert f"{paper.IS_CHAINS:,}" in rst and f"{paper.PARZEN_SAMPLES:,}" in rst
+    for setting, value in (("Epochs", "20"), ("Hidden units", "256"), ("Batch size", "128"),
+                           ("Grid points", "4"), ("IS chains", "50"), ("Parzen samples", "500"),
+                           ("Training data", "mnist5k")):  # fmt: skip
+        assert f"   * - {setting}\n     - {value}\n" in rst, setting  # STUDY's
     assert "T_steps" in html["body"]  # notes are escaped: plain text, not a reference
 
 
@@ -443,9 +496,8 @@ def test_scorecard_takes_table_3_2_s_inception_scores_when_given(
                   "images": 500, "splits": 5}  # fmt: skip
         write_json(tmp_path / f"{kind}.json", record)
     tables.table_3_2(tmp_path / "samples.json", tmp_path / "data.json", tmp_path / "t32.csv")
-    paths = [tmp_path / name for name in ("a1.csv", "t31.csv", "f34.csv", "card.csv", "card.rst")]
-    without = scorecard(*paths, **STUDY)
-    card = scorecard(*paths, **STUDY, table_3_2=tmp_path / "t32.csv")
+    without = quick_scorecard(tmp_path)
+    card = quick_scorecard(tmp_path, table_3_2=tmp_path / "t32.csv")
 
     inception = card[card.quantity.str.startswith("Table 3.2")].set_index("quantity")
     assert len(card) == len(without) + 2

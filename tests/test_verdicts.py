@@ -1,6 +1,6 @@
 """Verdicts on the paper's numbers: the scorecard's verdict columns on hand-built tables
 against the rule written out by hand and in numpy, their counts, their explanation, the
-figure's drawn data, and the workflow's flags."""
+figure's drawn data, and the study's settings the scorecard reads from its config files."""
 
 from __future__ import annotations
 
@@ -12,32 +12,54 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 from test_figures import check_png
-from workflow_runs import REPO
+from test_tables import CONFIG, write_study
 
 from infusion import published as paper
-from infusion.paper import tables
+from infusion import study
+from infusion.paper import front_page, tables
 from infusion.paper import verdicts as V
-from infusion.paper.scorecard import SCORECARD_COLUMNS, VERDICT_COLUMNS, scorecard
+from infusion.paper.scorecard import (
+    SCORECARD_COLUMNS,
+    VERDICT_COLUMNS,
+    scorecard,
+    scorecard_study,
+)
+from infusion.study import ConfigError
 
 NAN = math.nan
 B = "Table A.1 (b), test lower bound: T = 5, omega = "
 A = "Table A.1 (a), test lower bound: T = 1, alpha0 = "
-# A study at the paper's settings except the dataset and the epochs (mnist5k, 30 epochs).
+# A study at the paper's settings except the dataset and the epochs (mnist5k, 30 epochs), by
+# dotted config key: its grid the five points table_a_1() runs, no natural images, verdicts.
 SUMMARY = {
-    "study": "hand", "dataset": "mnist5k", "epochs": 30, "hidden": 1200, "batch_size": 512,
-    "grid_points": 5, "is_chains": 20000, "parzen_samples": 10000,
+    "report.study": "hand", "report.notes": [], "dataset": "mnist5k", "training.epochs": 30,
+    "model.hidden": 1200, "training.batch_size": 512, "evaluation.chains": 20000,
+    "sampling.samples": 10000,
+    "grid": [{"panel": "a", "steps": 1, "alpha0": [0.0, 0.2], "omega": [0.0]},
+             {"panel": "b", "steps": 5, "alpha0": [0.0], "omega": [0.05, 0.1]},
+             {"panel": "e", "steps": 10, "alpha0": [0.08], "omega": [0.0]}],
+    "data.cifar10.enabled": False, "data.celeba.enabled": False, "data.tfd.enabled": False,
+    "verdicts.enabled": True, "verdicts.stds": 2,
 }  # fmt: skip
+# The other keys the verdicts quote, at the paper's values (the authors' code's for the
+# fidelity switches).
 PAPER_SETTINGS = {
     "final.steps": 15, "final.alpha0": 0.0, "final.omega": 0.01,
     "sampling.sampling_steps": 30, "model.rate_index": "code", "model.layers": 1,
-    "training.dequantize_targets": "true", "parzen.chain_steps": "training",
-    "model.first_rate": "growth", "training.keep": "last", "training.statistics_dequantize": "true",
-    "training.last_batch": "keep", "model.channel_mask": "pixel", "parzen.dequantize_test": "false",
+    "training.dequantize_targets": True, "parzen.chain_steps": "training",
+    "model.first_rate": "growth", "training.keep": "last", "training.statistics_dequantize": True,
+    "training.last_batch": "keep", "model.channel_mask": "pixel", "parzen.dequantize_test": False,
 }  # fmt: skip
 
 
+def a1_quantity(panel: str, steps: int, rate: float) -> str:
+    """A Table A.1 row's scorecard quantity, of a paper panel (a) to (d)."""
+    name, schedule = ("alpha0", "single-step") if panel == "a" else ("omega", "increasing")
+    return f"Table A.1 ({panel}), test lower bound: T = {steps}, {name} = {rate:g} ({schedule})"
+
+
 def a1_row(panel, steps, rate, paper_value, ours, seeds, seed_mean, seed_std):
-    schedule = {"a": "single-step", "b": "increasing", "e": "constant"}[panel]
+    schedule = {"a": "single-step", "e": "constant"}.get(panel, "increasing")
     return {
         "panel": panel, "steps": steps, "schedule": schedule, "rate": rate,
         "paper_test_lower_bound": paper_value, "test_lower_bound": ours,
@@ -46,9 +68,19 @@ def a1_row(panel, steps, rate, paper_value, ours, seeds, seed_mean, seed_std):
     }  # fmt: skip
 
 
+# The paper's points of Table A.1 that table_a_1() lists after its own rows, not run.
+OTHER_POINTS = [
+    (panel, paper.PANEL_STEPS[panel], rate, value)
+    for panel, points in paper.TABLE_A1.items()
+    for rate, value in points.items()
+    if (panel, rate) not in {("a", 0.0), ("a", 0.2), ("a", 0.3), ("b", 0.05), ("b", 0.1)}
+]
+
+
 def table_a_1():
     """Panel (a): one seed, exact and off by 5.66; a point not run. (b): three seeds,
-    within 2 (not 1) seed std, and beyond. (e): no paper number."""
+    within 2 (not 1) seed std, and beyond. (e): no paper number. Then the paper's other
+    points, not run (Table A.1 has a row of every one)."""
     return pd.DataFrame(
         [
             a1_row("a", 1, 0.0, 824.34, 830.0, 1, 830.0, NAN),
@@ -57,6 +89,7 @@ def table_a_1():
             a1_row("b", 5, 0.05, 1303.19, 1290.0, 3, 1292.0, 3.0),
             a1_row("b", 5, 0.1, 1448.66, 1440.0, 3, 1446.0, 2.0),
             a1_row("e", 10, 0.08, NAN, 1000.0, 3, 1001.0, 1.0),
+            *(a1_row(*point, NAN, None, NAN, NAN) for point in OTHER_POINTS),
         ],
         columns=tables.TABLE_A1_COLUMNS,
     )
@@ -128,6 +161,7 @@ BY_HAND = {
     B + "0.05 (increasing)": "differs by -11.19",  # 11.19 > 2 x 3
     B + "0.1 (increasing)": "reproduced",  # 2.66 <= 2 x 2 (not <= 1 x 2)
     "Table A.1 (e), test lower bound: T = 10, alpha0 = 0.08 (constant)": "",
+    **{a1_quantity(panel, steps, rate): V.NOT_RUN for panel, steps, rate, _ in OTHER_POINTS},
     "Table 3.1 Infusion training + isotropic, IS (test)": "not run at this scale",
     "Table 3.1 Infusion training, IS (test)": "reproduced",  # 1.0 <= 2 x 0.6
     "Table 3.1 Infusion training, lower bound (test)": "reproduced",  # 0.1 <= 2 x 0.079
@@ -147,12 +181,14 @@ def write_tables(folder, with_3_2=True) -> dict:
     return paths if with_3_2 else {k: v for k, v in paths.items() if k != "t32"}
 
 
-def judged_card(folder, stds=2, with_3_2=True, summary=SUMMARY, settings=PAPER_SETTINGS):
+def judged_card(folder, stds=2, with_3_2=True, settings=PAPER_SETTINGS):
+    """The scorecard of the hand-built tables, for the study SUMMARY with ``settings`` and
+    verdicts of ``stds``."""
     paths = write_tables(folder, with_3_2)
+    overlays = [write_study(folder, SUMMARY | settings | {"verdicts.stds": stds})]
     return scorecard(
-        paths["a1"], paths["t31"], paths["f34"], folder / "card.csv", folder / "card.rst",
-        **summary, table_3_2=paths.get("t32"), verdict_stds=stds,
-        setting=[f"{key}={value}" for key, value in settings.items()],
+        CONFIG, paths["a1"], paths["t31"], paths["f34"], folder / "card.csv",
+        folder / "card.rst", configfile=overlays, table_3_2=paths.get("t32"),
     )  # fmt: skip
 
 
@@ -234,8 +270,9 @@ def test_table_3_2_not_scored_is_not_run_and_the_scorecard_without_verdicts_is_u
         assert row.verdict == V.NOT_RUN and "natural_outputs.table3.2" in row.explanation
         assert row.paper == dict((m, s) for m, s, _ in paper.TABLE_3_2)[model]
     paths = write_tables(tmp_path, with_3_2=False)
-    plain = scorecard(paths["a1"], paths["t31"], paths["f34"], tmp_path / "plain.csv",
-                      tmp_path / "plain.rst", **SUMMARY)  # fmt: skip
+    off = write_study(tmp_path, SUMMARY | PAPER_SETTINGS | {"verdicts.enabled": False})
+    plain = scorecard(CONFIG, paths["a1"], paths["t31"], paths["f34"], tmp_path / "plain.csv",
+                      tmp_path / "plain.rst", configfile=[off])  # fmt: skip
     assert list(plain.columns) == SCORECARD_COLUMNS and plain.ours.notna().all()
     assert list(plain.quantity) == [q for q, v in BY_HAND.items() if v != V.NOT_RUN][:-2]
     assert "Verdict" not in (tmp_path / "plain.rst").read_text()
@@ -265,12 +302,14 @@ def test_explanations_name_the_settings_that_differ_and_bear_on_the_row(tmp_path
     assert "model.layers = 2 (the authors' code: 1)" in parzen
 
 
-def test_setting_flags_are_checked(tmp_path):
-    with pytest.raises(ValueError, match="parzen.chain_steps"):
-        judged_card(tmp_path, settings={k: v for k, v in PAPER_SETTINGS.items()
-                                        if k != "parzen.chain_steps"})  # fmt: skip
-    with pytest.raises(ValueError, match="'model.width=3'"):
+def test_a_study_with_a_bad_setting_stops_naming_the_key(tmp_path):
+    """The study's config files are validated as they are loaded: a setting the verdicts
+    quote with a value its key does not take, or a key the study does not have, stops."""
+    with pytest.raises(ConfigError, match="'parzen.chain_steps'"):
+        judged_card(tmp_path, settings=PAPER_SETTINGS | {"parzen.chain_steps": "nowhere"})
+    with pytest.raises(ConfigError, match="'model'.*'width'"):
         judged_card(tmp_path, settings=PAPER_SETTINGS | {"model.width": 3})
+    assert not (tmp_path / "card.csv").exists()
 
 
 def test_counts_per_table_are_the_verdicts_tallied(tmp_path):
@@ -286,7 +325,7 @@ def test_counts_per_table_are_the_verdicts_tallied(tmp_path):
     for table in V.TABLES:
         for verdict, column in zip(V.VERDICTS, V.COUNT_COLUMNS[1:-1], strict=True):
             assert by_table.loc[table, column] == tally[(table, verdict)], (table, verdict)
-    assert by_table.loc["all", "rows"] == sum(tally.values()) == 14
+    assert by_table.loc["all", "rows"] == sum(tally.values()) == 14 + len(OTHER_POINTS) == 44
     assert by_table.loc["all", "reproduced"] == 6
 
 
@@ -318,8 +357,20 @@ def test_figure_draws_paper_and_our_centres_by_verdict(tmp_path, kept_figures):
         assert len(labels) == len(rows) and all(label for label in labels)
 
 
-def test_rules_pass_the_study_settings_the_verdicts_need():
-    common = (REPO / "workflow/rules/common.smk").read_text()
-    assert "for key in SETTING_KEYS" in common
-    assert set(V.SETTING_KEYS) == set(PAPER_SETTINGS)
-    assert not set(V.SETTING_KEYS) & set(V.SUMMARY_KEYS.values())
+def test_the_scorecard_reads_the_study_s_scale_and_settings_from_its_config(tmp_path):
+    """From the loaded study (config.yaml and the overlay this test writes): the page's
+    scale, the grid's rows and the study's value of every key the verdicts quote."""
+    values = SUMMARY | PAPER_SETTINGS | {"final.steps": 5, "verdicts.stds": 3,
+                                         "report.notes": ["a note"],
+                                         "data.celeba.enabled": True}  # fmt: skip
+    assert {key.key for key in V.SCALE_KEYS} <= set(values)  # the test sets every one
+    read = scorecard_study(study.load(CONFIG, [write_study(tmp_path, values)]))
+    assert read.settings == {key.key: values[key.key] for key in V.SCALE_KEYS}
+    assert read.scale == front_page.Scale(
+        study="hand", dataset="mnist5k", epochs=30, hidden=1200, batch_size=512,
+        grid_points=5, is_chains=20000, parzen_samples=10000, natural=("celeba",),
+        notes=("a note",),
+    )  # fmt: skip
+    assert (read.grid_rows, read.verdict_stds) == (5, 3)
+    off = write_study(tmp_path, values | {"verdicts.enabled": False}, "off.yaml")
+    assert scorecard_study(study.load(CONFIG, [off])).verdict_stds is None

@@ -10,17 +10,17 @@ where every registering module is imported). The ids:
 - the report's own: grid (grid.csv and curves.csv, which the tables and Fig A.1 read),
   runtimes, claims (the paper's claims as computed checks), scorecard (with the report's
   front page), fidelity-table and fidelity-figure;
-- beyond the paper (infusion/beyond/), each a table and its figure: convergence,
-  lower-bound-training, sampling-steps, parzen-trust, verdicts (the scorecard's
-  verdicts counted and drawn).
+- beyond the paper (infusion/beyond/), each a table and its figure (named by
+  :func:`beyond_outputs`): convergence, lower-bound-training, sampling-steps, parzen-trust,
+  verdicts (the scorecard's verdicts counted and drawn).
 
 An id's function, and its Snakemake rule, are the id in snake_case: fig3.2 -> ``fig_3_2``,
 tableA.1-images -> ``table_a_1_images``, fidelity-table -> ``fidelity_table``.
 
 The command's flags are the function's parameters (``--curves-out`` for ``curves_out``),
 named like the rule's inputs, and typed by their annotations: a path or ``str``, an
-``int``, ``X | None`` (optional), ``list[X]`` (several values: ``--test A B``, or ``--note
-A --note B``; one file per training seed, for instance). A parameter without a default is
+``int``, ``X | None`` (optional), ``list[X]`` (several values: ``--test A B``, or ``--test
+A --test B``; one file per training seed, for instance). A parameter without a default is
 a required flag.
 """
 
@@ -44,6 +44,15 @@ def artifact(artifact_id: str) -> Callable[[Callable], Callable]:
         return function
 
     return register
+
+
+def beyond_outputs(artifact_id: str) -> list[str]:
+    """The table and the figure of a question beyond the paper, named by its artifact id:
+    ``results/tables/beyond/<id>.csv`` and ``results/figures/beyond/<id>.png``."""
+    return [
+        f"results/tables/beyond/{artifact_id}.csv",
+        f"results/figures/beyond/{artifact_id}.png",
+    ]
 
 
 def argument_parser(artifact_id: str, function: Callable) -> argparse.ArgumentParser:

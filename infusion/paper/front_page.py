@@ -25,7 +25,6 @@ import pandas as pd
 
 from infusion import published as paper
 from infusion.paper import verdicts
-from infusion.settings import ModelSettings, TrainSettings
 
 LABEL_WIDTH = 22  # the numbers' labels, in characters: none wraps in the report's column
 NATURAL = "CIFAR-10, CelebA, TFD (Fig 3.5 beyond MNIST, Fig 3.6, A.3, A.4, Table 3.2)"
@@ -62,9 +61,9 @@ def _section(title: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Scale:
-    """What the study ran (the scorecard's parameters): its name, dataset, epochs, hidden
-    units, batch size, grid points, training seeds, importance-sampling chains, Parzen
-    samples, and the natural-image datasets it trains."""
+    """What the study ran, from its config (:func:`infusion.paper.scorecard.scorecard_study`):
+    its name, dataset, epochs, hidden units, batch size, grid points, importance-sampling
+    chains, Parzen samples, the natural-image datasets it trains, and its notes."""
 
     study: str
     dataset: str
@@ -72,10 +71,10 @@ class Scale:
     hidden: int
     batch_size: int
     grid_points: int
-    seeds: int
     is_chains: int
     parzen_samples: int
     natural: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def _not_run(card: pd.DataFrame) -> str:
@@ -88,19 +87,19 @@ def _not_run(card: pd.DataFrame) -> str:
     return ", ".join(parts) or "none"
 
 
-def status(scale: Scale, card: pd.DataFrame, notes: list[str]) -> list[str]:
-    """The status box: the study's scale beside the paper's, the paper numbers it has no
-    run for (``card``: every row, run or not), and the study's ``notes``."""
-    model, train = ModelSettings(), TrainSettings()
+def status(scale: Scale, card: pd.DataFrame) -> list[str]:
+    """The status box: the study's scale beside the paper's, its training seeds (the most of
+    ``card``'s rows), the paper numbers it has no run for (``card``: every row, run or not),
+    and the study's notes."""
     paper_grid = sum(len(rows) for rows in paper.TABLE_A1.values())
     rows = [
         ["Setting", f"This study ({scale.study})", "The paper"],
         ["Training data", scale.dataset, f"MNIST, {paper.MNIST_TRAIN_EXAMPLES:,} images"],
-        ["Epochs", f"{scale.epochs:,}", f"up to {train.epochs:,}"],
-        ["Hidden units", f"{scale.hidden:,}", f"{model.hidden:,}"],
-        ["Batch size", f"{scale.batch_size:,}", f"{train.batch_size:,}"],
+        ["Epochs", f"{scale.epochs:,}", f"up to {paper.EPOCHS:,}"],
+        ["Hidden units", f"{scale.hidden:,}", f"{paper.HIDDEN:,}"],
+        ["Batch size", f"{scale.batch_size:,}", f"{paper.BATCH_SIZE:,}"],
         ["Grid points", f"{scale.grid_points:,}", f"{paper_grid} + Fig A.1 (e), (f)"],
-        ["Training seeds", f"{scale.seeds}", "1 (single runs)"],
+        ["Training seeds", f"{int(card['seeds'].max())}", "1 (single runs)"],
         ["IS chains", f"{scale.is_chains:,}", f"{paper.IS_CHAINS:,}"],
         ["Parzen samples", f"{scale.parzen_samples:,}", f"{paper.PARZEN_SAMPLES:,}"],
         ["Natural images", ", ".join(scale.natural) or "not run", NATURAL],
@@ -113,7 +112,7 @@ def status(scale: Scale, card: pd.DataFrame, notes: list[str]) -> list[str]:
         *_list_table(rows, "22 30 48"),
         f"Paper numbers with no run here: {_not_run(card)}.",
         "",
-        *[f"- {rst_escape(note)}" for note in notes],
+        *[f"- {rst_escape(note)}" for note in scale.notes],
         "",
     ]
 
@@ -168,24 +167,16 @@ def prediction_section(gap: pd.DataFrame) -> list[str]:
     ]
 
 
-def verdict_section(
-    card: pd.DataFrame, stds: int, study: dict, figure: str | None = None
-) -> list[str]:
-    """The account of the verdicts: the rule, the counts, per table the study's settings
-    that differ from the paper's, and a link to the verdicts figure at ``figure`` (its
-    path, a result of the report) when given."""
+def verdict_section(card: pd.DataFrame, stds: int, study: dict, figure: str) -> list[str]:
+    """The account of the verdicts: the rule, the counts, a link to the verdicts figure at
+    ``figure`` (its path, a result of the report), and per table the study's settings
+    (``study``, config key -> value) that differ from the paper's."""
     total = verdicts.verdict_counts(card).set_index("table").loc["all"]
     tables = [t for t in verdicts.TABLES if card["quantity"].str.startswith(t).any()]
     settings = [
         f"- {t}: {rst_escape('; '.join(verdicts.scale_differences(t, study, {})) or 'none')}"
         for t in tables
     ]
-    link = (
-        [f"The figure: `{os.path.basename(figure)}`_ (paper against ours per number; "
-         f"{rst_escape(figure)}).", ""]
-        if figure
-        else []
-    )  # fmt: skip
     return [
         *_section("Verdicts"),
         f"{total['reproduced']} reproduced, {total['differs']} differ, "
@@ -195,7 +186,9 @@ def verdict_section(
         "Fig 3.4: standard error; Table 3.2: std over splits; Table A.1: none); with one "
         "seed, the estimate's error alone. Differs by X: X = ours - paper.",
         "",
-        *link,
+        f"The figure: `{os.path.basename(figure)}`_ (paper against ours per number; "
+        f"{rst_escape(figure)}).",
+        "",
         "The study's settings that differ from the paper's, by table (scorecard.csv's "
         "explanation column gives each row's):",
         "",

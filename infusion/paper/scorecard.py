@@ -3,19 +3,21 @@
 :mod:`infusion.paper.front_page`) around it and the paper's claims.
 
 It reads the tables of :mod:`infusion.paper.tables`: Table A.1, Table 3.1, Fig 3.4's Parzen
-table and, where the study scored Inception, Table 3.2.
+table and, where the study scored Inception, Table 3.2; and the study's config files, as
+``infusion cost`` reads them, for its scale and the verdicts (:func:`scorecard_study`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
-import yaml
 
 from infusion import published as paper
+from infusion import study
 from infusion.paper import front_page, verdicts
-from infusion.paper.artifacts import artifact
+from infusion.paper.artifacts import artifact, beyond_outputs
 from infusion.paper.claims import CLAIM_COLUMNS
 from infusion.paper.front_page import fmt
 from infusion.paper.grid import rate_name, same_rate
@@ -30,7 +32,7 @@ from infusion.paper.tables import (
 from infusion.paper.tidy import SEED_COLUMNS, PathLike, read_table, write_csv
 from infusion.runtime.atomic import write_text
 from infusion.runtime.reading import CorruptFile, expect_rows, read_csv
-from infusion.settings import InceptionSettings, ParzenSettings
+from infusion.settings import InceptionSettings
 
 SCORECARD_COLUMNS = [
     "quantity", "paper", "ours", "difference", *SEED_COLUMNS, "within_seed_spread", "note",
@@ -45,7 +47,8 @@ SPREAD_STDS = 2  # a paper number lies within our seed spread: |paper - seed mea
 # With verdicts (infusion.paper.verdicts): our estimate's error, the verdict's tolerance,
 # the verdict and why.
 VERDICT_COLUMNS = ["estimate_error", "tolerance", "verdict", "explanation"]
-SIGMA = ParzenSettings().sigma  # the paper's Parzen kernel width
+# The verdicts figure, which the page links: rule verdicts draws it from scorecard.csv.
+_, VERDICTS_FIGURE = beyond_outputs("verdicts")
 SYMBOLS = {"alpha0": "α0", "omega": "ω"}  # a Table A.1 panel's rate, in its short label
 ESTIMATORS = {"IS": "IS", "lower bound": "bound"}  # Table 3.1's, in the short labels
 
@@ -65,13 +68,11 @@ def _verdict_cells(estimate_error: float, not_run: str, row_settings: dict | Non
     }
 
 
-def read_table_a_1(path: PathLike, grid_rows: int | None = None) -> pd.DataFrame:
-    """``tableA.1.csv``; with ``grid_rows`` (the workflow's), checked to hold that many rows
-    of the study's grid and a row of every point of the paper's Table A.1, as
+def read_table_a_1(path: PathLike, grid_rows: int) -> pd.DataFrame:
+    """``tableA.1.csv``, checked to hold ``grid_rows`` rows of the study's grid (its runs;
+    a point in two panels is two rows) and a row of every point of the paper's Table A.1, as
     :func:`infusion.paper.tables.table_a_1` writes it (:class:`CorruptFile` else)."""
     a1 = read_table(path, TABLE_A1_COLUMNS)
-    if grid_rows is None:
-        return a1
     expect_rows(path, a1[a1["best_epoch"].notna()], grid_rows, "the grid's runs")
     for panel, rows in paper.TABLE_A1.items():
         at_paper_steps = a1[(a1["panel"] == panel) & (a1["steps"] == paper.PANEL_STEPS[panel])]
@@ -171,7 +172,9 @@ def _fig_3_4_rows(f34: pd.DataFrame) -> list[dict]:
             "note": f"stderr {fmt(r.paper_stderr)} (paper), {fmt(r.stderr)} (ours); "
             f"sigma = {r.sigma:g}, {r.samples} samples",
             **_verdict_cells(
-                r.stderr, "the study has no Parzen estimate", {"parzen.sigma": (r.sigma, SIGMA)}
+                r.stderr,
+                "the study has no Parzen estimate",
+                {"parzen.sigma": (r.sigma, paper.PARZEN_SIGMA)},
             ),
         }
         for r in f34[f34["model"] == OURS].itertuples()
@@ -224,12 +227,13 @@ def _scorecard_rows(rows: list[dict]) -> pd.DataFrame:
     return card
 
 
-def _with_verdicts(card: pd.DataFrame, stds: int, study: dict) -> pd.DataFrame:
-    """The card with :data:`VERDICT_COLUMNS` (infusion.paper.verdicts)."""
+def _with_verdicts(card: pd.DataFrame, stds: int, settings: dict) -> pd.DataFrame:
+    """The card with :data:`VERDICT_COLUMNS` (infusion.paper.verdicts), judged with ``stds``
+    and explained with the study's ``settings`` (config key -> value)."""
     judged = verdicts.judge(card, stds)
     records = card.assign(table=card["quantity"].map(verdicts.table_of)).to_dict("records")
     explained = [
-        verdicts.explanation(verdict, row, tolerance, stds, study)
+        verdicts.explanation(verdict, row, tolerance, stds, settings)
         for verdict, tolerance, row in zip(
             judged["verdict"], judged["tolerance"], records, strict=True
         )
@@ -239,97 +243,128 @@ def _with_verdicts(card: pd.DataFrame, stds: int, study: dict) -> pd.DataFrame:
     )
 
 
-def _study_settings(summary: dict, setting: list[str]) -> dict:
-    """Config key -> the study's value of every key of verdicts.SCALE_KEYS: the summary's
-    (``summary``, the scorecard's parameters) and ``setting`` (``KEY=VALUE``, YAML values)."""
-    values = {key: summary[name] for name, key in verdicts.SUMMARY_KEYS.items()}
-    for entry in setting:
-        key, sep, value = entry.partition("=")
-        if not sep or key not in verdicts.SETTING_KEYS:
-            known = ", ".join(verdicts.SETTING_KEYS)
-            raise ValueError(f"--setting expects KEY=VALUE with KEY one of {known}: {entry!r}")
-        values[key] = yaml.safe_load(value)
-    missing = [key for key in verdicts.SETTING_KEYS if key not in values]
-    if missing:
-        raise ValueError(f"the verdicts need --setting KEY=VALUE for {', '.join(missing)}")
-    return values
+@dataclass(frozen=True)
+class ScorecardStudy:
+    """What the scorecard reads of a study (:func:`scorecard_study`): its scale, for the
+    page's status; its grid's rows (a point in two panels is two), which Table A.1 must
+    hold (:func:`read_table_a_1`); the verdicts' tolerance in stds (config
+    ``verdicts.stds``; None where ``verdicts.enabled`` is false); and the study's value of
+    every key of ``verdicts.SCALE_KEYS``, which the verdicts quote."""
+
+    scale: front_page.Scale
+    grid_rows: int
+    verdict_stds: int | None
+    settings: dict[str, object]
 
 
-@artifact("scorecard")
-def scorecard(
+def scorecard_study(config: dict) -> ScorecardStudy:
+    """What the scorecard reads of the loaded study ``config`` (:func:`infusion.study.load`)."""
+    scale = front_page.Scale(
+        study=config["report"]["study"],
+        dataset=config["dataset"],
+        epochs=config["training"]["epochs"],
+        hidden=config["model"]["hidden"],
+        batch_size=config["training"]["batch_size"],
+        grid_points=len(study.grid_runs(config)),
+        is_chains=config["evaluation"]["chains"],
+        parzen_samples=config["sampling"]["samples"],
+        natural=tuple(study.natural_datasets(config)),
+        notes=tuple(config["report"]["notes"]),
+    )
+    judged = config["verdicts"]
+    return ScorecardStudy(
+        scale=scale,
+        grid_rows=len(study.panel_runs(config)),
+        verdict_stds=judged["stds"] if judged["enabled"] else None,
+        settings=verdicts.study_settings(config),
+    )
+
+
+def _card(
+    of_study: ScorecardStudy,
     table_a_1: PathLike,
     table_3_1: PathLike,
     fig_3_4: PathLike,
-    out: PathLike,
-    page_out: PathLike,
-    *,
-    study: str,
-    dataset: str,
-    epochs: int,
-    hidden: int,
-    batch_size: int,
-    grid_points: int,
-    is_chains: int,
-    parzen_samples: int,
-    note: list[str] = (),
-    natural: list[str] = (),
-    claims: PathLike | None = None,
-    table_3_2: PathLike | None = None,
-    verdict_stds: int | None = None,
-    setting: list[str] = (),
-    verdicts_figure: str | None = None,
-    grid_rows: int | None = None,
-    gap: PathLike | None = None,
+    table_3_2: PathLike | None,
 ) -> pd.DataFrame:
-    """The report's front page: every reproduced paper number beside ours.
-
-    Writes ``out`` (:data:`SCORECARD_COLUMNS`; the Table A.1 rows the study ran, the
-    reproduced Table 3.1 rows on test then train, the Parzen row, and with ``table_3_2`` its
-    Inception-score rows) and ``page_out``, the front page (:mod:`infusion.paper.front_page`):
-    the status (``study`` is the study's name, then its dataset and scale, ``natural`` the
-    natural-image datasets it trains, ``note`` its notes, its training seeds those of the
-    tables), the paper's claims where ``claims`` (``claims.csv``) is given, what the full
-    study should find where ``gap`` (the ladder's ``gap.csv``) is, the verdicts, and the
-    numbers the run produced. Returns the scorecard.
-
-    With ``verdict_stds`` (config verdicts.stds), every paper number of those tables gets a
-    verdict (:mod:`infusion.paper.verdicts`): the rows the study did not run join the card
-    (Table A.1's skipped points, a skipped isotropic estimate, Table 3.2 without
-    ``table_3_2``), with :data:`VERDICT_COLUMNS`; ``setting`` gives the study's values of
-    the keys ``verdicts.SETTING_KEYS`` (``KEY=VALUE``) that the summary does not;
-    ``verdicts_figure`` is the verdicts figure's path from the repository root, which the
-    page embeds (rule verdicts draws it from ``out``, after this page).
-    ``grid_rows`` (the grid's rows: a point in two panels is two) is checked against Table
-    A.1 (:func:`read_table_a_1`).
-    """
-    summary = {"dataset": dataset, "epochs": epochs, "hidden": hidden, "batch_size": batch_size,
-               "grid_points": grid_points, "is_chains": is_chains,
-               "parzen_samples": parzen_samples}  # fmt: skip
+    """Every row of the scorecard, run or not, from the tables (Table 3.2's where given),
+    judged where the study has verdicts (:data:`VERDICT_COLUMNS`)."""
     rows = [
-        *_table_a_1_rows(read_table_a_1(table_a_1, grid_rows)),
+        *_table_a_1_rows(read_table_a_1(table_a_1, of_study.grid_rows)),
         *_table_3_1_rows(read_table(table_3_1)),
         *_fig_3_4_rows(read_table(fig_3_4)),
         *_table_3_2_rows(read_table(table_3_2) if table_3_2 is not None else None),
     ]
     card = _scorecard_rows(rows)
-    scale = front_page.Scale(study=study, **summary, seeds=int(card["seeds"].max()),
-                             natural=tuple(natural))  # fmt: skip
-    sections = [front_page.status(scale, card, note)]
+    if of_study.verdict_stds is None:
+        return card
+    return _with_verdicts(card, of_study.verdict_stds, of_study.settings)
+
+
+def _listed(of_study: ScorecardStudy, card: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``card`` the scorecard lists: every one with verdicts (the paper numbers
+    not run are judged too), else those the study ran."""
+    if of_study.verdict_stds is not None:
+        return card
+    return card[card["ours"].notna()].reset_index(drop=True)
+
+
+def _page_sections(
+    of_study: ScorecardStudy, card: pd.DataFrame, claims: PathLike | None, gap: PathLike | None
+) -> list[list[str]]:
+    """The front page's sections (``card``: every row, run or not): the status, the claims
+    and the prediction where their files are given, the verdicts where the study has them,
+    and the numbers."""
+    sections = [front_page.status(of_study.scale, card)]
     if claims is not None:
         sections.append(
             front_page.claims_section(read_csv(claims, CLAIM_COLUMNS, keep_default_na=False))
         )
     if gap is not None:
         sections.append(front_page.prediction_section(read_csv(gap, front_page.GAP_READ)))
-    if verdict_stds is None:
-        card = card[card["ours"].notna()].reset_index(drop=True)
-        columns = SCORECARD_COLUMNS
-    else:
-        settings = _study_settings(summary, setting)
-        card = _with_verdicts(card, verdict_stds, settings)
-        columns = SCORECARD_COLUMNS + VERDICT_COLUMNS
-        sections.append(front_page.verdict_section(card, verdict_stds, settings, verdicts_figure))
-    sections.append(front_page.numbers_section(card))
-    write_csv(card[columns], out)
-    write_text(page_out, front_page.page(study, sections))
-    return card[columns]
+    if of_study.verdict_stds is not None:
+        sections.append(
+            front_page.verdict_section(
+                card, of_study.verdict_stds, of_study.settings, VERDICTS_FIGURE
+            )
+        )
+    sections.append(front_page.numbers_section(_listed(of_study, card)))
+    return sections
+
+
+@artifact("scorecard")
+def scorecard(
+    config: PathLike,
+    table_a_1: PathLike,
+    table_3_1: PathLike,
+    fig_3_4: PathLike,
+    out: PathLike,
+    page_out: PathLike,
+    configfile: list[PathLike] = (),
+    claims: PathLike | None = None,
+    table_3_2: PathLike | None = None,
+    gap: PathLike | None = None,
+) -> pd.DataFrame:
+    """The report's front page: every reproduced paper number beside ours, for the study
+    ``config`` with the overlays ``configfile`` (merged as snakemake merges them).
+
+    Writes ``out`` (:data:`SCORECARD_COLUMNS`; the Table A.1 rows the study ran, the
+    reproduced Table 3.1 rows on test then train, the Parzen row, and with ``table_3_2`` its
+    Inception-score rows) and ``page_out``, the front page (:mod:`infusion.paper.front_page`):
+    the status (the study's scale from its config, its training seeds those of the tables),
+    the paper's claims where ``claims`` (``claims.csv``) is given, what the full study should
+    find where ``gap`` (the ladder's ``gap.csv``) is, the verdicts, and the numbers the run
+    produced. Returns the scorecard.
+
+    With verdicts (config ``verdicts``), every paper number of those tables gets a verdict
+    (:mod:`infusion.paper.verdicts`): the rows the study did not run join the card (Table
+    A.1's skipped points, a skipped isotropic estimate, Table 3.2 without ``table_3_2``),
+    with :data:`VERDICT_COLUMNS`, and the page links :data:`VERDICTS_FIGURE`.
+    """
+    of_study = scorecard_study(study.load(config, configfile))
+    card = _card(of_study, table_a_1, table_3_1, fig_3_4, table_3_2)
+    columns = SCORECARD_COLUMNS + (VERDICT_COLUMNS if of_study.verdict_stds is not None else [])
+    written = write_csv(_listed(of_study, card)[columns], out)
+    sections = _page_sections(of_study, card, claims, gap)
+    write_text(page_out, front_page.page(of_study.scale.study, sections))
+    return written

@@ -37,7 +37,6 @@ import pandas as pd
 from infusion import published as paper
 from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import PathLike, read_table, write_csv
-from infusion.settings import ModelSettings, SampleSettings, TrainSettings
 from infusion.switches import SWITCHES
 
 REPRODUCED = "reproduced"
@@ -69,18 +68,17 @@ class ScaleKey:
     tables: tuple[str, ...]
 
 
-_model, _train = ModelSettings(), TrainSettings()
 SCALE_KEYS = (
     ScaleKey("dataset", "mnist", "paper", MNIST_TABLES),
-    ScaleKey("training.epochs", _train.epochs, "paper", MNIST_TABLES),
-    ScaleKey("model.hidden", _model.hidden, "paper", MNIST_TABLES),
-    ScaleKey("training.batch_size", _train.batch_size, "the authors' code", MNIST_TABLES),
-    ScaleKey("final.steps", _model.steps, "paper", FINAL_TABLES),
-    ScaleKey("final.alpha0", _model.alpha0, "paper", FINAL_TABLES),
-    ScaleKey("final.omega", _model.omega, "paper", FINAL_TABLES),
+    ScaleKey("training.epochs", paper.EPOCHS, "paper", MNIST_TABLES),
+    ScaleKey("model.hidden", paper.HIDDEN, "paper", MNIST_TABLES),
+    ScaleKey("training.batch_size", paper.BATCH_SIZE, "the authors' code", MNIST_TABLES),
+    ScaleKey("final.steps", paper.STEPS, "paper", FINAL_TABLES),
+    ScaleKey("final.alpha0", paper.ALPHA0, "paper", FINAL_TABLES),
+    ScaleKey("final.omega", paper.OMEGA, "paper", FINAL_TABLES),
     ScaleKey("evaluation.chains", paper.IS_CHAINS, "paper", ("Table 3.1",)),
     ScaleKey("sampling.samples", paper.PARZEN_SAMPLES, "paper", ("Fig 3.4",)),
-    ScaleKey("sampling.sampling_steps", SampleSettings().sampling_steps, "paper", ("Fig 3.4",)),
+    ScaleKey("sampling.sampling_steps", paper.SAMPLING_STEPS, "paper", ("Fig 3.4",)),
     # The paper's numbers came from the authors' code: its side of each fidelity switch.
     *(
         ScaleKey(f"{s.section}.{s.key}", s.code, "the authors' code",
@@ -88,17 +86,20 @@ SCALE_KEYS = (
         for s in SWITCHES
     ),
 )  # fmt: skip
-# The scorecard's study-summary parameters -> the config keys they are.
-SUMMARY_KEYS = {
-    "dataset": "dataset",
-    "epochs": "training.epochs",
-    "hidden": "model.hidden",
-    "batch_size": "training.batch_size",
-    "is_chains": "evaluation.chains",
-    "parzen_samples": "sampling.samples",
-}
-# The other keys of SCALE_KEYS: the scorecard takes them as --setting KEY=VALUE.
-SETTING_KEYS = tuple(k.key for k in SCALE_KEYS if k.key not in SUMMARY_KEYS.values())
+
+
+def config_value(config: dict, key: str) -> object:
+    """The value of the dotted config key ``key`` ("final.steps") in ``config``."""
+    value = config
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
+def study_settings(config: dict) -> dict[str, object]:
+    """Config key -> the study's value of every key of :data:`SCALE_KEYS`, from its loaded
+    ``config`` (:func:`infusion.study.load`)."""
+    return {scale_key.key: config_value(config, scale_key.key) for scale_key in SCALE_KEYS}
 
 
 def table_of(quantity: str) -> str:

@@ -1,7 +1,6 @@
 """Helpers shared by the rules: paths and CLI flags. The config is read by infusion.study
 (validation against its packaged schema, defaults, the grid and its named runs)."""
 
-import json
 import os
 import re
 import shlex
@@ -17,7 +16,7 @@ from infusion.runs import (
     run_tags,
     seed_tags,
 )
-from infusion.paper.verdicts import SETTING_KEYS
+from infusion.paper.artifacts import beyond_outputs
 from infusion.estimation.inception import (
     WEIGHTS_FILE,
     WEIGHTS_SHA256_PREFIX,
@@ -389,49 +388,6 @@ def all_outputs():
         ),
         *(["results/tables/beyond/gap.csv"] if config["ladder"]["enabled"] else []),
     ]
-
-
-def beyond_outputs(artifact_id):
-    """The table and the figure of a question beyond the paper, named by its artifact id."""
-    return [
-        f"results/tables/beyond/{artifact_id}.csv",
-        f"results/figures/beyond/{artifact_id}.png",
-    ]
-
-
-def study_flags():
-    """What the report's front page says about this study's scale, and the natural-image
-    datasets it trains."""
-    notes = " ".join(f"--note {json.dumps(note)}" for note in config["report"]["notes"])
-    return (
-        f"--study {config['report']['study']} --dataset {DATASET}"
-        f" --epochs {config['training']['epochs']} --hidden {config['model']['hidden']}"
-        f" --batch-size {config['training']['batch_size']} --grid-points {len(grid_runs())}"
-        f" --grid-rows {len(panel_runs())}"
-        f" --is-chains {config['evaluation']['chains']}"
-        f" --parzen-samples {config['sampling']['samples']} {notes}"
-        + "".join(f" --natural {dataset}" for dataset in NATURAL_DATASETS)
-    )
-
-
-def verdict_flags():
-    """The scorecard's verdict flags (config verdicts): the tolerance in stds, the study's
-    values of the settings that may explain a difference, and the verdicts figure (drawn
-    from the scorecard, which the front page links), after a space; none when off."""
-    if not config["verdicts"]["enabled"]:
-        return ""
-    settings = "".join(f" --setting {key}={config_value(key)}" for key in SETTING_KEYS)
-    _, figure = beyond_outputs("verdicts")
-    stds = config["verdicts"]["stds"]
-    return f" --verdict-stds {stds}{settings} --verdicts-figure {figure}"
-
-
-def config_value(key):
-    """A config value by its dotted key ('final.steps'), as YAML spells it (true, 0.01)."""
-    value = config
-    for part in key.split("."):
-        value = value[part]
-    return str(value).lower() if isinstance(value, bool) else value
 
 
 # Shell lines

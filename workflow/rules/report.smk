@@ -209,6 +209,11 @@ rule claims:
 
 rule scorecard:
     input:
+        # The study's config files: the scorecard reads the study's scale and its verdicts'
+        # settings from them (infusion.paper.scorecard.scorecard_study), as `infusion cost`
+        # does. Values given with snakemake --config are not in them.
+        config="config.yaml",
+        overlays=workflow.overwrite_configfiles,
         table_a_1="results/tables/tableA.1.csv",
         table_3_1="results/tables/table3.1.csv",
         fig_3_4="results/tables/fig3.4.csv",
@@ -232,13 +237,12 @@ rule scorecard:
     params:
         table_3_2=lambda wildcards, input: optional_flag(input.table_3_2, "table-3-2"),
         gap=lambda wildcards, input: optional_flag(input.gap, "gap"),
-        # the study's scale, and the verdicts on every paper number (config verdicts)
-        study=lambda wildcards: study_flags() + verdict_flags(),
     shell:
         infusion_shell(
-            "artifact scorecard --table-a-1 {input.table_a_1:q} --table-3-1 {input.table_3_1:q}"
+            "artifact scorecard --config {input.config:q} --configfile {input.overlays:q}"
+            " --table-a-1 {input.table_a_1:q} --table-3-1 {input.table_3_1:q}"
             " --fig-3-4 {input.fig_3_4:q} --claims {input.claims:q}{params.table_3_2}{params.gap}"
-            " --out {output.csv:q} --page-out {output.page:q} {params.study}"
+            " --out {output.csv:q} --page-out {output.page:q}"
         )
 
 
