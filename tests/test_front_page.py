@@ -54,9 +54,10 @@ def test_the_page_opens_on_the_status_then_the_claims_the_verdicts_and_the_numbe
     assert list(sections(page)) == ["Status", "Claims", "Verdicts", "Numbers"]
     status = sections(page)["Status"]
     settings = {row[0]: row[1:] for row in table_rows(status)}
-    assert settings["Epochs"] == ["30", "up to 1,500"]  # SUMMARY's, and the paper's
+    # SUMMARY's, and the authors' code's (the paper is silent)
+    assert settings["Epochs"] == ["30", "up to 1,500 (the authors' code)"]
     assert settings["Hidden units"] == ["1,200", "1,200"]
-    assert settings["Batch size"] == ["512", "512"]
+    assert settings["Batch size"] == ["512", "512 (the authors' code)"]
     assert settings["Grid points"][0] == "5" and settings["IS chains"] == ["20,000", "20,000"]
     assert settings["Parzen samples"] == ["10,000", "10,000"]
     assert settings["Training seeds"][0] == "3"  # the most seeds of the tables' rows

@@ -281,7 +281,10 @@ def test_table_3_2_not_scored_is_not_run_and_the_scorecard_without_verdicts_is_u
 def test_explanations_name_the_settings_that_differ_and_bear_on_the_row(tmp_path):
     card = judged_card(tmp_path, settings=PAPER_SETTINGS | {"final.steps": 5}).set_index("quantity")
     a1 = card.loc[B + "0.05 (increasing)", "explanation"]
-    assert "dataset = mnist5k (paper: mnist)" in a1 and "training.epochs = 30 (paper: 1,500)" in a1
+    assert (
+        "dataset = mnist5k (paper: mnist)" in a1
+        and "training.epochs = 30 (the authors' code: 1,500)" in a1
+    )
     assert "final.steps" not in a1 and "evaluation" not in a1  # a grid point, not the final model
     train = card.loc["Table 3.1 Infusion training, IS (train)", "explanation"]
     assert "final.steps = 5 (paper: 15)" in train

@@ -95,9 +95,9 @@ def status(scale: Scale, card: pd.DataFrame) -> list[str]:
     rows = [
         ["Setting", f"This study ({scale.study})", "The paper"],
         ["Training data", scale.dataset, f"MNIST, {paper.MNIST_TRAIN_EXAMPLES:,} images"],
-        ["Epochs", f"{scale.epochs:,}", f"up to {paper.EPOCHS:,}"],
+        ["Epochs", f"{scale.epochs:,}", f"up to {paper.EPOCHS:,} (the authors' code)"],
         ["Hidden units", f"{scale.hidden:,}", f"{paper.HIDDEN:,}"],
-        ["Batch size", f"{scale.batch_size:,}", f"{paper.BATCH_SIZE:,}"],
+        ["Batch size", f"{scale.batch_size:,}", f"{paper.BATCH_SIZE:,} (the authors' code)"],
         ["Grid points", f"{scale.grid_points:,}", f"{paper_grid} + Fig A.1 (e), (f)"],
         ["Training seeds", f"{int(card['seeds'].max())}", "1 (single runs)"],
         ["IS chains", f"{scale.is_chains:,}", f"{paper.IS_CHAINS:,}"],

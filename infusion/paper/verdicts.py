@@ -70,7 +70,7 @@ class ScaleKey:
 
 SCALE_KEYS = (
     ScaleKey("dataset", "mnist", "paper", MNIST_TABLES),
-    ScaleKey("training.epochs", paper.EPOCHS, "paper", MNIST_TABLES),
+    ScaleKey("training.epochs", paper.EPOCHS, "the authors' code", MNIST_TABLES),
     ScaleKey("model.hidden", paper.HIDDEN, "paper", MNIST_TABLES),
     ScaleKey("training.batch_size", paper.BATCH_SIZE, "the authors' code", MNIST_TABLES),
     ScaleKey("final.steps", paper.STEPS, "paper", FINAL_TABLES),
