@@ -115,12 +115,15 @@ class ModelSettings:
     schedule: str = "linear"
     # Which rate draws z~^(t): paper (alpha0 + t omega, section 3.3.2's alpha^(t) =
     # alpha^(t-1) + omega) or code (alpha0 for z~^(0) and z~^(1), alpha0 + (t-1) omega after:
-    # run_chaine_train_for in the authors' run.py adds omega after each step's draw)
+    # run_chaine_train_for in the authors' run.py adds omega after each step's draw). 15
+    # steps, omega 0.01: paper 0, 0.01, ..., 0.14; code 0, 0, ..., 0.13. The bound's q uses
+    # the rates the chain was drawn with (the model's own, unless a proposal names others)
     rate_index: str = "paper"
     # alpha^(0): alpha0 (the grid's, the paper's) or growth (omega: the hyperparameters
     # released with the authors' run.py give infuse_rate, alpha0, the value of
     # infuse_rate_growth, omega: 0.02 both, for 10 steps); the rates are
-    # then omega + t omega (paper indexing) or omega, omega, 2 omega, ... (code indexing)
+    # then omega + t omega (paper indexing) or omega, omega, 2 omega, ... (code indexing):
+    # 15 steps, omega 0.01: 0.01, ..., 0.15 or 0.01, 0.01, ..., 0.14
     first_rate: str = "alpha0"
     # The infusion mask of a colour image: element (one Bernoulli draw per pixel and channel,
     # ours) or pixel (one per pixel, shared by its channels: the authors' run.py). The same
