@@ -1,19 +1,36 @@
 """The study's training runs and the tags that name them (part of the study interpreter).
 
+A run is one :class:`TrainingRun`, made in one place (:func:`training_run`): its dataset,
+grid point and seed, and the model and training keys it changes from the study's config.
+The parts of the study that train (the grid under every seed, the natural-image final
+models, the ablation, the ladder, the objectives' comparison) each list theirs, the ladder's
+and the comparison's as subclasses that add what their tables need; :func:`training_runs`
+lists them all once, and the rules' flags (:func:`run_tags`), the cost and the plan iterate
+over them.
+
 A run tag is the suffix of a run folder
 (``results/runs/{dataset}/T{steps}-a{alpha}-w{omega}{tag}``):
 empty for the study's own settings and first seed; otherwise ``_<key>-<value>`` for each
-training switch whose value differs from the study's (``_layers-1``; ``_objective-lower_bound``
-for the lower-bound objective, issue 15's question 1), then ``_seed<N>`` for another seed.
+model or training key whose value differs from the study's (``_layers-1``;
+``_objective-lower_bound`` for the lower-bound objective, issue 15's question 1), then
+``_seed<N>`` for another seed. A key at the study's value names nothing, so a settings
+field added at its default leaves every folder, and every finished run, as it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from infusion.rungs import rung_settings
 from infusion.settings import OBJECTIVES
-from infusion.study import final_point, objective_points, objective_sampling_steps, run_folder
+from infusion.study import (
+    final_point,
+    grid_points,
+    natural_datasets,
+    objective_points,
+    objective_sampling_steps,
+    run_folder,
+)
 from infusion.switches import TRAINED_SECTIONS, study_switches, study_variants, variant_values
 
 
@@ -31,10 +48,48 @@ def run_tag(config: dict, values: dict[tuple[str, str], object], seed: int) -> s
     return "".join(parts)
 
 
-def objective_tag(config: dict, objective: str, seed: int) -> str:
-    """The tag of a run trained with ``objective`` (``training.objective``) and ``seed``:
-    ``_objective-lower_bound`` for the lower bound in a denoising study."""
-    return run_tag(config, {("training", "objective"): objective}, seed)
+@dataclass(frozen=True)
+class TrainingRun:
+    """One training run of the study, the identity every part of the plan names a run by
+    (made by :func:`training_run`): its dataset, grid point and seed, and the model and
+    training keys it changes from the study's config; its tag (:func:`run_tag`) and its
+    folder derive from them."""
+
+    dataset: str
+    point: tuple[int, float, float]
+    seed: int
+    tag: str
+    # {(section, key): value} of the model and training keys it changes from the study's
+    changes: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def folder(self) -> str:
+        """The run's training folder (results/runs/...)."""
+        return run_folder(self.dataset, *self.point, self.tag)
+
+    @property
+    def values(self) -> dict[tuple[str, str], object]:
+        """The config values it trains with where they are not the study's: its changes and
+        its seed (under ``("training", "seed")``)."""
+        return {**self.changes, ("training", "seed"): self.seed}
+
+
+def training_run(
+    config: dict, dataset: str, point, values: dict[tuple[str, str], object], seed: int
+) -> TrainingRun:
+    """The run of ``dataset`` at ``point`` with the config changed by ``values`` (only its
+    model and training keys that differ from the study's count) and trained with ``seed``."""
+    changes = {
+        (section, key): value
+        for (section, key), value in values.items()
+        if section in TRAINED_SECTIONS and value != config[section][key]
+    }
+    return TrainingRun(dataset, tuple(point), int(seed), run_tag(config, values, seed), changes)
+
+
+def identity(run: TrainingRun) -> dict:
+    """The fields of a training run, to make a run of a part of the study from."""
+    return {f.name: getattr(run, f.name) for f in fields(TrainingRun)}
 
 
 # Where the objectives' comparison scores its runs at points other than the final model's:
@@ -42,24 +97,15 @@ def objective_tag(config: dict, objective: str, seed: int) -> str:
 OBJECTIVE_SCORES = "results/beyond/lower-bound-training"
 
 
-@dataclass(frozen=True)
-class ObjectiveRun:
-    """One run of the objectives' comparison: its label (``final``, or the panel whose point
-    it is), grid point, training objective (``training.objective``), seed and run tag, its
-    dataset, and whether its point is the study's final model."""
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveRun(TrainingRun):
+    """One run of the objectives' comparison: a training run, its label (``final``, or the
+    panel whose point it is), its training objective (``training.objective``) and whether
+    its point is the study's final model."""
 
     label: str
-    point: tuple[int, float, float]
     objective: str
-    seed: int
-    tag: str
-    dataset: str
     final: bool
-
-    @property
-    def folder(self) -> str:
-        """The run's training folder (results/runs/...)."""
-        return run_folder(self.dataset, *self.point, self.tag)
 
     @property
     def scores(self) -> str:
@@ -86,16 +132,15 @@ def objective_runs(config: dict) -> list[ObjectiveRun]:
     """Every run of the objectives' comparison: each point of
     :func:`~infusion.study.objective_points` under each objective and training seed, in its
     table's order."""
-    final = final_point(config)
+    final, dataset = final_point(config), config["dataset"]
     return [
         ObjectiveRun(
-            label,
-            point,
-            objective,
-            seed,
-            objective_tag(config, objective, seed),
-            config["dataset"],
-            point == final,
+            **identity(
+                training_run(config, dataset, point, {("training", "objective"): objective}, seed)
+            ),
+            label=label,
+            objective=objective,
+            final=point == final,
         )  # fmt: skip
         for label, point in objective_points(config)
         for objective in OBJECTIVES
@@ -108,37 +153,37 @@ def seed_tags(config: dict) -> list[str]:
     return [run_tag(config, {}, seed) for seed in config["training"]["seeds"]]
 
 
-def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
-    """Every run tag the study trains -> the config values it changes (its seed under
-    ``("training", "seed")``): the study's own seeds, the ablation's runs when
-    ``fidelity.enabled``, the ladder's when ``ladder.enabled``, and each objective's runs over
-    the study's seeds when ``lower_bound_training.enabled``."""
-    tags = {
-        tag: {("training", "seed"): seed}
-        for tag, seed in zip(seed_tags(config), config["training"]["seeds"], strict=True)
-    }
+def training_runs(config: dict) -> list[TrainingRun]:
+    """Every training the study runs, each once (by folder), in plan order: the grid's
+    points under every training seed, each natural-image dataset's final model, the
+    ablation's runs when ``fidelity.enabled``, the ladder's when ``ladder.enabled`` and each
+    objective's when ``lower_bound_training.enabled``."""
+    dataset, seeds = config["dataset"], config["training"]["seeds"]
+    runs = [training_run(config, dataset, point, {}, seed)
+            for point in grid_points(config) for seed in seeds]  # fmt: skip
+    runs += [training_run(config, name, final_point(config, name), {}, seeds[0])
+             for name in natural_datasets(config)]  # fmt: skip
     if config["fidelity"]["enabled"]:
         switches = study_switches(config)
-        for variant in study_variants(config):
-            values = variant_values(variant, switches)
-            for seed in config["fidelity"]["seeds"]:
-                trained = {
-                    (section, key): value
-                    for (section, key), value in values.items()
-                    if section in TRAINED_SECTIONS and value != config[section][key]
-                }
-                tags.setdefault(
-                    run_tag(config, values, seed), trained | {("training", "seed"): seed}
-                )
-    for run in ladder_runs(config):
-        tags.setdefault(run.tag, run.changes | {("training", "seed"): run.seed})
+        runs += [
+            training_run(
+                config, dataset, final_point(config), variant_values(variant, switches), seed
+            )  # fmt: skip
+            for variant in study_variants(config)
+            for seed in config["fidelity"]["seeds"]
+        ]
+    runs += ladder_runs(config)
     if config["lower_bound_training"]["enabled"]:
-        for objective in OBJECTIVES:
-            for seed in config["training"]["seeds"]:
-                tags.setdefault(
-                    objective_tag(config, objective, seed),
-                    {("training", "objective"): objective, ("training", "seed"): seed},
-                )
+        runs += objective_runs(config)
+    return list({run.folder: run for run in runs}.values())
+
+
+def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
+    """Every run tag the study trains (:func:`training_runs`) -> the config values it
+    changes, its seed under ``("training", "seed")``."""
+    tags: dict[str, dict[tuple[str, str], object]] = {}
+    for run in training_runs(config):
+        tags.setdefault(run.tag, run.values)
     return tags
 
 
@@ -166,27 +211,16 @@ def ablation_tags(config: dict) -> list[str]:
 LADDER_SCORES = "results/beyond/ladder"
 
 
-@dataclass(frozen=True)
-class LadderRun:
-    """One training run of the ladder: its rung (name, factor, value), the semantics it
-    trains under (a fidelity variant: paper, the text's; code, the released code's), its
-    seed, and where it lives (dataset, grid point, run tag)."""
+@dataclass(frozen=True, kw_only=True)
+class LadderRun(TrainingRun):
+    """One training run of the ladder: a training run, its rung (name, factor, value) and
+    the semantics it trains under (a fidelity variant: paper, the text's; code, the released
+    code's)."""
 
     rung: str
     factor: str
     value: object
     semantics: str
-    seed: int
-    dataset: str
-    point: tuple[int, float, float]
-    tag: str
-    # {(section, key): value} of the model and training keys it changes from the study's
-    changes: dict = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def folder(self) -> str:
-        """The run's training folder (results/runs/...)."""
-        return run_folder(self.dataset, *self.point, self.tag)
 
     @property
     def scores(self) -> str:
@@ -214,7 +248,8 @@ def ladder_view(config: dict, run: LadderRun) -> dict:
     view = {**config, "dataset": run.dataset, "grid": []}
     view["final"] = {"steps": steps, "alpha0": alpha0, "omega": omega}
     for name in TRAINED_SECTIONS:
-        view[name] = {**config[name], **{k: v for (s, k), v in run.changes.items() if s == name}}
+        changes = {k: v for (s, k), v in run.changes.items() if s == name}
+        view[name] = {**config[name], **changes}
     view["training"]["seeds"] = [run.seed]
     view["sampling"] = {
         **config["sampling"],
@@ -241,13 +276,7 @@ def ladder_runs(config: dict) -> list[LadderRun]:
             }
             trained = {**variant, **values}
             for seed in rung.get("seeds") or ladder["seeds"]:
-                changed = {
-                    key: value for key, value in trained.items() if value != config[key[0]][key[1]]
-                }
-                result.append(
-                    LadderRun(
-                        rung["rung"], rung["factor"], rung["value"], semantics, int(seed),
-                        dataset, point, run_tag(config, trained, seed), changed,
-                    )
-                )  # fmt: skip
+                run = training_run(config, dataset, point, trained, seed)
+                result.append(LadderRun(**identity(run), rung=rung["rung"], factor=rung["factor"],
+                                        value=rung["value"], semantics=semantics))  # fmt: skip
     return result

@@ -62,7 +62,9 @@ def test_each_objective_and_seed_is_a_run_tag_that_sets_the_objective():
     }
     assert tags["_objective-lower_bound_seed4"][("training", "seed")] == 4
     assert tags[""] == {("training", "seed"): 0}  # denoising, the study's own: no new run
-    assert runs.objective_tag(config, "denoising", 4) == "_seed4"
+    denoising = runs.training_run(config, "mnist", (15, 0.0, 0.01),
+                                  {("training", "objective"): "denoising"}, 4)  # fmt: skip
+    assert (denoising.tag, denoising.changes) == ("_seed4", {})
     off = with_section(enabled=False)
     assert not any("objective" in tag for tag in runs.run_tags(off))
 

@@ -84,6 +84,24 @@ def test_dry_run_plans_one_train_job_per_grid_point_and_natural_dataset(tmp_path
     assert "--sampling-steps 15" in shell_of(out, "inpaint", "celeba")
 
 
+def test_the_plan_trains_each_training_run_of_the_study_once(tmp_path):
+    """The train jobs snakemake plans for the tiny study are the study's training runs
+    (infusion.runs.training_runs), each once: 20, counted by hand from tiny.yaml (5 distinct
+    grid points x 2 seeds; shapes16's final model; the ablation's rate_index, first_rate and
+    code runs, its paper run being the final model's and its Parzen switches training
+    nothing; the ladder's images-300, epochs-4, width-48 and steps-4 rungs, its start being
+    the final model's and the ablation's code run; the lower-bound objective under 2 seeds,
+    the denoising one being the study's own)."""
+    from infusion import runs, study
+
+    folder = workflow_copy(tmp_path)
+    plan = snakemake(folder, "-n", "-p", "--configfile", TINY).stdout
+    planned = re.findall(r" train --data \S+ --out (\S+) ", plan)
+    config = study.load(folder / "config.yaml", [folder / TINY])
+    assert len(planned) == len(set(planned)) == 20
+    assert set(planned) == {run.folder for run in runs.training_runs(config)}
+
+
 def shell_of(dry_run: str, rule: str, dataset: str) -> str:
     """The shell command of the planned job of `rule` on `dataset` in `snakemake -n -p`."""
     (job,) = [
