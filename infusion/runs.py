@@ -163,15 +163,7 @@ def training_runs(config: dict) -> list[TrainingRun]:
             for point in grid_points(config) for seed in seeds]  # fmt: skip
     runs += [training_run(config, name, final_point(config, name), {}, seeds[0])
              for name in natural_datasets(config)]  # fmt: skip
-    if config["fidelity"]["enabled"]:
-        switches = study_switches(config)
-        runs += [
-            training_run(
-                config, dataset, final_point(config), variant_values(variant, switches), seed
-            )  # fmt: skip
-            for variant in study_variants(config)
-            for seed in config["fidelity"]["seeds"]
-        ]
+    runs += ablation_runs(config)
     runs += ladder_runs(config)
     if config["lower_bound_training"]["enabled"]:
         runs += objective_runs(config)
@@ -187,11 +179,28 @@ def run_tags(config: dict) -> dict[str, dict[tuple[str, str], object]]:
     return tags
 
 
-def ablation_runs(config: dict) -> list[tuple[str, int, str]]:
-    """(variant, seed, run tag) of every row of the ablation table, in table order."""
-    switches = study_switches(config)
+@dataclass(frozen=True, kw_only=True)
+class AblationRun(TrainingRun):
+    """One row of the ablation table: a training run of the final model and the fidelity
+    ``variant`` it trains under (a variant that only changes the scoring shares the paper
+    variant's run)."""
+
+    variant: str
+
+
+def ablation_runs(config: dict) -> list[AblationRun]:
+    """Every row of the ablation table, variant by variant, seed by seed ([] when the
+    ablation is off)."""
+    if not config["fidelity"]["enabled"]:
+        return []
+    switches, dataset, final = study_switches(config), config["dataset"], final_point(config)
     return [
-        (variant, seed, run_tag(config, variant_values(variant, switches), seed))
+        AblationRun(
+            **identity(
+                training_run(config, dataset, final, variant_values(variant, switches), seed)
+            ),
+            variant=variant,
+        )  # fmt: skip
         for variant in study_variants(config)
         for seed in config["fidelity"]["seeds"]
     ]
@@ -199,10 +208,8 @@ def ablation_runs(config: dict) -> list[tuple[str, int, str]]:
 
 def ablation_tags(config: dict) -> list[str]:
     """The tags of the runs the ablation trains beyond the study's own seeds."""
-    if not config["fidelity"]["enabled"]:
-        return []
     own = seed_tags(config)
-    return list(dict.fromkeys(tag for *_, tag in ablation_runs(config) if tag not in own))
+    return list(dict.fromkeys(run.tag for run in ablation_runs(config) if run.tag not in own))
 
 
 # --- the ladder toward the paper's scale (config section ladder, issue 22) -------------

@@ -285,6 +285,11 @@ def test_switch_defaults_are_the_papers_text_and_the_overlay_the_code():
             assert line in (REPO / "workflow/configs/authors-code.yaml").read_text()
 
 
+def ablation_rows(config) -> list[tuple[str, int, str]]:
+    """(variant, seed, tag) of every row of the ablation table."""
+    return [(run.variant, run.seed, run.tag) for run in runs.ablation_runs(config)]
+
+
 def study(**fidelity_section):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["fidelity"] = {"enabled": True, "seeds": [0, 1, 2]} | fidelity_section
@@ -318,7 +323,7 @@ def test_run_tags_name_what_differs_from_the_study():
     # 9 trained variants (paper, 7 training switches, code) x 3 seeds
     assert len(tags) == 27 and not any("channel_mask" in tag for tag in tags)
     assert len(runs.ablation_tags(config)) == 26  # the paper variant's seed 0 is the study's
-    rows = runs.ablation_runs(config)
+    rows = ablation_rows(config)
     assert [v for v, seed, _ in rows if seed == 0] == [
         "paper", "rate_index", "first_rate", "layers", "dequantize_targets", "parzen_centres",
         "keep", "statistics_dequantize", "last_batch", "parzen_test_points", "code"]  # fmt: skip
@@ -335,7 +340,7 @@ def test_a_colour_study_trains_the_channel_mask_too():
                                                 ("training", "seed"): 2}  # fmt: skip
     code = CODE_TRAINED | {("model", "channel_mask"): "pixel", ("training", "seed"): 0}
     assert tags[CODE_TAG + "_channel_mask-pixel"] == code
-    assert len(tags) == 30 and len(runs.ablation_runs(config)) == 12 * 3
+    assert len(tags) == 30 and len(ablation_rows(config)) == 12 * 3
 
 
 def test_run_tags_under_the_authors_code_overlay_flip_back_to_the_text():
@@ -352,9 +357,10 @@ def test_run_tags_under_the_authors_code_overlay_flip_back_to_the_text():
         ("training", "statistics_dequantize"): False, ("training", "last_batch"): "drop",
         ("training", "seed"): 0,
     }  # fmt: skip
-    assert ("code", 0, "") in runs.ablation_runs(config)
+    rows = ablation_rows(config)
+    assert ("code", 0, "") in rows
     growth = back.replace("paper", "paper_first_rate-growth")  # the text's, and omega first
-    assert ("first_rate", 0, growth) in runs.ablation_runs(config)
+    assert ("first_rate", 0, growth) in rows
 
 
 def test_study_seeds_get_tags_and_the_disabled_ablation_none():
@@ -434,10 +440,10 @@ def test_fidelity_table_needs_one_of_each_input_a_run(tmp_path):
 
 def test_fidelity_variants_keep_the_named_ones_in_table_order_and_code_whole():
     config = study(variants=["code", "paper", "first_rate"])
-    rows = runs.ablation_runs(config)
+    rows = ablation_rows(config)
     assert [v for v, _, _ in rows] == [v for v in ("paper", "first_rate", "code") for _ in range(3)]
     code_tag = dict(((v, s), t) for v, s, t in rows)[("code", 0)]
-    assert code_tag == dict(((v, s), t) for v, s, t in runs.ablation_runs(study()))[("code", 0)]
+    assert code_tag == dict(((v, s), t) for v, s, t in ablation_rows(study()))[("code", 0)]
 
 
 def test_an_unknown_fidelity_variant_stops_naming_the_key():

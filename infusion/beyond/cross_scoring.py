@@ -56,10 +56,10 @@ def trained_runs(config: dict) -> list[tuple[str, int, str]]:
     order: a variant that trains nothing (a scoring switch) shares the paper's run and has no
     row of its own."""
     runs, tags = [], set()
-    for variant, seed, tag in ablation_runs(config):
-        if tag not in tags:
-            runs.append((variant, seed, tag))
-            tags.add(tag)
+    for run in ablation_runs(config):
+        if run.tag not in tags:
+            runs.append((run.variant, run.seed, run.tag))
+            tags.add(run.tag)
     return runs
 
 

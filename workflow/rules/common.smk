@@ -255,9 +255,7 @@ def resource(rule_name, key):
 
 def fidelity_files(name):
     """results/final/<dataset><tag>/<name> of every run of the fidelity table, in its order."""
-    return [
-        f"results/final/{DATASET}{tag}/{name}" for _, _, tag in ablation_runs(config)
-    ]
+    return [f"results/final/{DATASET}{run.tag}/{name}" for run in ablation_runs(config)]
 
 
 # The cells of the cross-scoring (infusion/beyond/cross_scoring.py): (variant, seed, tag,

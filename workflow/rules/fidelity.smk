@@ -29,8 +29,8 @@ rule fidelity_table:
     conda:
         "../envs/infusion.yaml"
     params:
-        variant=" ".join(variant for variant, _, _ in ablation_runs(config)),
-        seed=" ".join(str(seed) for _, seed, _ in ablation_runs(config)),
+        variant=" ".join(run.variant for run in ablation_runs(config)),
+        seed=" ".join(str(run.seed) for run in ablation_runs(config)),
     shell:
         infusion_shell(
             "artifact fidelity-table --likelihood {input.likelihood:q} --parzen {input.parzen:q}"
