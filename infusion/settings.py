@@ -2,7 +2,7 @@
 (:mod:`infusion.flags`), whose help is each field's comment here.
 
 These are the one source of defaults: of the flags, and of the study config's keys of the
-same names (:func:`infusion.study.defaults` writes them into the config's schema and fills
+same names (:func:`infusion.config_schema.defaults` writes them into the config's schema and fills
 them in where a config leaves a key out). Each default is the paper's MNIST setting
 (sections 3.5 and A.1) where the paper gives one, else the authors' released code's, else
 ours, as its comment says; the paper's and the code's values are stated once, in

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infusion import settings, study, switches
+from infusion import config_schema, settings, study, switches
 from infusion.nets import networks
 from infusion.process import proposals
 from infusion.process.infusion_process import InfusionProcess
@@ -30,7 +30,7 @@ DEPARTURES = {
 def test_config_yaml_states_every_default_but_the_listed_departures():
     departing = {
         (section, key)
-        for section, values in study.defaults().items()
+        for section, values in config_schema.defaults().items()
         for key, value in values.items()
         if CONFIG[section][key] != value
     }
@@ -38,7 +38,7 @@ def test_config_yaml_states_every_default_but_the_listed_departures():
 
 
 # The stages that take device, precision and compile from the section compute (inception:
-# its device), written out here apart from infusion.study.COMPUTE_KEYS
+# its device), written out here apart from infusion.config_schema.COMPUTE_KEYS
 STAGES = {
     section: ("device", "precision", "compile")
     for section in ("training", "evaluation", "grid_evaluation", "sampling", "grid_sampling",
@@ -50,7 +50,7 @@ def test_a_config_without_the_defaulted_keys_is_valid_and_gets_the_defaults():
     """config.yaml with every defaulted key removed: filled in, it validates (the defaults
     lie in the schema's ranges) and is config.yaml again but for the departures."""
     stripped = copy.deepcopy(CONFIG)
-    for section, values in study.defaults().items():
+    for section, values in config_schema.defaults().items():
         for key in values:
             del stripped[section][key]
     for section in ("model", "training", "sampling", "inpainting", "parzen"):
@@ -68,8 +68,8 @@ def test_a_config_without_the_defaulted_keys_is_valid_and_gets_the_defaults():
 
 
 def test_every_key_of_a_defaulted_section_is_required_or_has_a_default():
-    tree = study.schema()
-    for section in study.defaults():
+    tree = config_schema.schema()
+    for section in config_schema.defaults():
         node = tree["properties"][section]
         keys = set(node.get("properties", {}))
         for part in node.get("allOf", []):
@@ -89,7 +89,7 @@ def test_choice_names_are_defined_once_in_settings():
     losses = [process.objective(name).__name__ for name in settings.OBJECTIVES]
     assert losses == ["denoising_loss", "lower_bound_loss"]
     assert tuple(proposals.INDEX_SHIFTS) == settings.RATE_INDEXINGS
-    tree = study.schema()
+    tree = config_schema.schema()
     enums = {
         ("model", "network"): settings.NETWORKS,
         ("model", "rate_index"): settings.RATE_INDEXINGS,
@@ -109,7 +109,7 @@ def test_the_command_flags_default_to_the_same_values(tmp_path):
     from infusion.cli import build_parser
 
     args = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--checkpoint", "c"])
-    defaults = study.defaults()
+    defaults = config_schema.defaults()
     for field in dataclasses.fields(settings.TrainSettings):
         if field.name != "seed":
             section = "compute" if field.name in STAGES["training"] else "training"
@@ -146,12 +146,12 @@ def test_a_settings_field_is_a_config_key_with_its_comment_choices_and_type(tmp_
     type. A value of the wrong choice or type stops naming the key."""
     from infusion.flags import field_comments
 
-    model = study.schema()["$defs"]["model"]["properties"]
+    model = config_schema.schema()["$defs"]["model"]["properties"]
     comments = field_comments(settings.ModelSettings)
     for key in ("schedule", "rate_index", "first_rate", "channel_mask"):
         assert model[key]["description"] == comments[key]
         assert model[key]["enum"] == list(settings.CHOICES[key])
-    training = study.schema()["$defs"]["training"]["properties"]
+    training = config_schema.schema()["$defs"]["training"]["properties"]
     assert training["dequantize_targets"]["type"] == "boolean"
     assert training["keep"]["enum"] == ["best", "last"]
     for section, key, value in (

@@ -23,7 +23,8 @@ from PIL import Image
 from workflow_runs import REPO, TINY, snakemake, workflow_copy
 
 from infusion.cli import main
-from infusion.study import SCHEMA_FILE, ConfigError, merged, validate_config
+from infusion.config_schema import SCHEMA_FILE
+from infusion.study import ConfigError, merged, validate_config
 
 pytestmark = pytest.mark.faults
 

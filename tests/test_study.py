@@ -11,7 +11,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from infusion import study
+from infusion import config_schema, study
 from infusion.data import registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def test_a_study_is_loaded_as_snakemake_loads_its_config_files(tmp_path):
     seen = json.loads((tmp_path / "seen.json").read_text())
     loaded = study.load(tmp_path / "config.yaml", [tmp_path / "o0.yaml", tmp_path / "o1.yaml"])
     # a stage's device, precision and compile are the section compute's (test_defaults.py)
-    for section, keys in study.COMPUTE_KEYS.items():
+    for section, keys in config_schema.COMPUTE_KEYS.items():
         for key in keys:
             assert loaded[section].pop(key) == seen["compute"][key]
     assert loaded == seen

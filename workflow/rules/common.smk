@@ -5,7 +5,7 @@ import os
 import re
 import shlex
 
-from infusion import study
+from infusion import config_schema, study
 from infusion.beyond.cross_scoring import TIGHTEST, cross_runs
 from infusion.runs import (
     LADDER_SCORES,
@@ -147,8 +147,8 @@ def section(name, dataset=None):
 # {section: {key: its flag's default}} of the keys the settings dataclasses back
 # (infusion.study), a stage's device, precision and compile those of the section compute
 DEFAULTS = {
-    section: {**study.defaults()["compute"], **values}
-    for section, values in study.defaults().items()
+    section: {**config_schema.defaults()["compute"], **values}
+    for section, values in config_schema.defaults().items()
 }
 
 
