@@ -52,3 +52,13 @@ def test_range_ends_are_accepted_and_values_past_them_refused_naming_the_key(pat
     for value in outside:
         with pytest.raises(ConfigError, match=re.escape(f"config key '{name}'")):
             validate_config(with_value(path, value))
+
+
+@pytest.mark.parametrize("section", ["fidelity", "verdicts", "ladder", "parzen_trust"])
+def test_a_config_without_a_question_s_section_stops_naming_it(section):
+    """The sections the rules read whole must be there: a config file of one's own that
+    leaves one out stops with one line, not a KeyError in the middle of planning."""
+    config = copy.deepcopy(CONFIG)
+    del config[section]
+    with pytest.raises(ConfigError, match=f"'{section}' is a required property"):
+        validate_config(config)
