@@ -122,7 +122,7 @@ def test_a_list_flag_takes_one_file_per_seed(tmp_path):
 
 def test_the_study_s_config_files_and_int_flags_reach_the_scorecard(tmp_path):
     """Through the command line: the study's config files, the overlays merged in order (the
-    second's epochs win), the notes a list; an int flag typed (claims' --stds); the optional
+    second's epochs win), the notes a list, to the claims and the scorecard; the optional
     Table 3.2 absent."""
     from test_tables import CONFIG, evaluation, grid_of, make_run, write_json, write_study
 
@@ -137,9 +137,6 @@ def test_the_study_s_config_files_and_int_flags_reach_the_scorecard(tmp_path):
     main(["artifact", "table3.1", "--test", str(tmp_path / "test.json"),
           "--train", str(tmp_path / "train.json"), "--out", t["t31.csv"]])  # fmt: skip
     main(["artifact", "fig3.4", "--parzen", parzen, "--out", t["f34.csv"]])
-    claims = str(tmp_path / "claims.csv")
-    main(["artifact", "claims", "--table-a-1", t["a1.csv"], "--table-3-1", t["t31.csv"],
-          "--fig-3-4", t["f34.csv"], "--stds", "2", "--out", claims])  # fmt: skip
     probe = {
         "report.study": "probe", "report.notes": ["first note", "second note"],
         "dataset": "digits", "training.epochs": 5, "model.hidden": 12,
@@ -149,6 +146,12 @@ def test_the_study_s_config_files_and_int_flags_reach_the_scorecard(tmp_path):
     }  # fmt: skip
     overlays = [str(write_study(tmp_path, probe)),
                 str(write_study(tmp_path, {"training.epochs": 7}, "epochs.yaml"))]  # fmt: skip
+    claims = str(tmp_path / "claims.csv")
+    main(["artifact", "claims", "--config", str(CONFIG), "--configfile", *overlays,
+          "--table-a-1", t["a1.csv"], "--fig-3-4", t["f34.csv"], "--out", claims])  # fmt: skip
+    # the claims read the study: its scale (digits: Fig 3.4's claim at another scale)
+    by_id = pd.read_csv(claims).set_index("id")
+    assert by_id.verdict["parzen-above-baselines"] == "not run (other scale)"
     page = tmp_path / "front_page.rst"
     main(["artifact", "scorecard", "--config", str(CONFIG), "--configfile", *overlays,
           "--table-a-1", t["a1.csv"], "--table-3-1", t["t31.csv"], "--fig-3-4", t["f34.csv"],
@@ -159,8 +162,8 @@ def test_the_study_s_config_files_and_int_flags_reach_the_scorecard(tmp_path):
                            ("Batch size", "3"), ("Grid points", "1")):  # fmt: skip
         assert f"   * - {setting}\n     - {value}\n" in text, setting
     assert "The *probe* study" in text and "- first note\n- second note" in text
-    # claims.csv, made with --stds typed an int (a str stops its tolerance), on the page
-    assert "**is-above-bound**" in text
+    # claims.csv on the page
+    assert "**infusion-beats-rate-0**" in text
     card = pd.read_csv(tmp_path / "card.csv")
     assert not card.quantity.str.startswith("Table 3.2").any()
     assert "Table A.1 (b), test lower bound: T = 5, omega = 0.1 (increasing)" in set(card.quantity)

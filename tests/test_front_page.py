@@ -21,12 +21,13 @@ def front_page(folder, with_3_2=False, verdicts=True, claims=True, changes=None)
     """The scorecard and its page on test_verdicts' hand-built tables, for its study with
     ``changes`` (dotted config keys)."""
     paths = write_tables(folder, with_3_2)
-    if claims:
-        C.claims(paths["a1"], paths["t31"], paths["f34"], folder / "claims.csv", stds=2)
     values = SUMMARY | PAPER_SETTINGS | {"verdicts.enabled": verdicts} | (changes or {})
+    overlay = write_study(folder, values)
+    if claims:
+        C.claims(CONFIG, paths["a1"], paths["f34"], folder / "claims.csv", configfile=[overlay])
     card = scorecard(
         CONFIG, paths["a1"], paths["t31"], paths["f34"], folder / "card.csv",
-        folder / "card.rst", configfile=[write_study(folder, values)],
+        folder / "card.rst", configfile=[overlay],
         table_3_2=paths.get("t32"), claims=folder / "claims.csv" if claims else None,
     )  # fmt: skip
     return card, (folder / "card.rst").read_text()
@@ -55,7 +56,7 @@ def test_the_page_opens_on_the_status_then_the_claims_the_verdicts_and_the_numbe
     status = sections(page)["Status"]
     settings = {row[0]: row[1:] for row in table_rows(status)}
     # SUMMARY's, and the authors' code's (the paper is silent)
-    assert settings["Epochs"] == ["30", "up to 1,500 (the authors' code)"]
+    assert settings["Epochs"] == ["1,500", "up to 1,500 (the authors' code)"]
     assert settings["Hidden units"] == ["1,200", "1,200"]
     assert settings["Batch size"] == ["512", "512 (the authors' code)"]
     assert settings["Grid points"][0] == "5" and settings["IS chains"] == ["20,000", "20,000"]
@@ -82,9 +83,12 @@ def test_the_claims_table_has_one_line_per_claim_with_its_verdict(tmp_path):
     header, *rows = table_rows(sections(page)["Claims"])
     assert header == ["Claim", "Verdict", "Ours"]
     assert [row[0].split("**")[1] for row in rows] == list(claims.id)
-    assert [row[1] for row in rows] == list(claims.verdict)
-    counts = claims.verdict.value_counts()
-    tally = f"{counts['holds']} holds, {counts.get('fails', 0)} fails, {counts['not run']} not run"
+    # the verdict, and for a claim decided, the noise it was decided against
+    assert [row[1].split(" (against: ")[0] for row in rows] == list(claims.verdict)
+    for row, noise in zip(rows, claims.noise, strict=True):
+        assert (f" (against: {noise})" in row[1]) == bool(noise)
+    counts = claims.verdict.map(lambda v: v.split(" (")[0]).value_counts()
+    tally = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("holds", "fails", "undecided", "not run"))
     assert tally in sections(page)["Claims"]
     _, page = front_page(tmp_path, claims=False)
     assert list(sections(page)) == ["Status", "Verdicts", "Numbers"]
@@ -135,5 +139,23 @@ def test_the_page_renders_as_the_report_renders_it_and_links_the_verdicts_figure
     assert "javascript:app.showResultInfo(&#x27;verdicts.png&#x27;)" in html or (
         "javascript:app.showResultInfo('verdicts.png')" in html
     )
-    assert html.count("<table") == 3  # status, claims, numbers
+    assert html.count("<table") == 3  # status, claims, numbers: no setting differs
     assert "<strong>infusion-beats-rate-0</strong>" in html
+
+
+def test_the_settings_that_differ_are_one_table_shown_once(tmp_path):
+    """Each setting that differs from those of the paper's numbers, once: this run's value,
+    the paper text's and the authors' code's (— where one is silent), and whether it sets
+    the scale; none of the page's other sections repeats them."""
+    changes = {"dataset": "mnist5k", "training.epochs": 30, "model.layers": 2}
+    _, page = front_page(tmp_path, changes=changes)
+    verdicts = sections(page)["Verdicts"]
+    header, *rows = table_rows(verdicts.split("differ from those that made")[1])
+    assert header == ["Setting", "This run", "The paper", "The authors' code", "Sets the scale"]
+    assert rows == [
+        ["dataset", "mnist5k", "mnist", "—", "yes"],
+        ["training.epochs", "30", "—", "1,500", "yes"],
+        ["model.layers", "2", "2", "1", "no"],
+    ]
+    assert page.count("training.epochs = 30") == 0  # no list of settings per table
+    assert page.count("- The authors' code") == 1

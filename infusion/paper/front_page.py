@@ -24,11 +24,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from infusion import published as paper
-from infusion.paper import verdicts
+from infusion.paper import judging, verdicts
+from infusion.switches import SWITCHES
 
 LABEL_WIDTH = 22  # the numbers' labels, in characters: none wraps in the report's column
 NATURAL = "CIFAR-10, CelebA, TFD (Fig 3.5 beyond MNIST, Fig 3.6, A.3, A.4, Table 3.2)"
-CLAIM_VERDICTS = ("holds", "fails", "not run")  # infusion.paper.claims' verdicts
+CLAIM_VERDICTS = judging.VERDICTS  # the claims' verdicts
 # The columns of the ladder's gap.csv the page reads (infusion.beyond.gap.GAP_COLUMNS)
 GAP_READ = ("semantics", "component", "nats", "low", "high", "model")
 
@@ -118,22 +119,30 @@ def status(scale: Scale, card: pd.DataFrame) -> list[str]:
 
 
 def claims_section(claims: pd.DataFrame) -> list[str]:
-    """The paper's claims, one line each: id and claim, verdict, ours."""
-    counts = claims["verdict"].value_counts()
+    """The paper's claims, one line each: id and claim, verdict (with the noise it was
+    decided against), ours."""
+    classes = claims["verdict"].map(lambda v: judging.NOT_RUN if v.startswith("not run") else v)
+    counts = classes.value_counts()
     tally = ", ".join(f"{counts.get(v, 0)} {v}" for v in CLAIM_VERDICTS)
     rows = [
         ["Claim", "Verdict", "Ours"],
         *(
-            [f"**{rst_escape(r.id)}**: {rst_escape(r.claim)}", r.verdict, rst_escape(r.ours)]
+            [
+                f"**{rst_escape(r.id)}**: {rst_escape(r.claim)}",
+                rst_escape(r.verdict + (f" (against: {r.noise})" if r.noise else "")),
+                rst_escape(r.ours),
+            ]
             for r in claims.itertuples()
         ),
     ]
     return [
         *_section("Claims"),
         f"The paper's claims about its results, each a computed check on this run's tables: "
-        f"{tally}. claims.csv gives each one's source (with a quote), its test and tolerance.",
+        f"{tally}. A claim holds or fails only beyond the noise it names; undecided inside it "
+        "or where it is unknown (one training seed). claims.csv gives each one's source (with "
+        "a quote) and its test: what makes it hold and what makes it fail.",
         "",
-        *_list_table(rows, "40 10 50", escaped=True),
+        *_list_table(rows, "40 18 42", escaped=True),
     ]
 
 
@@ -167,33 +176,57 @@ def prediction_section(gap: pd.DataFrame) -> list[str]:
     ]
 
 
+def settings_table(study: dict) -> list[str]:
+    """One table of the study's settings (``study``, config key -> value) that differ from
+    those that made the paper's numbers (:data:`~infusion.paper.verdicts.SCALE_KEYS`): this
+    run's value, the paper text's and the authors' code's (— where one is silent), and
+    whether the key sets the scale (a number measured at another scale is "other scale")."""
+    rows = [["Setting", "This run", "The paper", "The authors' code", "Sets the scale"]]
+    switches = {f"{s.section}.{s.key}": s for s in SWITCHES}
+    for key in verdicts.SCALE_KEYS:
+        ours = study[key.key]
+        if ours == key.paper:
+            continue
+        if key.key in switches:
+            text, code = switches[key.key].paper, switches[key.key].code
+        elif key.source == "paper":
+            text, code = key.paper, "—"
+        else:
+            text, code = "—", key.paper
+        rows.append(
+            [key.key, verdicts.value_text(ours), verdicts.value_text(text),
+             verdicts.value_text(code), "yes" if key.scale else "no"]
+        )  # fmt: skip
+    if len(rows) == 1:
+        return ["Every setting is the one that made the paper's numbers.", ""]
+    return _list_table(rows, "30 16 18 18 18")
+
+
 def verdict_section(card: pd.DataFrame, stds: int, study: dict, figure: str) -> list[str]:
     """The account of the verdicts: the rule, the counts, a link to the verdicts figure at
-    ``figure`` (its path, a result of the report), and per table the study's settings
-    (``study``, config key -> value) that differ from the paper's."""
+    ``figure`` (its path, a result of the report), and once, the study's settings
+    (``study``, config key -> value) that differ from those of the paper's numbers."""
     total = verdicts.verdict_counts(card).set_index("table").loc["all"]
-    tables = [t for t in verdicts.TABLES if card["quantity"].str.startswith(t).any()]
-    settings = [
-        f"- {t}: {rst_escape('; '.join(verdicts.scale_differences(t, study, {})) or 'none')}"
-        for t in tables
-    ]
     return [
         *_section("Verdicts"),
         f"{total['reproduced']} reproduced, {total['differs']} differ, "
+        f"{total['undecided']} undecided, {total['other_scale']} at another scale, "
         f"{total['not_run_at_this_scale']} not run at this scale, of {total['rows']} paper "
-        f"numbers. Reproduced: abs(paper - ours) <= {stds} x sqrt(seed std^2 + error^2), ours "
-        "being the seed mean and error our estimate's own (Table 3.1: std over repetitions; "
-        "Fig 3.4: standard error; Table 3.2: std over splits; Table A.1: none); with one "
-        "seed, the estimate's error alone. Differs by X: X = ours - paper.",
+        "numbers. Only a number measured at the paper's scale (dataset, epochs, width, "
+        "batch, final model, chains, samples: the table below) is judged against the "
+        f"paper's: reproduced when abs(paper - ours) <= {stds} x noise, ours being the seed "
+        "mean and noise its seed std and estimate error in quadrature (Table 3.1: std over "
+        "repetitions; Fig 3.4: standard error; Table 3.2: std over splits; Table A.1: none); "
+        "undecided with one training "
+        "seed, whose spread is unknown. Differs by X: X = ours - paper.",
         "",
         f"The figure: `{os.path.basename(figure)}`_ (paper against ours per number; "
         f"{rst_escape(figure)}).",
         "",
-        "The study's settings that differ from the paper's, by table (scorecard.csv's "
-        "explanation column gives each row's):",
+        "The study's settings that differ from those that made the paper's numbers "
+        "(scorecard.csv's explanation column gives each row's own):",
         "",
-        *settings,
-        "",
+        *settings_table(study),
     ]
 
 

@@ -57,14 +57,18 @@ def _seed_cells(seeds, mean: float, std: float) -> dict:
     return {"seeds": seeds, "seed_mean": mean, "seed_std": std}
 
 
-def _verdict_cells(estimate_error: float, not_run: str, row_settings: dict | None = None) -> dict:
+def _verdict_cells(
+    estimate_error: float, not_run: str, row_settings: dict | None = None, trained: bool = True
+) -> dict:
     """What a row's verdict needs beyond the scorecard's columns (infusion.paper.verdicts):
     our estimate's error, why the study has no run for it, its own settings against the
-    paper's (key -> (ours, paper))."""
+    paper's (key -> (ours, paper)), and whether a trained model made it (a score of real
+    images has its estimate's error alone)."""
     return {
         "estimate_error": estimate_error,
         "not_run": not_run,
         "row_settings": row_settings or {},
+        "trained": trained,
     }
 
 
@@ -208,6 +212,7 @@ def _table_3_2_rows(t32: pd.DataFrame | None) -> list[dict]:
                     "inception.images": (r.images, inception.images),
                     "inception.splits": (r.splits, inception.splits),
                 },
+                trained=TABLE_3_2_OURS[r.model] == "samples",
             ),
         }
         for r in t32[t32["model"].isin(list(TABLE_3_2_OURS))].itertuples()
@@ -230,7 +235,7 @@ def _scorecard_rows(rows: list[dict]) -> pd.DataFrame:
 def _with_verdicts(card: pd.DataFrame, stds: int, settings: dict) -> pd.DataFrame:
     """The card with :data:`VERDICT_COLUMNS` (infusion.paper.verdicts), judged with ``stds``
     and explained with the study's ``settings`` (config key -> value)."""
-    judged = verdicts.judge(card, stds)
+    judged = verdicts.judge(card, stds, settings)
     records = card.assign(table=card["quantity"].map(verdicts.table_of)).to_dict("records")
     explained = [
         verdicts.explanation(verdict, row, tolerance, stds, settings)

@@ -4,23 +4,26 @@ A scorecard row (:mod:`infusion.paper.scorecard`) holds the paper's number, ours
 training seed's run), the seed columns and ``estimate_error``, the error of our estimate
 that its table carries: the std over repetitions of Table 3.1's estimates, the standard
 error of Fig 3.4's Parzen estimate, the std over splits of Table 3.2's Inception score
-(Table A.1 carries none: its bound is one pass over the test set). Its verdict:
+(Table A.1 carries none: its bound is one pass over the test set). Its verdict, by the one
+judging rule of :mod:`infusion.paper.judging`:
 
 - **not run at this scale**: the paper lists the number but the study has no run for it
   (a grid point it leaves out, a skipped isotropic estimate, Table 3.2 without a
   CIFAR-10 model);
-- **reproduced**: |paper - centre| <= stds * sqrt(seed_std^2 + estimate_error^2), where
-  centre is the seed mean (ours with one seed), seed_std the std over seeds (ddof 1; 0 with
-  one seed, whose spread is unknown: the estimate's error alone then), a missing
-  estimate_error counts 0 (Table A.1: the seed spread alone), and stds is config
-  ``verdicts.stds`` (default :data:`~infusion.paper.scorecard.SPREAD_STDS`, 2). The seed
-  spread and the estimate's error add in quadrature: the paper's number must lie within
-  both noises of ours together;
-- **differs by X**, X = centre - paper (signed, in the row's unit), otherwise; its
-  explanation lists the study's settings that differ from the paper's and bear on the
-  row's table (:data:`SCALE_KEYS`, and the row's own: examples, sigma, images, splits).
+- **other scale**: the study ran it at another scale than the paper's (a
+  :data:`SCALE_KEYS` key with ``scale`` set, or a row's own sigma or image count, differs:
+  the dataset, the epochs, the width, ...), so the paper's number is no target for ours;
+  the row shows ours and the settings that differ;
+- **undecided**: at the paper's scale, but ours has no known noise (a trained model's
+  number from one training seed: its spread is unknown, whatever its estimate's error);
+- **reproduced**: |paper - centre| <= stds * noise, centre the seed mean, noise our seed
+  std and estimate error in quadrature (:class:`~infusion.paper.judging.Measured`), stds
+  config ``verdicts.stds`` (default :data:`~infusion.paper.scorecard.SPREAD_STDS`, 2);
+- **differs by X**, X = centre - paper (signed, in the row's unit), otherwise.
 
-A row without a paper number (panels (e), (f), a reduced panel) gets no verdict.
+A row without a paper number (panels (e), (f), a reduced panel) gets no verdict. The
+fidelity switches (text against code) are listed in a difference's explanation but do not
+make a row "other scale": they are the semantics, not the scale.
 
 Artifact ``verdicts``: the counts per verdict per table (``verdicts.csv``) and paper
 against ours per row, coloured by verdict (``verdicts.png``), from the scorecard.
@@ -35,19 +38,23 @@ import numpy as np
 import pandas as pd
 
 from infusion import published as paper
+from infusion.paper import judging
 from infusion.paper.artifacts import artifact
 from infusion.paper.tidy import PathLike, read_table, write_csv
 from infusion.switches import SWITCHES
 
 REPRODUCED = "reproduced"
 DIFFERS = "differs"  # the verdict reads "differs by X"
+UNDECIDED = "undecided"
+OTHER_SCALE = "other scale"
 NOT_RUN = "not run at this scale"
-VERDICTS = (REPRODUCED, DIFFERS, NOT_RUN)
+VERDICTS = (REPRODUCED, DIFFERS, UNDECIDED, OTHER_SCALE, NOT_RUN)
 TABLES = ("Table A.1", "Table 3.1", "Fig 3.4", "Table 3.2")  # a scorecard quantity's prefix
 MNIST_TABLES = TABLES[:3]
 FINAL_TABLES = ("Table 3.1", "Fig 3.4")  # the final model's numbers
 COUNT_COLUMNS = ["table", *(v.replace(" ", "_") for v in VERDICTS), "rows"]
-COLOURS = {REPRODUCED: "tab:green", DIFFERS: "tab:red", NOT_RUN: "0.6"}
+COLOURS = {REPRODUCED: "tab:green", DIFFERS: "tab:red", UNDECIDED: "tab:orange",
+           OTHER_SCALE: "tab:blue", NOT_RUN: "0.6"}  # fmt: skip
 # The figure's panel titles, and the words of a quantity its panel's title already says.
 TITLES = {
     "Table A.1": ("Table A.1: test lower bounds of the grid", "test lower bound: "),
@@ -60,12 +67,14 @@ TITLES = {
 @dataclass(frozen=True)
 class ScaleKey:
     """A config key whose value may explain a difference: the paper's value, where it
-    comes from, and the tables it bears on."""
+    comes from, the tables it bears on, and whether it sets the scale (a study at another
+    value measures another quantity: its verdicts are "other scale")."""
 
     key: str
     paper: object
     source: str
     tables: tuple[str, ...]
+    scale: bool = True
 
 
 SCALE_KEYS = (
@@ -82,7 +91,7 @@ SCALE_KEYS = (
     # The paper's numbers came from the authors' code: its side of each fidelity switch.
     *(
         ScaleKey(f"{s.section}.{s.key}", s.code, "the authors' code",
-                 MNIST_TABLES if s.trains else ("Fig 3.4",))
+                 MNIST_TABLES if s.trains else ("Fig 3.4",), scale=False)
         for s in SWITCHES
     ),
 )  # fmt: skip
@@ -115,7 +124,7 @@ def verdict_class(verdict: str) -> str:
     return DIFFERS if verdict.startswith(DIFFERS) else verdict
 
 
-def _value(value) -> str:
+def value_text(value) -> str:
     """A setting as config.yaml spells it: true/false, 1,500."""
     if isinstance(value, bool):
         return str(value).lower()
@@ -124,47 +133,76 @@ def _value(value) -> str:
     return str(value)
 
 
-def scale_differences(table: str, study: dict, row: dict) -> list[str]:
+# A row's own settings that set its scale (an example count only sets the estimate's noise)
+ROW_SCALE_KEYS = ("parzen.sigma", "inception.images", "inception.splits")
+
+
+def scale_differences(table: str, study: dict, row: dict, scale_only: bool = False) -> list[str]:
     """The settings that differ from the paper's and bear on ``table``: the study's
-    (``study``, config key -> value) and the row's own (``row``, key -> (ours, paper))."""
-    pairs = [(k.key, study[k.key], k.paper, k.source) for k in SCALE_KEYS if table in k.tables]
-    pairs += [(key, ours, theirs, "paper") for key, (ours, theirs) in row.items()]
+    (``study``, config key -> value) and the row's own (``row``, key -> (ours, paper));
+    with ``scale_only``, those that set the scale alone (:attr:`ScaleKey.scale`,
+    :data:`ROW_SCALE_KEYS`)."""
+    pairs = [
+        (k.key, study[k.key], k.paper, k.source)
+        for k in SCALE_KEYS
+        if table in k.tables and (k.scale or not scale_only)
+    ]
+    pairs += [
+        (key, ours, theirs, "paper")
+        for key, (ours, theirs) in row.items()
+        if key in ROW_SCALE_KEYS or not scale_only
+    ]
     return [
-        f"{key} = {_value(ours)} ({source}: {_value(theirs)})"
+        f"{key} = {value_text(ours)} ({source}: {value_text(theirs)})"
         for key, ours, theirs, source in pairs
         if ours != theirs
     ]
 
 
-def _several_seeds(card: pd.DataFrame) -> np.ndarray:
-    return card["seeds"].astype("Float64").fillna(0).to_numpy(dtype=float) >= 2
+def _measured(row: dict) -> judging.Measured:
+    """A scorecard row's number of ours as the judging rule takes it."""
+    number = judging.measured(
+        row["seeds"], row["seed_mean"], row["ours"], row["seed_std"], row["estimate_error"]
+    )
+    return (
+        number
+        if row.get("trained", True)
+        else judging.published(row["ours"], row["estimate_error"])
+    )
 
 
 def centres(card: pd.DataFrame) -> np.ndarray:
     """What each row's verdict compares with the paper: the seed mean, ours with one seed."""
-    return np.where(_several_seeds(card), card["seed_mean"], card["ours"]).astype(float)
+    return np.array([_measured(row).centre for row in card.to_dict("records")], dtype=float)
 
 
-def judge(card: pd.DataFrame, stds: float) -> pd.DataFrame:
-    """The verdict of every row of ``card`` (columns paper, ours, seeds, seed_mean,
-    seed_std, estimate_error) as the module doc defines it: ``verdict`` ("" without a
-    paper number) and ``tolerance`` (NaN where there is no paper number or none of ours)."""
-    seed_std = np.where(_several_seeds(card), card["seed_std"], 0.0).astype(float)
-    error = np.nan_to_num(card["estimate_error"].to_numpy(dtype=float), nan=0.0)
-    published, centre = card["paper"].to_numpy(dtype=float), centres(card)
-    judged = ~np.isnan(published) & ~np.isnan(centre)  # the rows a tolerance is used for
-    tolerance = np.where(judged, stds * np.sqrt(seed_std**2 + error**2), np.nan)
-    verdicts = []
-    for value, mean, within in zip(published, centre, tolerance, strict=True):
-        if math.isnan(value):
-            verdicts.append("")
-        elif math.isnan(mean):
-            verdicts.append(NOT_RUN)
-        elif abs(value - mean) <= within:
-            verdicts.append(REPRODUCED)
+def judge(card: pd.DataFrame, stds: float, study: dict) -> pd.DataFrame:
+    """The verdict of every row of ``card`` (columns quantity, paper, ours, seeds,
+    seed_mean, seed_std, estimate_error, row_settings, optionally trained) as the module
+    doc defines it, for the study's settings ``study`` (config key -> value): ``verdict``
+    ("" without a paper number) and ``tolerance`` (NaN where no noise is known or the row
+    is not judged against the paper)."""
+    verdicts, tolerances = [], []
+    for row in card.to_dict("records"):
+        ours, tolerance = _measured(row), math.nan
+        table = table_of(row["quantity"])
+        if math.isnan(row["paper"]):
+            verdict = ""
+        elif math.isnan(ours.centre):
+            verdict = NOT_RUN
+        elif scale_differences(table, study, row.get("row_settings") or {}, scale_only=True):
+            verdict = OTHER_SCALE
+        elif math.isnan(ours.noise):
+            verdict = UNDECIDED
         else:
-            verdicts.append(f"{DIFFERS} by {mean - value:+.2f}")
-    return pd.DataFrame({"verdict": verdicts, "tolerance": tolerance}, index=card.index)
+            tolerance = stds * ours.noise
+            difference = ours.centre - row["paper"]
+            verdict = (
+                REPRODUCED if abs(difference) <= tolerance else f"{DIFFERS} by {difference:+.2f}"
+            )
+        verdicts.append(verdict)
+        tolerances.append(tolerance)
+    return pd.DataFrame({"verdict": verdicts, "tolerance": tolerances}, index=card.index)
 
 
 def explanation(verdict: str, row: dict, tolerance: float, stds: float, study: dict) -> str:
@@ -175,9 +213,15 @@ def explanation(verdict: str, row: dict, tolerance: float, stds: float, study: d
         return "the paper lists no value"
     if verdict == NOT_RUN:
         return row["not_run"]
-    several = pd.notna(row["seeds"]) and row["seeds"] >= 2
-    spread = "seed spread and estimate error" if several else "estimate error"
-    test = f"tolerance {stds:g} x ({spread} in quadrature) = {tolerance:.2f}"
+    ours = _measured(row)
+    if verdict == OTHER_SCALE:
+        scale = scale_differences(row["table"], study, row["row_settings"], scale_only=True)
+        return (
+            f"ours {ours.centre:.2f} measured at another scale than the paper's: {'; '.join(scale)}"
+        )
+    if verdict == UNDECIDED:
+        return f"ours {ours.centre:.2f} with no known noise ({ours.source})"
+    test = f"tolerance {stds:g} x ({ours.source}, in quadrature) = {tolerance:.2f}"
     if verdict == REPRODUCED:
         return f"|paper - ours| within the {test}"
     differences = scale_differences(row["table"], study, row["row_settings"])
@@ -246,7 +290,8 @@ def verdicts_figure(card: pd.DataFrame, out: PathLike) -> None:
             shown = rows["kind"] == kind
             if kind != NOT_RUN and shown.any():
                 centre = rows.loc[shown, "centre"].to_numpy(dtype=float)
-                spread = rows.loc[shown, "tolerance"].to_numpy(dtype=float)
+                # no error bar where no noise is known (undecided, other scale)
+                spread = np.nan_to_num(rows.loc[shown, "tolerance"].to_numpy(dtype=float))
                 ax.errorbar(centre, y[shown], xerr=spread, fmt="o", color=COLOURS[kind],
                             capsize=3, markersize=5, zorder=2)  # fmt: skip
         title, said = TITLES[table]
@@ -260,14 +305,14 @@ def verdicts_figure(card: pd.DataFrame, out: PathLike) -> None:
         ax.grid(axis="x", alpha=0.3)
     handles = [
         plt.Line2D([], [], marker="o", ls="", mfc="none", mec="black", label="paper"),
-        *(plt.Line2D([], [], marker="o", color=COLOURS[k], label=k if k != DIFFERS else
-                     "differs") for k in (REPRODUCED, DIFFERS)),
+        *(plt.Line2D([], [], marker="o", color=COLOURS[k], label=k)
+          for k in (REPRODUCED, DIFFERS, UNDECIDED, OTHER_SCALE)),
         plt.Line2D([], [], marker="o", ls="", mfc="none", mec=COLOURS[NOT_RUN],
                    label=f"paper, {NOT_RUN}"),
     ]  # fmt: skip
     top = 1 - 0.75 / fig.get_figheight()  # room for the title and the legend, in inches
     fig.suptitle("Paper against ours (seed mean +- tolerance), by verdict", y=0.995, va="top")
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, top), ncol=4,
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, top), ncol=5,
                fontsize=9, frameon=False)  # fmt: skip
     fig.tight_layout(rect=(0, 0, 1, top))
     save(fig, out)
